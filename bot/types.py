@@ -1,0 +1,165 @@
+"""Channel-neutral value objects: every connector converts to and from these."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def new_id() -> str:
+    """Random, unguessable identifier (also used for tokens)."""
+    return uuid.uuid4().hex
+
+
+def now() -> float:
+    return time.time()
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Participant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    id: str = ""
+    name: str = ""
+
+
+class Citation(BaseModel):
+    """A source a reply rests on: shown to the customer as a link or a title."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    source: str
+    passage_id: str = ""
+    snippet: str = ""
+    score: float = 0.0
+
+
+class Message(BaseModel):
+    """One inbound or outbound utterance, whatever channel it came through."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_id)
+    conversation_id: str
+    channel: str
+    sender: Participant
+    text: str
+    created_at: float = Field(default_factory=now)
+    citations: tuple[Citation, ...] = ()
+    internal: bool = False
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class Decision(StrEnum):
+    ANSWERED = "answered"
+    DRAFTED = "drafted"
+    ESCALATED = "escalated"
+
+
+class Owner(StrEnum):
+    """Who speaks for the support side right now."""
+
+    BOT = "bot"
+    PENDING_HUMAN = "pending_human"
+    HUMAN = "human"
+
+
+class Phase(StrEnum):
+    """How far a category is trusted to the bot."""
+
+    CATEGORIZE = "categorize"
+    DRAFT = "draft"
+    FULL = "full"
+
+
+class EscalationReason(StrEnum):
+    LOW_CONFIDENCE = "low_confidence"
+    NO_ANSWER = "no_answer"
+    REQUESTED = "requested"
+    GATED = "gated"
+    OUT_OF_SCOPE = "out_of_scope"
+    DRAFT_REVIEW = "draft_review"
+    ERROR = "error"
+
+
+class TurnOutcome(BaseModel):
+    """What the bot decided for one customer turn, with the evidence."""
+
+    decision: Decision
+    text: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: float = 0.0
+    reason: EscalationReason | None = None
+    explanation: str = ""
+    category: str = "general"
+    phase: Phase = Phase.FULL
+    signals: dict[str, float] = Field(default_factory=dict)
+
+
+class Draft(BaseModel):
+    """A bot reply waiting for an agent's approve / edit / reject."""
+
+    id: str = Field(default_factory=new_id)
+    conversation_id: str
+    question: str
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: float = 0.0
+    category: str = "general"
+    created_at: float = Field(default_factory=now)
+
+
+class HandoffStatus(StrEnum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Handoff(BaseModel):
+    """A request for a human, as it sits in the agents' queue."""
+
+    id: str
+    conversation_id: str
+    channel: str
+    reason: EscalationReason
+    category: str = "general"
+    priority: int = 1
+    question: str = ""
+    explanation: str = ""
+    status: HandoffStatus = HandoffStatus.QUEUED
+    created_at: float = Field(default_factory=now)
+    claimed_by: str | None = None
+    claimed_at: float | None = None
+    reminders: int = 0
+    draft: Draft | None = None
+    shadow: TurnOutcome | None = None
+
+
+class ConversationState(BaseModel):
+    """Everything any process needs to continue a conversation; lives in the store."""
+
+    id: str
+    channel: str
+    customer: Participant
+    owner: Owner = Owner.BOT
+    category: str = "general"
+    phase: Phase = Phase.FULL
+    slots: dict[str, Any] = Field(default_factory=dict)
+    handoff_id: str | None = None
+    agent: str | None = None
+    pending_draft: Draft | None = None
+    token_hash: str = ""
+    created_at: float = Field(default_factory=now)
+    updated_at: float = Field(default_factory=now)

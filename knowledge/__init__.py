@@ -1,0 +1,1 @@
+"""Help-center knowledge: ingestion, retrieval, grounded answers and categorization."""
