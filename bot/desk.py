@@ -1,0 +1,126 @@
+"""What an agent can do to a conversation, whichever desk (web console, Slack) they work from."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.dialogue import SYSTEM, BOT, DialogueManager, Turn
+from bot.errors import ConversationNotFound, HandoffNotFound, InvalidTransition
+from bot.handoff import Step, transition
+from bot.similarity import edit_distance, similarity
+from bot.types import ConversationState, Handoff, HandoffStatus, Message, Participant, Role, now
+
+
+class AgentDesk:
+    """Claim, reply, review drafts, hand back. Every step runs under the conversation's lock."""
+
+    def __init__(self, dialogue: DialogueManager) -> None:
+        self.dialogue = dialogue
+        self.store = dialogue.store
+        self.queue = dialogue.queue
+        self.journal = dialogue.journal
+
+    async def _state(self, conversation_id: str) -> ConversationState:
+        state = await self.store.load(conversation_id)
+        if state is None:
+            raise ConversationNotFound(conversation_id)
+        return state
+
+    async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
+        handoff = await self.queue.claim(handoff_id, agent.id)
+        async with self.store.lock(handoff.conversation_id):
+            state = await self._state(handoff.conversation_id)
+            state.owner = transition(state.owner, Step.CLAIM)
+            state.agent = agent.id
+            await self.dialogue.say(state, messages.agent_joined(agent.name or agent.id), SYSTEM)
+            await self.store.save(state)
+        await self.queue.notify({"type": "claimed", "handoff_id": handoff.id, "agent": agent.id,
+                                 "conversation_id": handoff.conversation_id})
+        return handoff
+
+    async def reply(self, conversation_id: str, agent: Participant, text: str, *, message_id: str | None = None
+                    ) -> Turn:
+        """The reply enters the same path as every message; the dialogue manager delivers it."""
+        fields = {"id": message_id} if message_id else {}
+        state = await self._state(conversation_id)
+        turn = await self.dialogue.handle(Message(conversation_id=conversation_id, channel=state.channel,
+                                                  sender=agent, text=text, **fields))
+        if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
+            if handoff.status is HandoffStatus.QUEUED:
+                await self.queue.claim(handoff.id, agent.id)
+        await self.queue.notify({"type": "agent_reply", "conversation_id": conversation_id, "agent": agent.id})
+        return turn
+
+    async def note(self, conversation_id: str, agent: Participant, text: str) -> Message:
+        """An internal note: kept in the transcript for agents, never shown to the customer."""
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
+            return await self.dialogue.say(state, text, agent, internal=True)
+
+    async def hand_back(self, conversation_id: str, agent: Participant) -> None:
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
+            state.owner = transition(state.owner, Step.HAND_BACK)
+            state.agent = None
+            state.pending_draft = None
+            await self.dialogue.say(state, messages.handed_back(), SYSTEM)
+            await self._resolve_handoff(state)
+            await self.store.save(state)
+        await self.queue.notify({"type": "handed_back", "conversation_id": conversation_id, "agent": agent.id})
+
+    async def approve(self, conversation_id: str, agent: Participant, edited_text: str | None = None) -> Message:
+        """Send the draft as it is, or as the agent edited it; only that text reaches the customer."""
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
+            draft = state.pending_draft
+            if draft is None:
+                raise InvalidTransition(state.owner.value, "approve a draft that does not exist")
+            final = edited_text.strip() if edited_text and edited_text.strip() else draft.text
+            sender = BOT if final == draft.text else agent
+            sent = await self.dialogue.say(state, final, sender, citations=draft.citations)
+            state.owner = transition(state.owner, Step.APPROVE_DRAFT)
+            state.pending_draft = None
+            await self._resolve_handoff(state)
+            await self.store.save(state)
+        await self._record_review(draft.model_dump(mode="json"), agent, "approved" if final == draft.text
+                                  else "edited", final)
+        await self.queue.notify({"type": "draft_sent", "conversation_id": conversation_id, "agent": agent.id})
+        return sent
+
+    async def reject(self, conversation_id: str, agent: Participant, reason: str) -> None:
+        """Nothing reaches the customer; the rejecting agent now owns the conversation."""
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
+            draft = state.pending_draft
+            if draft is None:
+                raise InvalidTransition(state.owner.value, "reject a draft that does not exist")
+            state.pending_draft = None
+            state.owner = transition(state.owner, Step.CLAIM)
+            state.agent = agent.id
+            await self.store.save(state)
+            handoff_id = state.handoff_id
+        if handoff_id and (handoff := await self.queue.get(handoff_id)) and handoff.status is HandoffStatus.QUEUED:
+            await self.queue.claim(handoff_id, agent.id)
+        await self._record_review(draft.model_dump(mode="json"), agent, "rejected", "", reason=reason)
+        await self.queue.notify({"type": "draft_rejected", "conversation_id": conversation_id, "agent": agent.id})
+
+    async def _resolve_handoff(self, state: ConversationState) -> None:
+        if state.handoff_id:
+            try:
+                await self.queue.resolve(state.handoff_id)
+            except HandoffNotFound:
+                pass
+            state.handoff_id = None
+
+    async def _record_review(self, draft: dict[str, object], agent: Participant, verdict: str, final: str,
+                             reason: str = "") -> None:
+        original = str(draft["text"])
+        await self.journal.record("review", {
+            "conversation_id": draft["conversation_id"], "draft_id": draft["id"], "category": draft["category"],
+            "agent": agent.id, "at": now(), "verdict": verdict, "original": original, "final": final,
+            "reason": reason, "edit_distance": edit_distance(original, final) if final else None,
+            "similarity": similarity(original, final) if final else None,
+        })
+
+
+def agent(agent_id: str, name: str = "") -> Participant:
+    return Participant(role=Role.AGENT, id=agent_id, name=name or agent_id)

@@ -1,0 +1,175 @@
+"""The dialogue manager: one path for every message, whoever sends it and through whatever channel."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Awaitable, Callable, Sequence
+
+from pydantic import BaseModel, Field
+
+from bot import messages
+from bot.errors import ConversationNotFound
+from bot.handoff import Step, bot_may_speak, transition
+from bot.responder import Responder
+from bot.runner import TaskRunner
+from bot.store import ConversationStore, HandoffQueue, Journal
+from bot.types import (Citation, ConversationState, Decision, Draft, EscalationReason, Handoff, Message, Participant,
+                       Role, TurnOutcome, new_id, now)
+
+log = logging.getLogger(__name__)
+
+BOT = Participant(role=Role.BOT, id="bot", name="Assistant")
+SYSTEM = Participant(role=Role.SYSTEM, id="system", name="Support")
+
+ExpectedWait = Callable[[str], Awaitable[int | None]]
+
+
+class Turn(BaseModel):
+    """What one inbound message produced."""
+
+    duplicate: bool = False
+    outcome: TurnOutcome | None = None
+    replies: list[Message] = Field(default_factory=list)
+    handoff_id: str | None = None
+
+
+def handoff_id_for(conversation_id: str, message_id: str) -> str:
+    """Stable id: the same turn retried anywhere yields the same handoff, never a second one."""
+    return hashlib.sha256(f"{conversation_id}:{message_id}".encode()).hexdigest()[:24]
+
+
+class DialogueManager:
+    def __init__(
+        self,
+        store: ConversationStore,
+        queue: HandoffQueue,
+        responder: Responder,
+        runner: TaskRunner,
+        journal: Journal,
+        expected_wait: ExpectedWait | None = None,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.responder = responder
+        self.runner = runner
+        self.journal = journal
+        self.expected_wait = expected_wait
+
+    async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
+                    token_hash: str = "") -> ConversationState:
+        """Create the conversation, or return it when a connector asks again for the same id."""
+        if conversation_id and (existing := await self.store.load(conversation_id)):
+            return existing
+        state = ConversationState(id=conversation_id or new_id(), channel=channel, customer=customer, token_hash=token_hash)
+        await self.store.create(state)
+        return state
+
+    async def handle(self, message: Message) -> Turn:
+        if not await self.store.first_delivery(message.conversation_id, message.id):
+            return Turn(duplicate=True)
+        async with self.store.lock(message.conversation_id):
+            state = await self.store.load(message.conversation_id)
+            if state is None:
+                raise ConversationNotFound(message.conversation_id)
+            if message.sender.role is Role.AGENT:
+                return await self._from_agent(state, message)
+            await self.store.append(message)
+            if not bot_may_speak(state.owner):
+                await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
+                                         "handoff_id": state.handoff_id})
+                return Turn()
+            try:
+                outcome = await self.responder.respond(message)
+            except Exception:  # the customer is never left unanswered: a failure becomes a handoff
+                log.exception("bot path failed for conversation %s", state.id)
+                outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,
+                                      explanation="the bot path raised an error")
+            turn = await self._apply(state, message, outcome)
+            await self.journal.record("turn", {
+                "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
+                "question": message.text, "at": now(), **outcome.model_dump(mode="json")})
+            return turn
+
+    async def _apply(self, state: ConversationState, message: Message, outcome: TurnOutcome) -> Turn:
+        state.category = outcome.category
+        state.phase = outcome.phase
+        turn = Turn(outcome=outcome)
+        if outcome.decision is Decision.ANSWERED:
+            turn.replies.append(await self.say(state, outcome.text, BOT, citations=outcome.citations))
+        else:
+            draft = None
+            if outcome.text:
+                draft = Draft(conversation_id=state.id, question=message.text, text=outcome.text,
+                              citations=outcome.citations, confidence=outcome.confidence,
+                              category=outcome.category)
+            turn.handoff_id = await self._escalate(state, message, outcome, draft)
+            if outcome.decision is Decision.ESCALATED:
+                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM))
+            else:
+                await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
+        state.updated_at = now()
+        await self.store.save(state)
+        return turn
+
+    async def _escalate(self, state: ConversationState, message: Message, outcome: TurnOutcome,
+                        draft: Draft | None) -> str:
+        state.owner = transition(state.owner, Step.ESCALATE)
+        if outcome.decision is Decision.DRAFTED:
+            state.pending_draft = draft
+        if state.handoff_id:
+            existing = await self.queue.get(state.handoff_id)
+            if existing and existing.status.value != "resolved":
+                return existing.id
+        handoff = Handoff(
+            id=handoff_id_for(state.id, message.id), conversation_id=state.id, channel=state.channel,
+            reason=outcome.reason or EscalationReason.LOW_CONFIDENCE, category=outcome.category,
+            priority=self.responder.gates.category(outcome.category).priority,
+            question=message.text, explanation=outcome.explanation,
+            draft=draft if outcome.decision is Decision.DRAFTED else None,
+            shadow=outcome if outcome.text else None,
+        )
+        state.handoff_id = handoff.id
+        self.runner.start("open_handoff", {"handoff": handoff.model_dump(mode="json")})
+        return handoff.id
+
+    async def _ack_text(self, outcome: TurnOutcome) -> str:
+        wait = await self.expected_wait(outcome.category) if self.expected_wait else None
+        if outcome.reason is EscalationReason.ERROR:
+            return messages.error_ack()
+        if outcome.reason is EscalationReason.GATED:
+            return messages.categorized_ack(outcome.category, wait)
+        if outcome.reason in (EscalationReason.NO_ANSWER, EscalationReason.LOW_CONFIDENCE,
+                              EscalationReason.OUT_OF_SCOPE):
+            return messages.no_answer_ack(wait)
+        return messages.handoff_ack(wait)
+
+    async def _from_agent(self, state: ConversationState, message: Message) -> Turn:
+        """An agent's reply takes the conversation (if the bot or the queue still had it) and reaches the customer."""
+        state.owner = transition(state.owner, Step.AGENT_REPLY)
+        state.agent = message.sender.id
+        state.pending_draft = None
+        await self.store.append(message)
+        await self.store.save(state)
+        if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
+            if handoff.shadow and handoff.shadow.text:
+                await self.journal.record("shadow", shadow_comparison(handoff, message.text))
+        return Turn(replies=[message])
+
+    async def say(self, state: ConversationState, text: str, sender: Participant, *,
+                  citations: Sequence[Citation] = (), internal: bool = False) -> Message:
+        reply = Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
+                        citations=tuple(citations), internal=internal)
+        await self.store.append(reply)
+        return reply
+
+
+def shadow_comparison(handoff: Handoff, sent_text: str) -> dict[str, object]:
+    """How close the bot's unsent answer was to what the agent actually sent."""
+    from bot.similarity import edit_distance, similarity
+
+    assert handoff.shadow is not None
+    return {"handoff_id": handoff.id, "conversation_id": handoff.conversation_id, "category": handoff.category,
+            "bot_text": handoff.shadow.text, "agent_text": sent_text, "at": now(),
+            "similarity": similarity(handoff.shadow.text, sent_text),
+            "edit_distance": edit_distance(handoff.shadow.text, sent_text)}

@@ -1,0 +1,58 @@
+"""The jobs behind a handoff: queue it once, tell the agents, remind them while nobody claims it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from bot.runner import TaskRunner
+from bot.store import HandoffQueue
+from bot.types import Handoff, HandoffStatus, now
+
+log = logging.getLogger(__name__)
+
+
+class AgentNotifier(Protocol):
+    async def handoff_opened(self, handoff: Handoff) -> None: ...
+
+    async def handoff_unclaimed(self, handoff: Handoff) -> None: ...
+
+
+class EscalationJobs:
+    """Safe to run twice: the handoff id is stable and `queue.open` creates it only once."""
+
+    def __init__(self, queue: HandoffQueue, runner: TaskRunner, notifiers: list[AgentNotifier] | None = None,
+                 reminder_seconds: float = 300.0, max_reminders: int = 3) -> None:
+        self.queue = queue
+        self.runner = runner
+        self.notifiers = list(notifiers or [])
+        self.reminder_seconds = reminder_seconds
+        self.max_reminders = max_reminders
+
+    async def open_handoff(self, payload: dict[str, Any]) -> None:
+        handoff = Handoff.model_validate(payload["handoff"])
+        created = await self.queue.open(handoff)
+        current = await self.queue.get(handoff.id) or handoff
+        if current.status is not HandoffStatus.QUEUED:
+            return
+        await self.queue.notify({"type": "handoff", "handoff_id": handoff.id, "created": created,
+                                 "conversation_id": handoff.conversation_id, "category": handoff.category})
+        for notifier in self.notifiers:
+            await notifier.handoff_opened(current)
+        self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": 1}, countdown=self.reminder_seconds)
+
+    async def remind_handoff(self, payload: dict[str, Any]) -> None:
+        handoff = await self.queue.get(payload["handoff_id"])
+        n = int(payload.get("n", 1))
+        if handoff is None or handoff.status is not HandoffStatus.QUEUED or handoff.reminders >= n:
+            return
+        handoff.reminders = n
+        await self.queue.save(handoff)
+        log.warning("handoff %s unclaimed for %.0f s", handoff.id, now() - handoff.created_at)
+        await self.queue.notify({"type": "reminder", "handoff_id": handoff.id, "n": n,
+                                 "waited_seconds": round(now() - handoff.created_at, 1)})
+        for notifier in self.notifiers:
+            await notifier.handoff_unclaimed(handoff)
+        if n < self.max_reminders:
+            self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": n + 1},
+                              countdown=self.reminder_seconds)

@@ -1,0 +1,66 @@
+"""Per-category, per-channel phase gates and the thresholds that decide when the bot may speak."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from bot.types import Phase
+
+GENERAL = "general"
+UNKNOWN_LABELS = frozenset({"unknown", "oos"})
+
+
+class Thresholds(BaseModel):
+    """Each signal has its own floor, so an escalation can say which one fell short."""
+
+    min_category_probability: float = Field(0.5, ge=0, le=1)
+    min_retrieval_score: float = Field(0.5, ge=0, le=1)
+    min_support: float = Field(0.75, ge=0, le=1)
+    min_confidence: float = Field(0.35, ge=0, le=1)
+
+
+class CategoryConfig(BaseModel):
+    name: str = Field(min_length=1)
+    description: str = ""
+    examples: list[str] = Field(default_factory=list)
+    phase: Phase = Phase.FULL
+    channels: dict[str, Phase] = Field(default_factory=dict)
+    queue: str | None = None
+    priority: int = Field(1, ge=0, le=5)
+    sla_seconds: int | None = Field(None, gt=0)
+    thresholds: Thresholds | None = None
+
+
+class GateConfig(BaseModel):
+    """The whole ladder. With no categories configured, everything is `general` in `full`."""
+
+    categories: list[CategoryConfig] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "GateConfig":
+        names = [c.name for c in self.categories]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"category names must be unique, repeated: {sorted(duplicates)}")
+        return self
+
+    def category(self, name: str) -> CategoryConfig:
+        for c in self.categories:
+            if c.name == name:
+                return c
+        return CategoryConfig(name=name)
+
+    def phase_for(self, category: str, channel: str) -> Phase:
+        config = self.category(category)
+        return config.channels.get(channel, config.phase)
+
+    def thresholds_for(self, category: str) -> Thresholds:
+        return self.category(category).thresholds or self.thresholds
+
+    def queue_for(self, category: str) -> str:
+        return self.category(category).queue or category
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.categories)

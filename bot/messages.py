@@ -1,0 +1,47 @@
+"""Every sentence the support side says on its own, in one place so it can be reviewed and translated."""
+
+from __future__ import annotations
+
+
+def handoff_ack(expected_wait_minutes: int | None) -> str:
+    if expected_wait_minutes is None:
+        return "I'm connecting you with a member of our support team. They will reply here."
+    if expected_wait_minutes <= 1:
+        wait = "about a minute"
+    else:
+        wait = f"about {expected_wait_minutes} minutes"
+    return f"I'm connecting you with a member of our support team. Expected wait: {wait}. They will reply here."
+
+
+def no_answer_ack(expected_wait_minutes: int | None) -> str:
+    return "I couldn't find a reliable answer to that in our help center. " + handoff_ack(expected_wait_minutes)
+
+
+def categorized_ack(category: str, expected_wait_minutes: int | None) -> str:
+    return f"Thanks, I've passed your {category.replace('_', ' ')} question to our team. " + handoff_ack(
+        expected_wait_minutes
+    )
+
+
+def out_of_hours(opens: str) -> str:
+    return f"Our team is offline right now; we open again {opens}. Your message is in the queue."
+
+
+def error_ack() -> str:
+    return "Something went wrong on my side, so I've asked a person to pick this up. They will reply here."
+
+
+def agent_joined(agent_name: str) -> str:
+    return f"{agent_name} from our support team has joined the conversation."
+
+
+def handed_back() -> str:
+    return "You're chatting with the assistant again. Ask me anything."
+
+
+def draft_rejected_log(reason: str) -> str:
+    return f"Draft rejected: {reason}"
+
+
+def handoff_reminder(handoff_id: str, waited_seconds: float) -> str:
+    return f"Handoff {handoff_id} unclaimed for {int(waited_seconds)} s"

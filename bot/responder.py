@@ -1,0 +1,85 @@
+"""What the bot would say to one customer turn, and whether it may say it (the phase gate)."""
+
+from __future__ import annotations
+
+import re
+
+from bot.confidence import Signals, combine
+from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig
+from bot.types import Decision, EscalationReason, Message, Phase, TurnOutcome
+from knowledge.base import Answerer, Categorizer, KnowledgeBase
+
+_HUMAN_REQUEST = re.compile(
+    r"\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|representative|operator|"
+    r"real person|somebody|staff)\b|\b(human|live) (agent|support|person)\b|\brepresentative\b|\bhuman please\b",
+    re.IGNORECASE,
+)
+
+
+def wants_human(text: str) -> bool:
+    return bool(_HUMAN_REQUEST.search(text))
+
+
+class Responder:
+    """Runs the policies in order: explicit request, category, gate, retrieval, answer, confidence."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        answerer: Answerer,
+        gates: GateConfig,
+        categorizer: Categorizer | None = None,
+        top_k: int = 4,
+    ) -> None:
+        self.knowledge = knowledge
+        self.answerer = answerer
+        self.gates = gates
+        self.categorizer = categorizer
+        self.top_k = top_k
+
+    def categorize(self, text: str) -> tuple[str, float]:
+        if self.categorizer is None:
+            return GENERAL, 1.0
+        prediction = self.categorizer.predict([text])[0]
+        return prediction.label, prediction.probability
+
+    async def respond(self, message: Message) -> TurnOutcome:
+        text = message.text
+        if wants_human(text):
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
+                               explanation="the customer asked for a person", confidence=1.0)
+        category, probability = self.categorize(text)
+        if category in UNKNOWN_LABELS:
+            return TurnOutcome(
+                decision=Decision.ESCALATED, reason=EscalationReason.OUT_OF_SCOPE, category=category,
+                explanation=f"category {category} (p={probability:.2f})",
+                signals={"category_probability": probability},
+            )
+        phase = self.gates.phase_for(category, message.channel)
+        thresholds = self.gates.thresholds_for(category)
+        passages = await self.knowledge.search(text, k=self.top_k)
+        best = passages[0].score if passages else 0.0
+        usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
+        answer = await self.answerer.answer(text, usable) if usable else None
+        signals = Signals(category_probability=probability, retrieval_score=best,
+                          support=answer.support if answer and answer.text else 0.0)
+        confidence, short = combine(signals, thresholds)
+        base = dict(category=category, phase=phase, confidence=confidence, signals=signals.model_dump())
+        if answer is None or not answer.text:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.NO_ANSWER,
+                               explanation="; ".join(short) or "no passage answers the question", **base)
+        drafted = dict(text=answer.text, citations=answer.citations, **base)
+        if phase is Phase.CATEGORIZE:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.GATED,
+                               explanation=f"category {category} is in phase categorize", **drafted)
+        if answer.unsupported_sentences:
+            return TurnOutcome(decision=Decision.DRAFTED, reason=EscalationReason.DRAFT_REVIEW,
+                               explanation=f"{len(answer.unsupported_sentences)} sentence(s) not supported "
+                               "by a passage", **drafted)
+        if phase is Phase.DRAFT:
+            return TurnOutcome(decision=Decision.DRAFTED, reason=EscalationReason.DRAFT_REVIEW,
+                               explanation=f"category {category} is in phase draft", **drafted)
+        if short:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.LOW_CONFIDENCE,
+                               explanation="; ".join(short), **drafted)
+        return TurnOutcome(decision=Decision.ANSWERED, explanation="all signals above thresholds", **drafted)

@@ -1,0 +1,93 @@
+"""Where conversation state lives. One protocol; the Redis implementation sits in `service/`."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, AsyncIterator, Protocol
+
+from pydantic import BaseModel
+
+from bot.types import ConversationState, Handoff, Message
+
+
+class Entry(BaseModel):
+    """A message as stored in a conversation's history, with its position (1, 2, 3 ...)."""
+
+    seq: int
+    message: Message
+
+
+class Subscription(Protocol):
+    """Live events, already subscribed; iterate, then close."""
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, or None after `timeout` seconds of quiet."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ConversationStore(Protocol):
+    async def create(self, state: ConversationState) -> None: ...
+
+    async def load(self, conversation_id: str) -> ConversationState | None: ...
+
+    async def save(self, state: ConversationState) -> None: ...
+
+    async def append(self, message: Message) -> Entry:
+        """Add to the history and publish it to live listeners of the conversation."""
+        ...
+
+    async def history(self, conversation_id: str, after: int = 0) -> list[Entry]: ...
+
+    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
+        """True the first time a message id is seen; a retried delivery returns False."""
+        ...
+
+    def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        """Serialize turns of one conversation across every process."""
+        ...
+
+    async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """A live, unsaved signal (typing, status) for the conversation's listeners."""
+        ...
+
+    async def subscribe(self, conversation_id: str) -> Subscription:
+        """Live entries and events of one conversation."""
+        ...
+
+
+class HandoffQueue(Protocol):
+    """The agents' side of a handoff: queue, claim, resolve, notify."""
+
+    async def open(self, handoff: Handoff) -> bool:
+        """Queue it once; False when a handoff with this id already exists (a retried task)."""
+        ...
+
+    async def get(self, handoff_id: str) -> Handoff | None: ...
+
+    async def save(self, handoff: Handoff) -> None: ...
+
+    async def claim(self, handoff_id: str, agent: str) -> Handoff:
+        """Atomic: exactly one agent wins; the others get AlreadyClaimed."""
+        ...
+
+    async def resolve(self, handoff_id: str) -> None: ...
+
+    async def open_handoffs(self, category: str | None = None) -> list[Handoff]: ...
+
+    async def notify(self, event: dict[str, Any]) -> None:
+        """Tell every listening agent (console, Slack desk) that something changed."""
+        ...
+
+    async def subscribe(self) -> Subscription: ...
+
+
+class Journal(Protocol):
+    """Append-only record of turns, reviews and shadow comparisons, for reports and analytics."""
+
+    async def record(self, kind: str, data: dict[str, Any]) -> None: ...
+
+    async def entries(self, kind: str) -> list[dict[str, Any]]: ...

@@ -1,0 +1,134 @@
+"""REST + WebSocket API of the embeddable chat widget."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, field_validator
+
+from bot.dialogue import DialogueManager
+from bot.store import Entry
+from bot.types import ConversationState, Participant, Role, new_id
+from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
+
+STATIC = Path(__file__).parent / "static"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class NewConversation(BaseModel):
+    name: str = Field("", max_length=100)
+
+
+class Inbound(BaseModel):
+    id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message text is empty")
+        return value.strip()
+
+
+def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIRouter:
+    router = APIRouter()
+    store = dialogue.store
+
+    async def authorize(conversation_id: str, token: str | None) -> ConversationState:
+        state = await store.load(conversation_id) if len(conversation_id) <= 64 else None
+        if state is None or not token or not hmac.compare_digest(state.token_hash, hash_token(token)):
+            raise HTTPException(403, "unknown conversation or wrong token")
+        return state
+
+    @router.post("/api/conversations", status_code=201)
+    async def create(body: NewConversation | None = None) -> dict[str, str]:
+        token = secrets.token_urlsafe(32)
+        customer = Participant(role=Role.CUSTOMER, id=new_id(), name=(body.name if body else "") or "Customer")
+        state = await dialogue.start(CHANNEL, customer, token_hash=hash_token(token))
+        return {"conversation_id": state.id, "token": token}
+
+    @router.get("/api/conversations/{conversation_id}/messages")
+    async def messages(conversation_id: str, x_conversation_token: Annotated[str | None, Header()] = None,
+                       after: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        state = await authorize(conversation_id, x_conversation_token)
+        entries = await store.history(conversation_id, after)
+        return {"owner": state.owner.value,
+                "messages": [render(e) for e in entries if visible_to_customer(e.message)],
+                "last_seq": entries[-1].seq if entries else after}
+
+    @router.post("/api/conversations/{conversation_id}/messages", status_code=202)
+    async def post_message(conversation_id: str, body: Inbound,
+                           x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        state = await authorize(conversation_id, x_conversation_token)
+        if len(body.text) > max_message_chars:
+            raise HTTPException(413, f"message is longer than {max_message_chars} characters")
+        turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id))
+        return {"duplicate": turn.duplicate,
+                "decision": turn.outcome.decision.value if turn.outcome else None,
+                "handoff_id": turn.handoff_id}
+
+    @router.websocket("/api/conversations/{conversation_id}/live")
+    async def live(websocket: WebSocket, conversation_id: str, token: str = "", after: int = 0) -> None:
+        try:
+            await authorize(conversation_id, token)
+        except HTTPException:
+            await websocket.close(code=4403)
+            return
+        await websocket.accept()
+        subscription = await store.subscribe(conversation_id)
+        receiver: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            last = after
+            for entry in await store.history(conversation_id, after):
+                if visible_to_customer(entry.message):
+                    await websocket.send_json({"type": "message", **render(entry)})
+                last = entry.seq
+            receiver = asyncio.ensure_future(_drain_client(websocket))
+            while not receiver.done():
+                event = await subscription.get(timeout=1.0)
+                if event is None:
+                    continue
+                if event.get("type") == "message":
+                    if event["seq"] <= last:
+                        continue
+                    last = event["seq"]
+                    entry = Entry.model_validate(event)
+                    if visible_to_customer(entry.message):
+                        await websocket.send_json({"type": "message", **render(entry)})
+                else:
+                    await websocket.send_json(event)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            receiver.cancel()
+            await subscription.close()
+
+    @router.get("/widget.js", include_in_schema=False)
+    async def widget_js() -> FileResponse:
+        return FileResponse(STATIC / "widget.js", media_type="application/javascript")
+
+    @router.get("/demo", include_in_schema=False)
+    async def demo() -> FileResponse:
+        return FileResponse(STATIC / "demo.html", media_type="text/html")
+
+    return router
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the widget sends, so a closed socket is noticed."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        return

@@ -1,0 +1,238 @@
+"""The knowledge base on Chroma: chunk storage, incremental-ingest helpers and title-aware search.
+
+Embeddings are always computed by `knowledge.embedding` and handed to Chroma, so Chroma never loads
+(or downloads) an embedding model of its own.
+
+Title-aware scoring: customers phrase questions like article titles, so a chunk's score blends the
+query's similarity to the article title with its similarity to the chunk text
+(`title_weight * sim(title) + (1 - title_weight) * sim(chunk)`). With `group_by_title`, articles that
+share a title (several answers to one FAQ, or one article split into files) are scored together: each
+article's best chunk score is replaced by the mean over the group, so a topic backed by all of its
+articles outranks a single stray chunk that happens to match a few words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings
+
+from knowledge.base import Passage
+from knowledge.embedding import embed
+
+Embedder = Callable[[list[str]], np.ndarray]
+
+_BATCH = 1000
+
+
+def _settings() -> Settings:
+    return Settings(anonymized_telemetry=False)
+
+
+def title_id(title: str) -> str:
+    return hashlib.sha1(title.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ChunkRecord:
+    """One stored chunk: `text` is shown to customers, `embedding` was computed from title/section + text."""
+
+    id: str
+    text: str
+    embedding: np.ndarray
+    path: str
+    title: str
+    source: str
+    content_hash: str
+    section: str = ""
+    index: int = 0
+
+
+class ChromaKnowledgeBase:
+    """`KnowledgeBase` backed by a Chroma collection (embedded or server), cosine space."""
+
+    def __init__(
+        self,
+        client: Any,
+        collection_name: str = "helpcenter",
+        *,
+        embedder: Embedder = embed,
+        title_weight: float = 0.25,
+        group_by_title: bool = True,
+        candidates: int = 50,
+        title_candidates: int = 10,
+    ) -> None:
+        if not 0.0 <= title_weight <= 1.0:
+            raise ValueError("title_weight must be within 0..1")
+        self.client = client
+        self.collection_name = collection_name
+        self.embedder = embedder
+        self.title_weight = title_weight
+        self.group_by_title = group_by_title
+        self.candidates = candidates
+        self.title_candidates = title_candidates
+        cosine = {"hnsw": {"space": "cosine"}}
+        # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
+        self.chunks = client.get_or_create_collection(
+            collection_name, configuration=cosine, embedding_function=None)
+        self.titles = client.get_or_create_collection(
+            f"{collection_name}__titles", configuration=cosine, embedding_function=None)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def persistent(cls, path: str, collection_name: str = "helpcenter", **options: Any) -> "ChromaKnowledgeBase":
+        """Embedded Chroma storing its files under `path`."""
+        client = chromadb.PersistentClient(path=str(path), settings=_settings())
+        return cls(client, collection_name, **options)
+
+    @classmethod
+    def http(cls, url: str, collection_name: str = "helpcenter", **options: Any) -> "ChromaKnowledgeBase":
+        """A Chroma server (`chroma run`) at a URL such as http://127.0.0.1:8000."""
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        ssl = parsed.scheme == "https"
+        port = parsed.port or (443 if ssl else 8000)
+        client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1", port=port, ssl=ssl,
+                                     settings=_settings())
+        return cls(client, collection_name, **options)
+
+    # -- writing (used by ingest) -----------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def upsert(self, records: Sequence[ChunkRecord]) -> None:
+        """Store chunks and make sure each of their titles has a title vector."""
+        for start in range(0, len(records), _BATCH):
+            batch = records[start:start + _BATCH]
+            self.chunks.upsert(
+                ids=[r.id for r in batch],
+                documents=[r.text for r in batch],
+                embeddings=np.stack([r.embedding for r in batch]).astype(np.float32),
+                metadatas=[{"path": r.path, "title": r.title, "source": r.source,
+                            "content_hash": r.content_hash, "section": r.section, "chunk": r.index}
+                           for r in batch],
+            )
+        self._add_titles({r.title for r in records})
+
+    def delete_where_path(self, path: str) -> None:
+        self.chunks.delete(where={"path": path})
+
+    def hashes_by_path(self) -> dict[str, str]:
+        """Path → content hash of what is stored now (drives incremental re-ingest)."""
+        return {m["path"]: m["content_hash"] for m in self._all_metadatas()}
+
+    def prune_titles(self) -> int:
+        """Drop title vectors no chunk refers to any more; returns how many were dropped."""
+        used = {title_id(m["title"]) for m in self._all_metadatas()}
+        stored = set(self.titles.get(include=[])["ids"])
+        stale = sorted(stored - used)
+        if stale:
+            self.titles.delete(ids=stale)
+        return len(stale)
+
+    def _all_metadatas(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=_BATCH * 5, offset=offset)
+            metas = got["metadatas"] or []
+            out.extend(metas)
+            if len(metas) < _BATCH * 5:
+                return out
+            offset += len(metas)
+
+    def _add_titles(self, titles: set[str]) -> None:
+        if not titles:
+            return
+        wanted = {title_id(t): t for t in titles}
+        present = set(self.titles.get(ids=list(wanted), include=[])["ids"])
+        missing = [(tid, t) for tid, t in wanted.items() if tid not in present]
+        if missing:
+            vectors = self.embedder([t for _, t in missing])
+            self.titles.upsert(ids=[tid for tid, _ in missing], embeddings=vectors,
+                               documents=[t for _, t in missing], metadatas=[{"title": t} for _, t in missing])
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
+        """Best passages first; `score` is a cosine similarity clipped to 0..1."""
+        return await asyncio.to_thread(self.search_sync, query, k=k)
+
+    def search_sync(self, query: str, *, k: int = 4) -> list[Passage]:
+        if not query.strip() or k <= 0:
+            return []
+        n_chunks = self.chunks.count()
+        if n_chunks == 0:
+            return []
+        vector = np.asarray(self.embedder([query])[0], dtype=np.float32)
+        pool = min(n_chunks, max(self.candidates, 4 * k))
+        hits = self.chunks.query(query_embeddings=[vector], n_results=pool,
+                                 include=["metadatas", "documents", "distances"])
+        ids, texts = hits["ids"][0], hits["documents"][0]
+        metas, distances = hits["metadatas"][0], hits["distances"][0]
+        if self.title_weight == 0.0 and not self.group_by_title:
+            sims = [1.0 - d for d in distances]
+            return self._rank(ids, texts, metas, np.asarray(sims, dtype=np.float32), {}, k)
+        titles = {m["title"] for m in metas}
+        n_titles = self.titles.count()
+        if n_titles:
+            near = self.titles.query(query_embeddings=[vector], n_results=min(n_titles, self.title_candidates),
+                                     include=["metadatas"])
+            titles |= {m["title"] for m in near["metadatas"][0]}
+        title_sims = self._title_similarities(vector, titles)
+        if self.group_by_title:
+            # score every chunk of every candidate topic, so a group's mean is not biased by the pool cut
+            got = self.chunks.get(where={"title": {"$in": sorted(titles)}},
+                                  include=["metadatas", "documents", "embeddings"])
+            ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
+            sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
+        else:
+            sims = np.asarray([1.0 - d for d in distances], dtype=np.float32)
+        return self._rank(ids, texts, metas, sims, title_sims, k)
+
+    def _title_similarities(self, vector: np.ndarray, titles: set[str]) -> dict[str, float]:
+        by_id = {title_id(t): t for t in titles}
+        got = self.titles.get(ids=list(by_id), include=["embeddings"])
+        if not got["ids"]:
+            return {}
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
+        return {by_id[tid]: float(s) for tid, s in zip(got["ids"], sims)}
+
+    def _rank(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], sims: np.ndarray,
+              title_sims: dict[str, float], k: int) -> list[Passage]:
+        w = self.title_weight
+        scores = [
+            (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
+            for s, m in zip(sims, metas)
+        ]
+        best_in_doc: dict[str, float] = defaultdict(lambda: -1.0)
+        for score, meta in zip(scores, metas):
+            best_in_doc[meta["path"]] = max(best_in_doc[meta["path"]], score)
+        shift: dict[str, float] = defaultdict(float)
+        if self.group_by_title:
+            groups: dict[str, list[float]] = defaultdict(list)
+            doc_title = {m["path"]: m["title"] for m in metas}
+            for path, best in best_in_doc.items():
+                groups[doc_title[path]].append(best)
+            for path, best in best_in_doc.items():
+                members = groups[doc_title[path]]
+                shift[path] = sum(members) / len(members) - best
+        ranked = sorted(
+            range(len(ids)),
+            key=lambda i: (scores[i] + shift[metas[i]["path"]], best_in_doc[metas[i]["path"]], scores[i]),
+            reverse=True,
+        )
+        return [
+            Passage(id=ids[i], text=texts[i], title=metas[i]["title"], source=metas[i]["source"],
+                    score=min(1.0, max(0.0, scores[i] + shift[metas[i]["path"]])))
+            for i in ranked[:k]
+        ]

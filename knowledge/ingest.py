@@ -1,0 +1,159 @@
+"""Chunk, embed and store documents; re-running only touches what changed.
+
+Each document is identified by its path and versioned by its content hash: unchanged documents are
+skipped, changed ones have their old chunks replaced, and documents that disappeared are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from tqdm import tqdm
+
+from knowledge.chroma import ChromaKnowledgeBase, ChunkRecord
+from knowledge.documents import Document, load_folder
+from knowledge.embedding import embed
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 800
+CHUNK_OVERLAP = 100
+_HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    section: str
+    index: int
+
+    def embedded_text(self, title: str) -> str:
+        """Title and section go in front of the text so a short chunk still says what it is about."""
+        heading = title if not self.section or self.section == title else f"{title} — {self.section}"
+        return f"{heading}\n\n{self.text}"
+
+
+class Chunker:
+    """Markdown sections first (so chunks do not straddle headings), then ~800-character pieces."""
+
+    def __init__(self, chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP) -> None:
+        self.sections = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True)
+        self.pieces = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+
+    def split(self, document: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for section in self.sections.split_text(document.text):
+            names = [section.metadata[key] for _, key in _HEADERS if key in section.metadata]
+            names = [n for n in names if n != document.title]
+            heading = " › ".join(names)
+            for piece in self.pieces.split_text(section.page_content):
+                if piece.strip():
+                    chunks.append(Chunk(text=piece.strip(), section=heading, index=len(chunks)))
+        return chunks
+
+
+def chunk_records(document: Document, chunker: Chunker, embedder: Callable[[list[str]], np.ndarray],
+                  *, title_prefix: bool = True) -> list[ChunkRecord]:
+    chunks = chunker.split(document)
+    if not chunks:
+        return []
+    inputs = [c.embedded_text(document.title) if title_prefix else c.text for c in chunks]
+    vectors = embedder(inputs)
+    return [
+        ChunkRecord(id=f"{document.path}::{document.content_hash[:12]}::{c.index}", text=c.text,
+                    embedding=vectors[i], path=document.path, title=document.title, source=document.source,
+                    content_hash=document.content_hash, section=c.section, index=c.index)
+        for i, c in enumerate(chunks)
+    ]
+
+
+def ingest_documents(
+    kb: ChromaKnowledgeBase,
+    documents: Iterable[Document],
+    *,
+    prune: bool = True,
+    progress: bool = True,
+    chunker: Chunker | None = None,
+    embedder: Callable[[list[str]], np.ndarray] = embed,
+    title_prefix: bool = True,
+    batch_documents: int = 32,
+) -> IngestReport:
+    """Bring `kb` in line with `documents`; with `prune`, stored paths not among them are deleted."""
+    chunker = chunker or Chunker()
+    documents = list(documents)
+    stored = kb.hashes_by_path()
+    report = IngestReport()
+    todo: list[Document] = []
+    seen: set[str] = set()
+    for document in documents:
+        if document.path in seen:
+            raise ValueError(f"duplicate document path: {document.path}")
+        seen.add(document.path)
+        previous = stored.get(document.path)
+        if previous == document.content_hash:
+            report.unchanged += 1
+        else:
+            todo.append(document)
+    bar = tqdm(total=len(todo), desc="ingest", unit="doc", disable=not progress or not todo)
+    for start in range(0, len(todo), batch_documents):
+        batch = todo[start:start + batch_documents]
+        records = _embed_batch(batch, chunker, embedder, title_prefix)
+        for document in batch:
+            if document.path in stored:
+                kb.delete_where_path(document.path)
+                report.updated += 1
+            else:
+                report.added += 1
+        kb.upsert(records)
+        report.chunks += len(records)
+        bar.update(len(batch))
+    bar.close()
+    if prune:
+        for path in sorted(set(stored) - seen):
+            kb.delete_where_path(path)
+            report.removed += 1
+    if report.updated or report.removed:
+        kb.prune_titles()
+    log.info("ingest: %s", report.as_dict())
+    return report
+
+
+def _embed_batch(batch: Sequence[Document], chunker: Chunker, embedder: Callable[[list[str]], np.ndarray],
+                 title_prefix: bool) -> list[ChunkRecord]:
+    """One encoder call for a whole batch of documents (much faster than one call per document)."""
+    split = [(d, chunker.split(d)) for d in batch]
+    inputs = [c.embedded_text(d.title) if title_prefix else c.text for d, chunks in split for c in chunks]
+    vectors = embedder(inputs) if inputs else np.zeros((0, 384), dtype=np.float32)
+    records: list[ChunkRecord] = []
+    row = 0
+    for document, chunks in split:
+        for chunk in chunks:
+            records.append(ChunkRecord(
+                id=f"{document.path}::{document.content_hash[:12]}::{chunk.index}", text=chunk.text,
+                embedding=vectors[row], path=document.path, title=document.title, source=document.source,
+                content_hash=document.content_hash, section=chunk.section, index=chunk.index))
+            row += 1
+    return records
+
+
+def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,
+                  **options: object) -> IngestReport:
+    """Ingest every supported file under `folder`; files that vanished from it are removed."""
+    return ingest_documents(kb, load_folder(folder), progress=progress, **options)  # type: ignore[arg-type]

@@ -1,0 +1,164 @@
+"""`supportbot` command line: serve, demo, worker, ingest, ask, eval, train, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+SAMPLE_DOCS = Path(__file__).parent / "sample_docs"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from service.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as error:
+        sys.exit(f"supportbot: invalid settings:\n{error}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.asgi import create_app
+
+    settings = _settings()
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    if getattr(args, "ingest", None):
+        _ingest(settings, Path(args.ingest))
+    app = create_app(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"supportbot: widget demo {base}/demo  agent console {base}/console  "
+          f"agent token {settings.agent_token}  ({'embedded' if settings.embedded else 'redis'} mode)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.ingest = str(SAMPLE_DOCS)
+    return cmd_serve(args)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.celery_app import app
+
+    if _settings().celery_broker is None:
+        sys.exit("supportbot: the worker needs SUPPORTBOT_REDIS_URL (or SUPPORTBOT_BROKER_URL)")
+    app.worker_main(["worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
+                     "--without-gossip", "--without-mingle"])
+    return 0
+
+
+def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    from knowledge.ingest import ingest_folder
+    from service.container import build_knowledge
+
+    if not path.is_dir():
+        sys.exit(f"supportbot: {path} is not a folder")
+    report = ingest_folder(build_knowledge(settings), path, progress=progress)
+    return report.model_dump() if hasattr(report, "model_dump") else dict(report)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    report = _ingest(_settings(), Path(args.path), progress=not args.quiet)
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.types import Message, Participant, Role
+    from service.container import build_container
+
+    settings = _settings()
+
+    async def ask() -> dict:  # type: ignore[type-arg]
+        container = build_container(settings)
+        try:
+            message = Message(conversation_id="cli", channel=args.channel,
+                              sender=Participant(role=Role.CUSTOMER, id="cli"), text=args.question)
+            outcome = await container.dialogue.responder.respond(message)
+        finally:
+            await container.close()
+        return {"decision": outcome.decision.value, "text": outcome.text,
+                "citations": [{"title": c.title, "source": c.source} for c in outcome.citations],
+                "confidence": outcome.confidence,
+                "reason": outcome.reason.value if outcome.reason else None,
+                "explanation": outcome.explanation, "category": outcome.category, "phase": outcome.phase.value}
+
+    result = asyncio.run(ask())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"[{result['decision']}] confidence {result['confidence']:.2f} ({result['explanation']})")
+        if result["text"]:
+            print(result["text"])
+        for c in result["citations"]:
+            print(f"  - {c['title']} <{c['source']}>")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    forwarded = args.rest
+    if args.what == "categorize":
+        from knowledge.eval_categorize import main
+    elif args.what == "retrieval":
+        from knowledge.eval_retrieval import main
+    else:
+        from service.eval_transcripts import main  # type: ignore[no-redef]
+    return main(forwarded)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, handler, helptext in (("serve", cmd_serve, "API, widget and agent console"),
+                                    ("demo", cmd_demo, "ingest the sample help center, then serve")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.add_argument("--log-level", default="info")
+        if name == "serve":
+            p.add_argument("--ingest", metavar="PATH", help="ingest this folder before serving")
+        p.set_defaults(func=handler)
+
+    p = sub.add_parser("worker", help="Celery worker for handoffs and reminders")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--loglevel", default="info")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("ingest", help="ingest a folder of .md/.html/.txt help-center documents")
+    p.add_argument("path")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="ask the bot one question and print its decision")
+    p.add_argument("question")
+    p.add_argument("--channel", default="web")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="evaluate categorization, retrieval or recorded transcripts")
+    p.add_argument("what", choices=["categorize", "retrieval", "transcripts"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""The composition root: the one place that knows every concrete class."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from redis.asyncio import Redis
+
+from bot.desk import AgentDesk
+from bot.dialogue import DialogueManager
+from bot.escalation import AgentNotifier, EscalationJobs
+from bot.gates import GateConfig
+from bot.responder import Responder
+from bot.runner import InlineTaskRunner, TaskRunner
+from knowledge.base import Answerer, Categorizer, KnowledgeBase
+from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def load_gates(settings: Settings) -> GateConfig:
+    """Categories file (YAML or TOML-like YAML); none configured means one `general` category in `full`."""
+    path = settings.categories_file
+    if path is None:
+        return GateConfig()
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return GateConfig.model_validate(data)
+
+
+@lru_cache(maxsize=4)
+def _knowledge(chroma_url: str | None, chroma_path: str, collection: str) -> KnowledgeBase:
+    from knowledge.chroma import ChromaKnowledgeBase
+
+    if chroma_url:
+        return ChromaKnowledgeBase.http(chroma_url, collection=collection)
+    return ChromaKnowledgeBase.persistent(chroma_path, collection=collection)
+
+
+def build_knowledge(settings: Settings) -> KnowledgeBase:
+    return _knowledge(settings.chroma_url, str(settings.chroma_path), settings.collection)
+
+
+def build_answerer(settings: Settings) -> Answerer:
+    if settings.llm_base_url:
+        from knowledge.llm import LangChainAnswerer, build_openai_compatible
+
+        return LangChainAnswerer(build_openai_compatible(settings.llm_base_url, settings.llm_model,
+                                                         settings.llm_api_key))
+    from knowledge.answer import ExtractiveAnswerer
+
+    return ExtractiveAnswerer()
+
+
+def build_categorizer(settings: Settings) -> Categorizer | None:
+    artifact = settings.categorizer_artifact
+    if artifact is None and settings.categories_file is not None:
+        candidate = Path(settings.categories_file).with_suffix(".model")
+        artifact = candidate if candidate.exists() else None
+    if artifact is None:
+        return None
+    from knowledge.classifier import TrainedCategorizer
+
+    return TrainedCategorizer.load(artifact)
+
+
+_EMBEDDED_SERVERS: dict[str, Any] = {}
+
+
+def build_redis(settings: Settings) -> Redis:
+    if settings.redis_url:
+        return Redis.from_url(settings.redis_url, decode_responses=True)
+    import fakeredis
+
+    server = _EMBEDDED_SERVERS.setdefault("default", fakeredis.FakeServer())
+    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True)
+
+
+def build_notifiers(settings: Settings) -> list[AgentNotifier]:
+    if settings.notify_webhook_url:
+        from service.webhook import WebhookNotifier
+
+        return [WebhookNotifier(settings.notify_webhook_url, settings.public_url)]
+    return []
+
+
+@dataclass
+class Container:
+    settings: Settings
+    redis: Redis
+    store: RedisConversationStore
+    queue: RedisHandoffQueue
+    journal: RedisJournal
+    runner: TaskRunner
+    dialogue: DialogueManager
+    desk: AgentDesk
+    escalation: EscalationJobs
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        if isinstance(self.runner, InlineTaskRunner):
+            self.runner.cancel_all()
+        await self.redis.aclose()
+
+
+def build_container(settings: Settings, *, runner: TaskRunner | None = None,
+                    knowledge: KnowledgeBase | None = None, answerer: Answerer | None = None) -> Container:
+    if not settings.agent_token:
+        settings.agent_token = secrets.token_urlsafe(16)
+        log.warning("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process: %s", settings.agent_token)
+    redis = build_redis(settings)
+    store = RedisConversationStore(redis, settings.redis_prefix)
+    queue = RedisHandoffQueue(redis, settings.redis_prefix)
+    journal = RedisJournal(redis, settings.redis_prefix)
+    if runner is None:
+        runner = _default_runner(settings)
+    gates = load_gates(settings)
+    gates.thresholds.min_retrieval_score = settings.min_retrieval_score
+    gates.thresholds.min_confidence = settings.min_confidence
+    responder = Responder(knowledge or build_knowledge(settings), answerer or build_answerer(settings), gates,
+                          categorizer=build_categorizer(settings), top_k=settings.top_k)
+
+    async def expected_wait(category: str) -> int | None:
+        if not settings.minutes_per_handoff:
+            return None
+        waiting = len(await queue.open_handoffs(category))
+        return max(1, round((waiting + 1) * settings.minutes_per_handoff))
+
+    dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait)
+    escalation = EscalationJobs(queue, runner, build_notifiers(settings),
+                                reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders)
+    if isinstance(runner, InlineTaskRunner):
+        runner.register("open_handoff", escalation.open_handoff)
+        runner.register("remind_handoff", escalation.remind_handoff)
+    return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation)
+
+
+def _default_runner(settings: Settings) -> TaskRunner:
+    if settings.embedded:
+        return InlineTaskRunner()
+    from workers.runner import CeleryTaskRunner
+
+    return CeleryTaskRunner(settings)

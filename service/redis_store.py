@@ -1,0 +1,204 @@
+"""Conversation state, handoff queue and journal in Redis, so any number of processes share them.
+
+The same code runs against a real Redis server and, in the embedded mode, against fakeredis in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from redis.asyncio import Redis
+
+from bot.errors import AlreadyClaimed, HandoffNotFound
+from bot.store import Entry
+from bot.types import ConversationState, Handoff, HandoffStatus, Message, now
+
+SEEN_TTL_SECONDS = 7 * 24 * 3600
+
+
+class Keys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def state(self, cid: str) -> str:
+        return f"{self.prefix}:conv:{cid}"
+
+    def history(self, cid: str) -> str:
+        return f"{self.prefix}:hist:{cid}"
+
+    def seen(self, cid: str, mid: str) -> str:
+        return f"{self.prefix}:seen:{cid}:{mid}"
+
+    def lock(self, cid: str) -> str:
+        return f"{self.prefix}:lock:{cid}"
+
+    def live(self, cid: str) -> str:
+        return f"{self.prefix}:live:{cid}"
+
+    def handoff(self, hid: str) -> str:
+        return f"{self.prefix}:handoff:{hid}"
+
+    def claim(self, hid: str) -> str:
+        return f"{self.prefix}:claim:{hid}"
+
+    @property
+    def open_handoffs(self) -> str:
+        return f"{self.prefix}:handoffs:open"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.prefix}:agents"
+
+    def journal(self, kind: str) -> str:
+        return f"{self.prefix}:journal:{kind}"
+
+    @property
+    def conversations(self) -> str:
+        return f"{self.prefix}:conversations"
+
+
+class RedisSubscription:
+    """Subscribed before it is returned, so nothing published after `subscribe()` is missed."""
+
+    def __init__(self, pubsub: Any) -> None:
+        self.pubsub = pubsub
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+        async for raw in self.pubsub.listen():
+            if raw.get("type") == "message":
+                yield json.loads(raw["data"])
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, or None after `timeout` seconds of quiet."""
+        raw = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        return json.loads(raw["data"]) if raw and raw.get("type") == "message" else None
+
+    async def close(self) -> None:
+        await self.pubsub.unsubscribe()
+        await self.pubsub.aclose()
+
+
+async def _subscribe(redis: Redis, channel: str) -> RedisSubscription:
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel)
+    return RedisSubscription(pubsub)
+
+
+class RedisConversationStore:
+    def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 60.0) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+        self.lock_timeout = lock_timeout
+
+    async def create(self, state: ConversationState) -> None:
+        await self.redis.set(self.keys.state(state.id), state.model_dump_json())
+        await self.redis.zadd(self.keys.conversations, {state.id: state.created_at})
+
+    async def load(self, conversation_id: str) -> ConversationState | None:
+        raw = await self.redis.get(self.keys.state(conversation_id))
+        return ConversationState.model_validate_json(raw) if raw else None
+
+    async def save(self, state: ConversationState) -> None:
+        await self.redis.set(self.keys.state(state.id), state.model_dump_json())
+
+    async def append(self, message: Message) -> Entry:
+        seq = await self.redis.rpush(self.keys.history(message.conversation_id), message.model_dump_json())
+        entry = Entry(seq=int(seq), message=message)
+        await self.redis.publish(self.keys.live(message.conversation_id),
+                                 json.dumps({"type": "message", **entry.model_dump(mode="json")}))
+        return entry
+
+    async def history(self, conversation_id: str, after: int = 0) -> list[Entry]:
+        rows = await self.redis.lrange(self.keys.history(conversation_id), after, -1)
+        return [Entry(seq=after + i + 1, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+
+    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
+        return bool(await self.redis.set(self.keys.seen(conversation_id, message_id), "1", nx=True,
+                                         ex=SEEN_TTL_SECONDS))
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str) -> AsyncIterator[None]:
+        async with self.redis.lock(self.keys.lock(conversation_id), timeout=self.lock_timeout,
+                                   blocking_timeout=self.lock_timeout):
+            yield
+
+    async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
+        await self.redis.publish(self.keys.live(conversation_id), json.dumps(event))
+
+    async def subscribe(self, conversation_id: str) -> RedisSubscription:
+        return await _subscribe(self.redis, self.keys.live(conversation_id))
+
+    async def recent(self, limit: int = 100) -> list[str]:
+        return [c if isinstance(c, str) else c.decode()
+                for c in await self.redis.zrevrange(self.keys.conversations, 0, limit - 1)]
+
+
+class RedisHandoffQueue:
+    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+
+    async def open(self, handoff: Handoff) -> bool:
+        created = await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), nx=True)
+        if created:
+            await self.redis.zadd(self.keys.open_handoffs, {handoff.id: handoff.created_at})
+        return bool(created)
+
+    async def get(self, handoff_id: str) -> Handoff | None:
+        raw = await self.redis.get(self.keys.handoff(handoff_id))
+        return Handoff.model_validate_json(raw) if raw else None
+
+    async def save(self, handoff: Handoff) -> None:
+        await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json())
+
+    async def claim(self, handoff_id: str, agent: str) -> Handoff:
+        handoff = await self.get(handoff_id)
+        if handoff is None:
+            raise HandoffNotFound(handoff_id)
+        if not await self.redis.set(self.keys.claim(handoff_id), agent, nx=True):
+            winner = await self.redis.get(self.keys.claim(handoff_id))
+            winner = winner.decode() if isinstance(winner, bytes) else winner
+            if winner != agent:
+                raise AlreadyClaimed(handoff_id, str(winner))
+            return handoff
+        handoff.status = HandoffStatus.CLAIMED
+        handoff.claimed_by = agent
+        handoff.claimed_at = now()
+        await self.save(handoff)
+        return handoff
+
+    async def resolve(self, handoff_id: str) -> None:
+        handoff = await self.get(handoff_id)
+        if handoff is None:
+            raise HandoffNotFound(handoff_id)
+        handoff.status = HandoffStatus.RESOLVED
+        await self.save(handoff)
+        await self.redis.zrem(self.keys.open_handoffs, handoff_id)
+
+    async def open_handoffs(self, category: str | None = None) -> list[Handoff]:
+        ids = await self.redis.zrange(self.keys.open_handoffs, 0, -1)
+        handoffs = [h for i in ids if (h := await self.get(i if isinstance(i, str) else i.decode()))]
+        return [h for h in handoffs if category is None or h.category == category]
+
+    async def notify(self, event: dict[str, Any]) -> None:
+        await self.redis.publish(self.keys.agents, json.dumps({"at": now(), **event}))
+
+    async def subscribe(self) -> RedisSubscription:
+        return await _subscribe(self.redis, self.keys.agents)
+
+
+class RedisJournal:
+    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+
+    async def record(self, kind: str, data: dict[str, Any]) -> None:
+        await self.redis.rpush(self.keys.journal(kind), json.dumps(data))
+
+    async def entries(self, kind: str) -> list[dict[str, Any]]:
+        return [json.loads(r) for r in await self.redis.lrange(self.keys.journal(kind), 0, -1)]

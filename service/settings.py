@@ -1,0 +1,76 @@
+"""One settings model, read once from SUPPORTBOT_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Embedded Chroma, categorizer artifacts")
+    redis_url: str | None = Field(None, description="Unset: embedded in-process store, jobs run inline")
+    broker_url: str | None = Field(None, description="Celery broker; defaults to redis_url")
+    redis_prefix: str = "sb"
+    chroma_url: str | None = Field(None, description="A `chroma run` server; unset: embedded PersistentClient")
+    collection: str = "helpcenter"
+    categories_file: Path | None = None
+    categorizer_artifact: Path | None = None
+
+    agent_token: str = Field("", description="Bearer token for agent endpoints; generated when empty")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = ""
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_message_chars: int = Field(4000, ge=1, le=100_000)
+
+    top_k: int = Field(4, ge=1, le=50)
+    min_retrieval_score: float = Field(0.5, ge=0, le=1)
+    min_confidence: float = Field(0.35, ge=0, le=1)
+
+    reminder_seconds: float = Field(300.0, gt=0)
+    max_reminders: int = Field(3, ge=0)
+    minutes_per_handoff: float = Field(3.0, ge=0, description="For the expected wait; 0 hides it")
+    notify_webhook_url: str | None = None
+    task_visibility_timeout: int = Field(3600, ge=1)
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str = "not-needed"
+
+    @field_validator("redis_url", "broker_url", "chroma_url", "llm_base_url", "notify_webhook_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> "Settings":
+        for name in ("redis_url", "broker_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("redis://", "rediss://", "unix://", "amqp://", "memory://")):
+                raise ValueError(f"SUPPORTBOT_{name.upper()} must be a redis:// or amqp:// URL, got {url!r}")
+        for name in ("chroma_url", "llm_base_url", "notify_webhook_url"):
+            url = getattr(self, name)
+            if url and not url.startswith(("http://", "https://")):
+                raise ValueError(f"SUPPORTBOT_{name.upper()} must be an http(s) URL, got {url!r}")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def celery_broker(self) -> str | None:
+        return self.broker_url or self.redis_url
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read once at start; a bad value stops the process with the variable's name in the message."""
+    return Settings(**overrides)  # type: ignore[arg-type]

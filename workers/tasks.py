@@ -1,0 +1,38 @@
+"""Thin Celery tasks: JSON in, build from the composition root, call the core, done."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from service.container import build_container
+from service.settings import load_settings
+from workers.celery_app import app
+from workers.runner import CeleryTaskRunner
+
+log = logging.getLogger(__name__)
+
+
+async def _run(job: str, payload: dict[str, Any]) -> None:
+    settings = load_settings()
+    container = build_container(settings, runner=CeleryTaskRunner(settings))
+    try:
+        await getattr(container.escalation, job)(payload)
+    finally:
+        await container.close()
+
+
+def run_job(job: str, payload: dict[str, Any]) -> None:
+    """One event loop per task: the worker's processes stay simple and a crashed task loses no state."""
+    asyncio.run(_run(job, payload))
+
+
+@app.task(name="supportbot.open_handoff", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def open_handoff(payload: dict[str, Any]) -> None:
+    run_job("open_handoff", payload)
+
+
+@app.task(name="supportbot.remind_handoff", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def remind_handoff(payload: dict[str, Any]) -> None:
+    run_job("remind_handoff", payload)
