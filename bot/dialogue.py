@@ -48,6 +48,7 @@ class DialogueManager:
         runner: TaskRunner,
         journal: Journal,
         expected_wait: ExpectedWait | None = None,
+        push_channels: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.queue = queue
@@ -55,6 +56,7 @@ class DialogueManager:
         self.runner = runner
         self.journal = journal
         self.expected_wait = expected_wait
+        self.push_channels = push_channels
 
     async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
                     token_hash: str = "") -> ConversationState:
@@ -150,6 +152,7 @@ class DialogueManager:
         state.agent = message.sender.id
         state.pending_draft = None
         await self.store.append(message)
+        self._push(state, message)
         await self.store.save(state)
         if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
             if handoff.shadow and handoff.shadow.text:
@@ -161,7 +164,13 @@ class DialogueManager:
         reply = Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
                         citations=tuple(citations), internal=internal)
         await self.store.append(reply)
+        self._push(state, reply)
         return reply
+
+    def _push(self, state: ConversationState, message: Message) -> None:
+        """Channels that cannot pull get each outgoing message through the `deliver` job."""
+        if state.channel in self.push_channels and not message.internal:
+            self.runner.start("deliver", {"message": message.model_dump(mode="json")})
 
 
 def shadow_comparison(handoff: Handoff, sent_text: str) -> dict[str, object]:

@@ -111,6 +111,8 @@ class ChromaKnowledgeBase:
 
     def upsert(self, records: Sequence[ChunkRecord]) -> None:
         """Store chunks and make sure each of their titles has a title vector."""
+        if not records:
+            return
         for start in range(0, len(records), _BATCH):
             batch = records[start:start + _BATCH]
             self.chunks.upsert(

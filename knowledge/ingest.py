@@ -69,21 +69,6 @@ class Chunker:
         return chunks
 
 
-def chunk_records(document: Document, chunker: Chunker, embedder: Callable[[list[str]], np.ndarray],
-                  *, title_prefix: bool = True) -> list[ChunkRecord]:
-    chunks = chunker.split(document)
-    if not chunks:
-        return []
-    inputs = [c.embedded_text(document.title) if title_prefix else c.text for c in chunks]
-    vectors = embedder(inputs)
-    return [
-        ChunkRecord(id=f"{document.path}::{document.content_hash[:12]}::{c.index}", text=c.text,
-                    embedding=vectors[i], path=document.path, title=document.title, source=document.source,
-                    content_hash=document.content_hash, section=c.section, index=c.index)
-        for i, c in enumerate(chunks)
-    ]
-
-
 def ingest_documents(
     kb: ChromaKnowledgeBase,
     documents: Iterable[Document],

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from redis.asyncio import Redis
 
+from bot.delivery import Channel, Delivery
 from bot.desk import AgentDesk
 from bot.dialogue import DialogueManager
 from bot.escalation import AgentNotifier, EscalationJobs
@@ -101,6 +102,7 @@ class Container:
     dialogue: DialogueManager
     desk: AgentDesk
     escalation: EscalationJobs
+    delivery: Delivery
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
@@ -109,8 +111,23 @@ class Container:
         await self.redis.aclose()
 
 
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """Push channels configured in settings (the web widget pulls, so it is not here)."""
+    channels: dict[str, Channel] = {}
+    if settings.slack_bot_token:
+        from connectors.slack.channel import SlackChannel
+
+        channels["slack"] = SlackChannel.from_settings(settings)
+    if settings.smtp_host:
+        from connectors.email.channel import EmailChannel
+
+        channels["email"] = EmailChannel.from_settings(settings)
+    return channels
+
+
 def build_container(settings: Settings, *, runner: TaskRunner | None = None,
-                    knowledge: KnowledgeBase | None = None, answerer: Answerer | None = None) -> Container:
+                    knowledge: KnowledgeBase | None = None, answerer: Answerer | None = None,
+                    channels: dict[str, Channel] | None = None) -> Container:
     if not settings.agent_token:
         settings.agent_token = secrets.token_urlsafe(16)
         log.warning("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process: %s", settings.agent_token)
@@ -132,13 +149,17 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         waiting = len(await queue.open_handoffs(category))
         return max(1, round((waiting + 1) * settings.minutes_per_handoff))
 
-    dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait)
+    delivery = Delivery(store, build_channels(settings) if channels is None else channels)
+    dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
+                               push_channels=frozenset(delivery.channels))
     escalation = EscalationJobs(queue, runner, build_notifiers(settings),
                                 reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders)
     if isinstance(runner, InlineTaskRunner):
         runner.register("open_handoff", escalation.open_handoff)
         runner.register("remind_handoff", escalation.remind_handoff)
-    return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation)
+        runner.register("deliver", delivery.deliver)
+    return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
+                     delivery)
 
 
 def _default_runner(settings: Settings) -> TaskRunner:

@@ -37,11 +37,23 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     task_visibility_timeout: int = Field(3600, ge=1)
 
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = Field(None, description="xapp- token: Socket Mode instead of HTTP")
+    slack_agents_channel: str | None = None
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    slack_mount: bool = Field(False, description="Mount /slack/events in `supportbot serve`")
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "support@example.com"
+
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "not-needed"
 
-    @field_validator("redis_url", "broker_url", "chroma_url", "llm_base_url", "notify_webhook_url")
+    @field_validator("redis_url", "broker_url", "chroma_url", "llm_base_url", "notify_webhook_url",
+                     "slack_bot_token", "slack_signing_secret", "slack_app_token", "smtp_host")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

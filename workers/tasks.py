@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 async def _run(job: str, payload: dict[str, Any]) -> None:
     settings = load_settings()
     container = build_container(settings, runner=CeleryTaskRunner(settings))
+    jobs = {"open_handoff": container.escalation.open_handoff,
+            "remind_handoff": container.escalation.remind_handoff,
+            "deliver": container.delivery.deliver}
     try:
-        await getattr(container.escalation, job)(payload)
+        await jobs[job](payload)
     finally:
         await container.close()
 
@@ -36,3 +39,8 @@ def open_handoff(payload: dict[str, Any]) -> None:
 @app.task(name="supportbot.remind_handoff", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
 def remind_handoff(payload: dict[str, Any]) -> None:
     run_job("remind_handoff", payload)
+
+
+@app.task(name="supportbot.deliver", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
+def deliver(payload: dict[str, Any]) -> None:
+    run_job("deliver", payload)
