@@ -83,8 +83,12 @@ def parse_text(raw: str, path: str) -> tuple[str, str, str | None]:
     body = body.strip()
     first = body.splitlines()[0].strip() if body else ""
     looks_like_title = 0 < len(first) <= 100 and not first.endswith((".", "?", "!", ":"))
-    title = fields.get("title") or (first if looks_like_title else _title_from_filename(path))
-    return title, body, fields.get("url") or None
+    if fields.get("title"):
+        return fields["title"], body, fields.get("url") or None
+    if looks_like_title:  # make the title line a heading, as in Markdown, so it is not answer text
+        rest = body.split("\n", 1)[1] if "\n" in body else ""
+        return first, f"# {first}\n\n{rest.strip()}", fields.get("url") or None
+    return _title_from_filename(path), body, fields.get("url") or None
 
 
 def parse_html(raw: str, path: str) -> tuple[str, str, str | None]:

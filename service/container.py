@@ -19,7 +19,7 @@ from bot.escalation import AgentNotifier, EscalationJobs
 from bot.gates import GateConfig
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
-from knowledge.base import Answerer, Categorizer, KnowledgeBase
+from knowledge.base import Answerer, Categorizer, KnowledgeBase, Passage
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal
 from service.settings import Settings
 
@@ -46,6 +46,16 @@ def _knowledge(chroma_url: str | None, chroma_path: str, collection: str) -> Kno
 
 def build_knowledge(settings: Settings) -> KnowledgeBase:
     return _knowledge(settings.chroma_url, str(settings.chroma_path), settings.collection)
+
+
+class LazyKnowledge:
+    """Opens Chroma on the first search, so processes that never search (workers) never open it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
+        return await build_knowledge(self.settings).search(query, k=k)
 
 
 def build_answerer(settings: Settings) -> Answerer:
@@ -140,7 +150,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     gates = load_gates(settings)
     gates.thresholds.min_retrieval_score = settings.min_retrieval_score
     gates.thresholds.min_confidence = settings.min_confidence
-    responder = Responder(knowledge or build_knowledge(settings), answerer or build_answerer(settings), gates,
+    responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=build_categorizer(settings), top_k=settings.top_k)
 
     async def expected_wait(category: str) -> int | None:
