@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timezone
 from typing import Awaitable, Callable, Sequence
 
 from pydantic import BaseModel, Field
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 from bot import messages
 from bot.errors import ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
+from bot.hours import BusinessHours
 from bot.responder import Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
@@ -49,6 +51,7 @@ class DialogueManager:
         journal: Journal,
         expected_wait: ExpectedWait | None = None,
         push_channels: frozenset[str] = frozenset(),
+        hours: BusinessHours | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -57,6 +60,7 @@ class DialogueManager:
         self.journal = journal
         self.expected_wait = expected_wait
         self.push_channels = push_channels
+        self.hours = hours
 
     async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
                     token_hash: str = "") -> ConversationState:
@@ -126,6 +130,7 @@ class DialogueManager:
         handoff = Handoff(
             id=handoff_id_for(state.id, message.id), conversation_id=state.id, channel=state.channel,
             reason=outcome.reason or EscalationReason.LOW_CONFIDENCE, category=outcome.category,
+            queue=self.responder.gates.queue_for(outcome.category),
             priority=self.responder.gates.category(outcome.category).priority,
             question=message.text, explanation=outcome.explanation,
             draft=draft if outcome.decision is Decision.DRAFTED else None,
@@ -136,15 +141,21 @@ class DialogueManager:
         return handoff.id
 
     async def _ack_text(self, outcome: TurnOutcome) -> str:
-        wait = await self.expected_wait(outcome.category) if self.expected_wait else None
+        at = datetime.now(timezone.utc)
+        closed = self.hours is not None and not self.hours.is_open(at)
+        wait = await self.expected_wait(outcome.category) if self.expected_wait and not closed else None
         if outcome.reason is EscalationReason.ERROR:
-            return messages.error_ack()
-        if outcome.reason is EscalationReason.GATED:
-            return messages.categorized_ack(outcome.category, wait)
-        if outcome.reason in (EscalationReason.NO_ANSWER, EscalationReason.LOW_CONFIDENCE,
-                              EscalationReason.OUT_OF_SCOPE):
-            return messages.no_answer_ack(wait)
-        return messages.handoff_ack(wait)
+            text = messages.error_ack()
+        elif outcome.reason is EscalationReason.GATED:
+            text = messages.categorized_ack(outcome.category, wait)
+        elif outcome.reason in (EscalationReason.NO_ANSWER, EscalationReason.LOW_CONFIDENCE,
+                                EscalationReason.OUT_OF_SCOPE):
+            text = messages.no_answer_ack(wait)
+        else:
+            text = messages.handoff_ack(wait)
+        if closed and self.hours is not None:
+            text += " " + messages.out_of_hours(self.hours.describe_next_opening(at))
+        return text
 
     async def _from_agent(self, state: ConversationState, message: Message) -> Turn:
         """An agent's reply takes the conversation (if the bot or the queue still had it) and reaches the customer."""

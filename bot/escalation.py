@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from bot.runner import TaskRunner
 from bot.store import HandoffQueue
@@ -22,12 +22,18 @@ class EscalationJobs:
     """Safe to run twice: the handoff id is stable and `queue.open` creates it only once."""
 
     def __init__(self, queue: HandoffQueue, runner: TaskRunner, notifiers: list[AgentNotifier] | None = None,
-                 reminder_seconds: float = 300.0, max_reminders: int = 3) -> None:
+                 reminder_seconds: float = 300.0, max_reminders: int = 3,
+                 sla_seconds: Callable[[str], float | None] | None = None) -> None:
         self.queue = queue
         self.runner = runner
         self.notifiers = list(notifiers or [])
         self.reminder_seconds = reminder_seconds
         self.max_reminders = max_reminders
+        self.sla_seconds = sla_seconds or (lambda category: None)
+
+    def _countdown(self, category: str) -> float:
+        """A category's SLA when it has one, else the deployment's reminder interval."""
+        return self.sla_seconds(category) or self.reminder_seconds
 
     async def open_handoff(self, payload: dict[str, Any]) -> None:
         handoff = Handoff.model_validate(payload["handoff"])
@@ -39,7 +45,8 @@ class EscalationJobs:
                                  "conversation_id": handoff.conversation_id, "category": handoff.category})
         for notifier in self.notifiers:
             await notifier.handoff_opened(current)
-        self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": 1}, countdown=self.reminder_seconds)
+        self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": 1},
+                          countdown=self._countdown(handoff.category))
 
     async def remind_handoff(self, payload: dict[str, Any]) -> None:
         handoff = await self.queue.get(payload["handoff_id"])
@@ -55,4 +62,4 @@ class EscalationJobs:
             await notifier.handoff_unclaimed(handoff)
         if n < self.max_reminders:
             self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": n + 1},
-                              countdown=self.reminder_seconds)
+                              countdown=self._countdown(handoff.category))

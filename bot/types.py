@@ -135,6 +135,7 @@ class Handoff(BaseModel):
     channel: str
     reason: EscalationReason
     category: str = "general"
+    queue: str = "general"
     priority: int = 1
     question: str = ""
     explanation: str = ""

@@ -17,6 +17,7 @@ from bot.desk import AgentDesk
 from bot.dialogue import DialogueManager
 from bot.escalation import AgentNotifier, EscalationJobs
 from bot.gates import GateConfig
+from bot.hours import BusinessHours
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from knowledge.base import Answerer, Categorizer, KnowledgeBase, Passage
@@ -137,7 +138,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 def build_container(settings: Settings, *, runner: TaskRunner | None = None,
                     knowledge: KnowledgeBase | None = None, answerer: Answerer | None = None,
-                    channels: dict[str, Channel] | None = None) -> Container:
+                    channels: dict[str, Channel] | None = None, categorizer: Categorizer | None = None
+                    ) -> Container:
     if not settings.agent_token:
         settings.agent_token = secrets.token_urlsafe(16)
         log.warning("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process: %s", settings.agent_token)
@@ -151,7 +153,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     gates.thresholds.min_retrieval_score = settings.min_retrieval_score
     gates.thresholds.min_confidence = settings.min_confidence
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
-                          categorizer=build_categorizer(settings), top_k=settings.top_k)
+                          categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k)
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:
@@ -160,10 +162,13 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         return max(1, round((waiting + 1) * settings.minutes_per_handoff))
 
     delivery = Delivery(store, build_channels(settings) if channels is None else channels)
+    hours = BusinessHours.parse(settings.business_hours, settings.business_timezone) \
+        if settings.business_hours else None
     dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
-                               push_channels=frozenset(delivery.channels))
+                               push_channels=frozenset(delivery.channels), hours=hours)
     escalation = EscalationJobs(queue, runner, build_notifiers(settings),
-                                reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders)
+                                reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders,
+                                sla_seconds=lambda category: gates.category(category).sla_seconds)
     if isinstance(runner, InlineTaskRunner):
         runner.register("open_handoff", escalation.open_handoff)
         runner.register("remind_handoff", escalation.remind_handoff)

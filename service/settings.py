@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_reminders: int = Field(3, ge=0)
     minutes_per_handoff: float = Field(3.0, ge=0, description="For the expected wait; 0 hides it")
     notify_webhook_url: str | None = None
+    business_hours: str | None = Field(None, description="e.g. 'mon-fri 09:00-17:00'; unset: always open")
+    business_timezone: str = "UTC"
     task_visibility_timeout: int = Field(3600, ge=1)
 
     slack_bot_token: str | None = None
@@ -69,6 +71,15 @@ class Settings(BaseSettings):
             if url and not url.startswith(("http://", "https://")):
                 raise ValueError(f"SUPPORTBOT_{name.upper()} must be an http(s) URL, got {url!r}")
         return self
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value:
+            from bot.hours import BusinessHours
+
+            BusinessHours.parse(value)
+        return value or None
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,81 @@
+"""Turn throughput and latency of a running supportbot server.
+
+    python bench/turns.py --url http://127.0.0.1:8000 --conversations 20 --turns 5
+
+Each conversation is one customer: it asks its questions one after another (a turn ends when the
+server has answered or escalated), while all conversations run at once. Prints turns/s and p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+
+import httpx
+
+QUESTIONS = [
+    "How do I reset my password?",
+    "How long do refunds take?",
+    "How do I turn on two-factor authentication?",
+    "Can I export my data?",
+    "What are the API rate limits?",
+    "When is support open?",
+    "How do I cancel my subscription?",
+]
+
+
+async def customer(client: httpx.AsyncClient, turns: int, latencies: list[float], decisions: list[str]) -> None:
+    created = (await client.post("/api/conversations", json={})).json()
+    headers = {"X-Conversation-Token": created["token"]}
+    cid = created["conversation_id"]
+    for i in range(turns):
+        text = QUESTIONS[(hash(cid) + i) % len(QUESTIONS)]
+        started = time.perf_counter()
+        response = await client.post(f"/api/conversations/{cid}/messages", headers=headers,
+                                     json={"id": uuid.uuid4().hex, "text": text})
+        response.raise_for_status()
+        latencies.append(time.perf_counter() - started)
+        decisions.append(str(response.json()["decision"]))
+        if response.json()["decision"] != "answered":  # a person owns it now: start over as a new customer
+            created = (await client.post("/api/conversations", json={})).json()
+            headers = {"X-Conversation-Token": created["token"]}
+            cid = created["conversation_id"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def run(url: str, conversations: int, turns: int) -> dict[str, object]:
+    latencies: list[float] = []
+    decisions: list[str] = []
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        await customer(client, 1, [], [])  # warm-up: loads the encoder in the server
+        started = time.perf_counter()
+        await asyncio.gather(*(customer(client, turns, latencies, decisions) for _ in range(conversations)))
+        elapsed = time.perf_counter() - started
+    return {
+        "conversations": conversations, "turns": len(latencies), "seconds": round(elapsed, 2),
+        "turns_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "decisions": {d: decisions.count(d) for d in sorted(set(decisions))},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.url, args.conversations, args.turns))))
+
+
+if __name__ == "__main__":
+    main()
