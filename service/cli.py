@@ -117,6 +117,78 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return main(forwarded)
 
 
+def _journal_entries(args: argparse.Namespace) -> list[dict]:  # type: ignore[type-arg]
+    """From a recorded history file (`report export` output), or from the deployment's Redis."""
+    if args.history:
+        rows = []
+        for number, line in enumerate(Path(args.history).read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    sys.exit(f"supportbot: {args.history}:{number}: not JSON: {error}")
+        return rows
+    settings = _settings()
+    if settings.embedded:
+        sys.exit("supportbot: reports read the journal in Redis; set SUPPORTBOT_REDIS_URL or pass --history FILE")
+    from service.container import build_container
+
+    async def export() -> list[dict]:  # type: ignore[type-arg]
+        container = build_container(settings)
+        try:
+            return await container.journal.export()
+        finally:
+            await container.close()
+
+    return asyncio.run(export())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    entries = _journal_entries(args)
+    if args.what == "export":
+        for entry in entries:
+            print(json.dumps(entry))
+        return 0
+    settings = _settings()
+    if args.what == "phases":
+        from bot.reports import format_phase_report, phase_report
+        from service.container import load_gates
+
+        rows = phase_report(entries, load_gates(settings), channel=args.channel)
+        print(json.dumps([r.model_dump(mode="json") for r in rows]) if args.json else format_phase_report(rows))
+        return 0
+    from knowledge.gaps import cluster_gaps, unanswered_questions
+
+    gaps = cluster_gaps(unanswered_questions((e for e in entries if e.get("kind") == "turn"),
+                                             settings.min_retrieval_score))
+    if args.json:
+        print(json.dumps([g.model_dump() for g in gaps]))
+    else:
+        for g in gaps:
+            print(f"{g.count:>4}  {g.title}")
+            for example in g.examples[1:]:
+                print(f"        - {example}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from knowledge.eval_categorize import train_from_file
+
+    settings = _settings()
+    out = Path(args.out) if args.out else (
+        Path(settings.categories_file).with_suffix(".model") if settings.categories_file else
+        settings.data_dir / "categories.model")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        model = train_from_file(args.data, limit=args.limit)
+    except ValueError as error:
+        print(f"supportbot: {error}", file=sys.stderr)
+        return 2
+    model.save(out)
+    print(json.dumps({"artifact": str(out)}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="web")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("report", help="phase promotion evidence, knowledge gaps, or a journal export")
+    p.add_argument("what", choices=["phases", "gaps", "export"])
+    p.add_argument("--history", metavar="FILE.jsonl", help="a recorded journal instead of the live Redis")
+    p.add_argument("--channel", default="web")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("train", help="train the categorizer from labelled examples")
+    p.add_argument("what", choices=["categories"])
+    p.add_argument("--data", required=True, help='JSONL lines {"text": ..., "label": ...}')
+    p.add_argument("--out", help="artifact path (default: next to the categories file)")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate categorization, retrieval or recorded transcripts")
     p.add_argument("what", choices=["categorize", "retrieval", "transcripts"])

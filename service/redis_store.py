@@ -16,6 +16,7 @@ from bot.store import Entry
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, now
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
+JOURNAL_KINDS = ("turn", "review", "shadow", "csat")
 
 
 class Keys:
@@ -202,3 +203,9 @@ class RedisJournal:
 
     async def entries(self, kind: str) -> list[dict[str, Any]]:
         return [json.loads(r) for r in await self.redis.lrange(self.keys.journal(kind), 0, -1)]
+
+    async def export(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for kind in JOURNAL_KINDS:
+            out.extend({"kind": kind, **entry} for entry in await self.entries(kind))
+        return out

@@ -1,0 +1,60 @@
+"""Promotion report: recorded histories give the recommendation a team lead would make."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.gates import GateConfig
+from bot.reports import phase_report
+
+GATES = GateConfig.model_validate({"categories": [
+    {"name": "billing", "phase": "draft"}, {"name": "shipping", "phase": "draft"},
+    {"name": "returns", "phase": "full"}, {"name": "account", "phase": "categorize"},
+    {"name": "newish", "phase": "draft"}]})
+
+
+def history() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for i in range(30):  # billing: 28 approved unchanged, 2 edited -> promote
+        rows.append({"kind": "review", "category": "billing", "verdict": "approved" if i < 28 else "edited"})
+    for i in range(25):  # shipping: 10 rejected of 25 -> demote
+        rows.append({"kind": "review", "category": "shipping", "verdict": "rejected" if i < 10 else "approved"})
+    for i in range(3):  # newish: too little evidence
+        rows.append({"kind": "review", "category": "newish", "verdict": "approved"})
+    for i in range(20):  # returns: 20 automatic answers, 5 conversations escalated afterwards -> demote
+        rows.append({"kind": "turn", "category": "returns", "decision": "answered", "conversation_id": f"r{i}",
+                     "at": 100.0 + i})
+        if i < 5:
+            rows.append({"kind": "turn", "category": "returns", "decision": "escalated",
+                         "conversation_id": f"r{i}", "at": 200.0 + i})
+    for i in range(22):  # account: shadow answers close to what agents sent -> promote to draft
+        rows.append({"kind": "shadow", "category": "account", "similarity": 0.9 if i < 18 else 0.2})
+    return rows
+
+
+def test_recommendations_follow_the_evidence() -> None:
+    report = {r.category: r for r in phase_report(history(), GATES)}
+    assert report["billing"].recommendation == "promote to full"
+    assert report["shipping"].recommendation == "demote to categorize"
+    assert report["newish"].recommendation == "stay" and "needs 20" in report["newish"].evidence
+    assert report["returns"].recommendation == "demote to draft"
+    assert report["returns"].auto_later_escalated == 5
+    assert report["account"].recommendation == "promote to draft"
+
+
+def test_report_command_reads_a_recorded_history(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in history()))
+    categories = tmp_path / "categories.yml"
+    categories.write_text(yaml.safe_dump(GATES.model_dump(mode="json")))
+    result = subprocess.run([sys.executable, "-m", "service.cli", "report", "phases", "--history", str(path),
+                             "--json"], capture_output=True, text=True, check=True,
+                            env={"SUPPORTBOT_CATEGORIES_FILE": str(categories), "PATH": "/usr/bin:/bin",
+                                 "SUPPORTBOT_DATA_DIR": str(tmp_path)})
+    rows = {r["category"]: r["recommendation"] for r in json.loads(result.stdout)}
+    assert rows["billing"] == "promote to full" and rows["shipping"] == "demote to categorize"
