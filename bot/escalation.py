@@ -63,3 +63,10 @@ class EscalationJobs:
         if n < self.max_reminders:
             self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": n + 1},
                               countdown=self._countdown(handoff.category))
+
+    async def sweep(self, payload: dict[str, Any]) -> None:
+        """Periodic safety net: remind for any queued handoff past its SLA whose countdown was lost."""
+        for handoff in await self.queue.open_handoffs():
+            due = handoff.created_at + self._countdown(handoff.category) * (handoff.reminders + 1)
+            if handoff.status is HandoffStatus.QUEUED and now() >= due and handoff.reminders < self.max_reminders:
+                await self.remind_handoff({"handoff_id": handoff.id, "n": handoff.reminders + 1})

@@ -28,7 +28,7 @@ DEFAULT_MIN_SCORE = 0.30
 
 # A sentence of someone else's answer counts as backed by the passages when it is (nearly) copied from
 # them, or when it is both close in meaning and uses mostly the passages' words, with no new numbers.
-SUPPORT_MIN_SIMILARITY = 0.72
+SUPPORT_MIN_SIMILARITY = 0.6
 SUPPORT_MIN_OVERLAP = 0.6
 
 _INJECTION = re.compile(
@@ -124,13 +124,13 @@ def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedde
     verdict = {s: True for s in sentences if s not in pending}
     if pending:
         candidates = [(i, s) for i, p in enumerate(passages) for s in split_sentences(p.text)]
-        passage_tokens = [_content_tokens(p.text) for p in passages]
+        passage_tokens = [_stems(p.text) for p in passages]
         passage_numbers = [_numbers(p.text) for p in passages]
         vectors = embedder(pending + [s for _, s in candidates])
         claims, evidence = vectors[: len(pending)], vectors[len(pending):]
         sims = claims @ evidence.T if len(candidates) else np.zeros((len(pending), 0))
         for row, sentence in enumerate(pending):
-            tokens, numbers = _content_tokens(sentence), _numbers(sentence)
+            tokens, numbers = _stems(sentence), _numbers(sentence)
             ok = False
             for col in np.argsort(-sims[row])[:5] if sims.shape[1] else []:
                 if sims[row, col] < min_similarity:

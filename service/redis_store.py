@@ -6,6 +6,7 @@ The same code runs against a real Redis server and, in the embedded mode, agains
 from __future__ import annotations
 
 import json
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -75,9 +76,13 @@ class RedisSubscription:
                 yield json.loads(raw["data"])
 
     async def get(self, timeout: float) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds of quiet."""
-        raw = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-        return json.loads(raw["data"]) if raw and raw.get("type") == "message" else None
+        """The next event, or None after `timeout` seconds of quiet (subscribe confirmations skipped)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            raw = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if raw and raw.get("type") == "message":
+                return json.loads(raw["data"])
+        return None
 
     async def close(self) -> None:
         await self.pubsub.unsubscribe()

@@ -23,6 +23,7 @@ def make_celery(settings: Settings) -> Celery:
                                   "unacked_restore_throttle": 1},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        beat_schedule={"sweep-unclaimed-handoffs": {"task": "supportbot.sweep", "schedule": 60.0}},
     )
     return app
 

@@ -19,7 +19,8 @@ async def _run(job: str, payload: dict[str, Any]) -> None:
     container = build_container(settings, runner=CeleryTaskRunner(settings))
     jobs = {"open_handoff": container.escalation.open_handoff,
             "remind_handoff": container.escalation.remind_handoff,
-            "deliver": container.delivery.deliver}
+            "deliver": container.delivery.deliver,
+            "sweep": container.escalation.sweep}
     try:
         await jobs[job](payload)
     finally:
@@ -44,3 +45,8 @@ def remind_handoff(payload: dict[str, Any]) -> None:
 @app.task(name="supportbot.deliver", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
 def deliver(payload: dict[str, Any]) -> None:
     run_job("deliver", payload)
+
+
+@app.task(name="supportbot.sweep")
+def sweep() -> None:
+    run_job("sweep", {})

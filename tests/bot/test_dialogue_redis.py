@@ -116,3 +116,26 @@ async def test_failure_in_the_bot_path_opens_a_handoff(settings: Settings) -> No
         assert len(await built.queue.open_handoffs()) == 1
     finally:
         await built.close()
+
+
+async def test_unclaimed_handoff_is_reminded_then_stops_after_claim(settings: Settings) -> None:
+    settings.reminder_seconds = 0.05
+    settings.max_reminders = 2
+    built = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
+                            answerer=FirstSentenceAnswerer())
+    try:
+        subscription = await built.queue.subscribe()
+        state = await built.dialogue.start("web", CUSTOMER)
+        turn = await built.dialogue.handle(customer_says(state.id, "Is the moon made of cheese?"))
+        events = []
+        while len([e for e in events if e["type"] == "reminder"]) < 2:
+            event = await subscription.get(timeout=5)
+            assert event is not None, f"no reminder; got {events}"
+            events.append(event)
+        await subscription.close()
+        handoff = await built.queue.get(turn.handoff_id)  # type: ignore[arg-type]
+        assert handoff is not None and handoff.reminders == 2
+        await built.escalation.sweep({})  # at the limit: the sweep adds nothing
+        assert (await built.queue.get(turn.handoff_id)).reminders == 2  # type: ignore[arg-type,union-attr]
+    finally:
+        await built.close()
