@@ -1,7 +1,7 @@
 """HTTP + WebSocket API of the agent console (first cut: one shared agent token)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI must see the local `Agent` alias as a real
+# object, a string annotation naming a function-local variable cannot be resolved.
 import asyncio
 import hmac
 from pathlib import Path

@@ -1,0 +1,53 @@
+"""The real rasa-sdk action server process serves the handoff action over its /webhook."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from service.settings import Settings
+from tests.connectors.rasa.test_actions import action_call
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_action_server_pauses_and_records_the_handoff(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "SUPPORTBOT_REDIS_URL": settings.redis_url or "",
+           "SUPPORTBOT_REDIS_PREFIX": settings.redis_prefix, "SUPPORTBOT_DATA_DIR": str(tmp_path),
+           "SUPPORTBOT_AGENT_TOKEN": "x"}
+    log = (tmp_path / "actions.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "connectors.rasa.actions",
+                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "actions.log").read_text()
+            time.sleep(0.3)
+        response = httpx.post(f"http://127.0.0.1:{port}/webhook", timeout=30,
+                              json=action_call("action_supportbot_handoff", "my invoice is wrong", sender="s-1"))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "pause" in [e["event"] for e in body["events"]]
+        assert "support team" in body["responses"][0]["text"]
+        state = redis.Redis.from_url(settings.redis_url or "").get(f"{settings.redis_prefix}:conv:rasa:s-1")
+        assert state is not None and b'"owner":"pending_human"' in state
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
