@@ -16,8 +16,8 @@ from bot.hours import BusinessHours
 from bot.responder import Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
-from bot.types import (Citation, ConversationState, Decision, Draft, EscalationReason, Handoff, Message, Participant,
-                       Role, TurnOutcome, new_id, now)
+from bot.types import (Citation, ConversationState, Decision, Draft, EscalationReason, Handoff, Message,
+                       Participant, Role, TurnOutcome, new_id, now)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,7 @@ class DialogueManager:
 
     async def _from_agent(self, state: ConversationState, message: Message) -> Turn:
         """An agent's reply takes the conversation (if the bot or the queue still had it) and reaches the customer."""
+        await self._record_first_human_reply(state, message)
         state.owner = transition(state.owner, Step.AGENT_REPLY)
         state.agent = message.sender.id
         state.pending_draft = None
@@ -169,6 +170,25 @@ class DialogueManager:
             if handoff.shadow and handoff.shadow.text:
                 await self.journal.record("shadow", shadow_comparison(handoff, message.text))
         return Turn(replies=[message])
+
+    async def _record_first_human_reply(self, state: ConversationState, message: Message) -> None:
+        """Time from the handoff to the first human word: the wait customers actually feel."""
+        handoff = await self.queue.get(state.handoff_id) if state.handoff_id else None
+        if handoff is None or state.slots.get("human_replied") == handoff.id:
+            return
+        state.slots["human_replied"] = handoff.id
+        await self.journal.record("first_human_reply", {
+            "conversation_id": state.id, "handoff_id": handoff.id, "category": handoff.category,
+            "seconds": round(message.created_at - handoff.created_at, 3), "at": message.created_at})
+
+    async def record_feedback(self, conversation_id: str, *, rating: int | None = None,
+                              resolved: bool | None = None) -> None:
+        """CSAT (1-5) and the customer's own word on whether the answer resolved it."""
+        if rating is not None:
+            await self.journal.record("csat", {"conversation_id": conversation_id, "rating": rating, "at": now()})
+        if resolved is not None:
+            await self.journal.record("confirmation", {"conversation_id": conversation_id, "resolved": resolved,
+                                                       "at": now()})
 
     async def say(self, state: ConversationState, text: str, sender: Participant, *,
                   citations: Sequence[Citation] = (), internal: bool = False) -> Message:

@@ -176,7 +176,7 @@ class ChromaKnowledgeBase:
         if n_chunks == 0:
             return []
         vector = np.asarray(self.embedder([query])[0], dtype=np.float32)
-        pool = min(n_chunks, max(self.candidates, 4 * k))
+        pool = min(n_chunks, max(self.candidates, 2 * k))
         hits = self.chunks.query(query_embeddings=[vector], n_results=pool,
                                  include=["metadatas", "documents", "distances"])
         ids, texts = hits["ids"][0], hits["documents"][0]

@@ -72,7 +72,7 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
 
 def ranked_documents(kb: ChromaKnowledgeBase, question: str, depth: int = RANK_DEPTH) -> list[str]:
     """Distinct document ids, best first (a document counts once, at its best chunk)."""
-    k = depth * 4
+    k = depth * 2
     while True:
         passages = kb.search_sync(question, k=k)
         ranked = list(dict.fromkeys(p.source for p in passages))

@@ -65,7 +65,7 @@ def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignor
     if not path.is_dir():
         sys.exit(f"supportbot: {path} is not a folder")
     report = ingest_folder(build_knowledge(settings), path, progress=progress)
-    return report.model_dump() if hasattr(report, "model_dump") else dict(report)
+    return report.as_dict()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -189,6 +189,41 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agents(args: argparse.Namespace) -> int:
+    import getpass
+
+    from connectors.console.accounts import AccountRole, Accounts
+    from service.container import build_redis
+
+    settings = _settings()
+    if settings.embedded:
+        sys.exit("supportbot: accounts live in Redis; set SUPPORTBOT_REDIS_URL "
+                 "(the embedded demo creates its admin from SUPPORTBOT_ADMIN_PASSWORD)")
+
+    async def run() -> int:
+        redis = build_redis(settings)
+        accounts = Accounts(redis, settings.redis_prefix)
+        try:
+            if args.action == "add":
+                password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+                try:
+                    account = await accounts.add(args.username, password, AccountRole(args.role), args.name or "")
+                except ValueError as error:
+                    print(f"supportbot: {error}", file=sys.stderr)
+                    return 2
+                print(json.dumps({"username": account.username, "role": account.role.value}))
+            elif args.action == "remove":
+                await accounts.remove(args.username)
+            else:
+                for account in await accounts.all():
+                    print(f"{account.username}\t{account.role.value}\t{account.display_name}")
+            return 0
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supportbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="artifact path (default: next to the categories file)")
     p.add_argument("--limit", type=int)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("agents", help="console accounts: add, remove, list")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("username", nargs="?", default="")
+    p.add_argument("--role", choices=["admin", "agent"], default="agent")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_agents)
 
     p = sub.add_parser("eval", help="evaluate categorization, retrieval or recorded transcripts")
     p.add_argument("what", choices=["categorize", "retrieval", "transcripts"])

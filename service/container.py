@@ -41,8 +41,8 @@ def _knowledge(chroma_url: str | None, chroma_path: str, collection: str) -> Kno
     from knowledge.chroma import ChromaKnowledgeBase
 
     if chroma_url:
-        return ChromaKnowledgeBase.http(chroma_url, collection=collection)
-    return ChromaKnowledgeBase.persistent(chroma_path, collection=collection)
+        return ChromaKnowledgeBase.http(chroma_url, collection_name=collection)
+    return ChromaKnowledgeBase.persistent(chroma_path, collection_name=collection)
 
 
 def build_knowledge(settings: Settings) -> KnowledgeBase:

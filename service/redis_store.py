@@ -17,7 +17,7 @@ from bot.store import Entry
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, now
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
-JOURNAL_KINDS = ("turn", "review", "shadow", "csat")
+JOURNAL_KINDS = ("turn", "review", "shadow", "csat", "confirmation", "first_human_reply")
 
 
 class Keys:

@@ -1,0 +1,141 @@
+"""Support analytics from the journal, counted honestly.
+
+A bot resolution needs the customer's confirmation, or no return and no reopen within a window (72 h by
+default). Automation rate = involvement (share of conversations the bot answered in) × resolution (share of
+those it resolved). Vendors' headline "resolution rates" usually skip the second factor.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from pydantic import BaseModel, Field
+
+DAY = 24 * 3600
+
+
+class Row(BaseModel):
+    day: str
+    category: str
+    channel: str
+    phase: str
+    conversations: int = 0
+    customer_turns: int = 0
+    answered_by_bot: int = 0
+    escalated: dict[str, int] = Field(default_factory=dict)
+    drafts_unchanged: int = 0
+    drafts_edited: int = 0
+    drafts_rejected: int = 0
+    first_human_reply_median_s: float | None = None
+    first_human_reply_p90_s: float | None = None
+    csat_average: float | None = None
+    csat_responses: int = 0
+    bot_involved: int = 0
+    bot_resolved: int = 0
+    bot_resolved_confirmed: int = 0
+    reopened: int = 0
+    involvement_rate: float = 0.0
+    resolution_rate: float = 0.0
+    automation_rate: float = 0.0
+    reopen_rate: float = 0.0
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+
+
+def analytics(entries: Iterable[dict[str, Any]], *, now: float, window_s: float = 72 * 3600) -> list[Row]:
+    """One row per (day the conversation started, category, channel, phase)."""
+    conversations: dict[str, dict[str, Any]] = defaultdict(lambda: {"turns": [], "confirmed": False, "csat": [],
+                                                                    "first_reply": None, "reviews": []})
+    for e in entries:
+        kind, cid = e.get("kind"), e.get("conversation_id")
+        if cid is None:
+            continue
+        c = conversations[cid]
+        if kind == "turn":
+            c["turns"].append(e)
+        elif kind == "csat":
+            c["csat"].append(int(e["rating"]))
+        elif kind == "confirmation":
+            c["confirmed"] = c["confirmed"] or bool(e.get("resolved"))
+        elif kind == "first_human_reply":
+            c["first_reply"] = float(e["seconds"])
+        elif kind == "review":
+            c["reviews"].append(e["verdict"])
+
+    rows: dict[tuple[str, str, str, str], Row] = {}
+    waits: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    ratings: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+    for c in conversations.values():
+        turns = sorted(c["turns"], key=lambda t: t.get("at", 0))
+        if not turns:
+            continue
+        first = turns[0]
+        key = (_day(first.get("at", now)), first.get("category", "general"), first.get("channel", "web"),
+               first.get("phase", "full"))
+        row = rows.setdefault(key, Row(day=key[0], category=key[1], channel=key[2], phase=key[3]))
+        row.conversations += 1
+        row.customer_turns += len(turns)
+        answered = [t for t in turns if t["decision"] == "answered"]
+        escalated = [t for t in turns if t["decision"] in ("escalated", "drafted")]
+        row.answered_by_bot += len(answered)
+        for t in escalated:
+            reason = t.get("reason") or "unknown"
+            row.escalated[reason] = row.escalated.get(reason, 0) + 1
+        for verdict in c["reviews"]:
+            field = {"approved": "drafts_unchanged", "edited": "drafts_edited", "rejected": "drafts_rejected"}
+            setattr(row, field[verdict], getattr(row, field[verdict]) + 1)
+        if c["first_reply"] is not None:
+            waits[key].append(c["first_reply"])
+        ratings[key].extend(c["csat"])
+        if answered:
+            row.bot_involved += 1
+            last_answer = answered[-1].get("at", 0)
+            returned = any(t.get("at", 0) > last_answer for t in turns)
+            if c["confirmed"] and not escalated:
+                row.bot_resolved += 1
+                row.bot_resolved_confirmed += 1
+                row.reopened += returned
+            elif not escalated and not returned and now - last_answer >= window_s:
+                row.bot_resolved += 1
+            elif any(t.get("at", 0) > last_answer for t in escalated):
+                row.reopened += 1  # the bot's answer did not hold: the customer came back and needed a person
+    for key, row in rows.items():
+        if waits[key]:
+            row.first_human_reply_median_s = round(statistics.median(waits[key]), 1)
+            row.first_human_reply_p90_s = round(_p90(waits[key]), 1)
+        if ratings[key]:
+            row.csat_responses = len(ratings[key])
+            row.csat_average = round(statistics.mean(ratings[key]), 2)
+        row.involvement_rate = round(row.bot_involved / row.conversations, 4) if row.conversations else 0.0
+        row.resolution_rate = round(row.bot_resolved / row.bot_involved, 4) if row.bot_involved else 0.0
+        row.automation_rate = round(row.involvement_rate * row.resolution_rate, 4)
+        row.reopen_rate = round(row.reopened / row.bot_involved, 4) if row.bot_involved else 0.0
+    return sorted(rows.values(), key=lambda r: (r.day, r.category, r.channel, r.phase))
+
+
+CSV_FIELDS = [f for f in Row.model_fields if f != "escalated"] + ["escalated"]
+
+
+def to_csv(rows: list[Row]) -> str:
+    import csv
+    import io
+    import json
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for r in rows:
+        data = r.model_dump()
+        data["escalated"] = json.dumps(data["escalated"], sort_keys=True)
+        writer.writerow(data)
+    return out.getvalue()

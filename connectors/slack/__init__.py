@@ -1,0 +1,1 @@
+"""Slack connector: employees ask in DMs, mentions and `/helpdesk`; IT agents review in an agents channel."""
