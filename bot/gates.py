@@ -14,7 +14,7 @@ class Thresholds(BaseModel):
     """Each signal has its own floor, so an escalation can say which one fell short."""
 
     min_category_probability: float = Field(0.5, ge=0, le=1)
-    min_retrieval_score: float = Field(0.5, ge=0, le=1)
+    min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_support: float = Field(0.75, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
 

@@ -52,7 +52,7 @@ def load_corpus(path: str | Path) -> list[Document]:
     rows = _read_jsonl(path, {"id": str, "text": str})
     seen: set[str] = set()
     documents = []
-    for number, row in enumerate(rows, start=1):
+    for row in rows:
         if row["id"] in seen:
             raise ValueError(f"{path}: duplicate id {row['id']!r}")
         seen.add(row["id"])

@@ -142,7 +142,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
                     ) -> Container:
     if not settings.agent_token:
         settings.agent_token = secrets.token_urlsafe(16)
-        log.warning("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process: %s", settings.agent_token)
+        log.info("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process")
     redis = build_redis(settings)
     store = RedisConversationStore(redis, settings.redis_prefix)
     queue = RedisHandoffQueue(redis, settings.redis_prefix)

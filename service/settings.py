@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, le=100_000)
 
     top_k: int = Field(4, ge=1, le=50)
-    min_retrieval_score: float = Field(0.5, ge=0, le=1)
+    min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
 
     reminder_seconds: float = Field(300.0, gt=0)

@@ -26,6 +26,7 @@ class Call:
     params: dict[str, Any]
     token: str = ""
     status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
 
 
@@ -113,11 +114,12 @@ class FakeSlackAPI:
             limited = times > 0
             if limited:
                 self._failures[method] = (times - 1, retry_after)
-            self.calls.append(Call(method, params, token, 429 if limited else 200))
+            answer = {"ok": False, "error": "ratelimited"} if limited else self._answer(method, params)
+            self.calls.append(Call(method, params, token, 429 if limited else 200, answer))
         if limited:
-            self._reply(handler, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+            self._reply(handler, 429, answer, {"Retry-After": str(retry_after)})
             return
-        self._reply(handler, 200, self._answer(method, params))
+        self._reply(handler, 200, answer)
 
     @staticmethod
     def _reply(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],

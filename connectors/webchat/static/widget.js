@@ -1,0 +1,473 @@
+/* supportbot chat widget: add it to any page with one <script src=".../widget.js" async></script>.
+ *
+ * Options (data-* attributes on the script tag): data-api (API origin; default: the script's own origin),
+ * data-title, data-color, data-greeting, data-position ("right" | "left").
+ *
+ * Every piece of message data is inserted with textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript || findScript();
+  if (!script || window.__supportbotWidget) return;  // loaded twice: keep the first one
+  window.__supportbotWidget = true;
+
+  function findScript() {
+    var all = document.querySelectorAll("script[src]");
+    for (var i = all.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|#|$)/.test(all[i].src)) return all[i];
+    }
+    return null;
+  }
+
+  var data = script.dataset;
+  var config = {
+    api: (data.api || new URL(script.src, location.href).origin).replace(/\/+$/, ""),
+    title: data.title || "Support",
+    color: /^#[0-9a-f]{3,8}$|^[a-z]+$|^rgb/i.test(data.color || "") ? data.color : "#4f46e5",
+    greeting: data.greeting || "Hi! Ask me anything.",
+    position: data.position === "left" ? "left" : "right",
+  };
+  var STORAGE_KEY = "supportbot:" + config.api;
+  var HUMAN_REQUEST = "I want to talk to a human";
+
+  /* ---------- persisted session: {conversation_id, token, last_seq} ---------- */
+
+  function loadSession() {
+    try {
+      var s = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+      return s && s.conversation_id && s.token ? s : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function saveSession() {
+    try {
+      if (session) localStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+      else localStorage.removeItem(STORAGE_KEY);
+    } catch (e) { /* private mode: the conversation just won't survive a reload */ }
+  }
+
+  var session = loadSession();
+  var seenAtLoad = session ? session.last_seq || 0 : 0;  // older replies were already read: no "New" badge
+
+  /* ---------- DOM (inside a shadow root so the host page's CSS cannot leak in or out) ---------- */
+
+  var CSS = [
+    ":host{all:initial;--sb-color:" + config.color + ";}",
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;}",
+    ".launcher{position:fixed;bottom:20px;" + config.position + ":20px;z-index:2147483000;display:flex;",
+    "align-items:center;gap:8px;border:0;border-radius:999px;padding:12px 18px;background:var(--sb-color);",
+    "color:#fff;font-size:15px;font-weight:600;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);}",
+    ".launcher:focus-visible,button:focus-visible,a:focus-visible{outline:3px solid #111;outline-offset:2px;}",
+    "textarea:focus{outline:2px solid var(--sb-color);outline-offset:0;border-color:transparent;}",
+    ".launcher svg{width:20px;height:20px;fill:currentColor;}",
+    ".badge{background:#fff;color:var(--sb-color);border-radius:999px;padding:1px 7px;font-size:11px;}",
+    ".panel{position:fixed;bottom:20px;" + config.position + ":20px;z-index:2147483001;width:380px;",
+    "height:min(600px,calc(100vh - 40px));display:flex;flex-direction:column;background:#fff;color:#1f2937;",
+    "border-radius:14px;overflow:hidden;box-shadow:0 12px 40px rgba(0,0,0,.28);font-size:15px;line-height:1.45;}",
+    ".panel[hidden],.launcher[hidden],[hidden]{display:none!important;}",
+    "header{display:flex;align-items:center;gap:10px;padding:14px 16px;background:var(--sb-color);color:#fff;}",
+    "header h2{flex:1;margin:0;font-size:16px;font-weight:650;}",
+    "header p{margin:2px 0 0;font-size:12px;opacity:.85;}",
+    ".close{border:0;background:transparent;color:#fff;font-size:24px;line-height:1;width:36px;height:36px;",
+    "border-radius:8px;cursor:pointer;}",
+    ".close:hover{background:rgba(255,255,255,.18);}",
+    ".log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f7f7fb;}",
+    ".msg{max-width:85%;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;}",
+    ".msg .who{display:block;font-size:12px;font-weight:600;color:#6b7280;margin-bottom:2px;}",
+    ".customer{align-self:flex-end;background:var(--sb-color);color:#fff;border-bottom-right-radius:4px;}",
+    ".customer.pending{opacity:.6;}",
+    ".bot,.agent{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px;}",
+    ".agent{border-left:3px solid var(--sb-color);}",
+    ".system{align-self:center;max-width:95%;background:transparent;color:#4b5563;font-size:13px;",
+    "text-align:center;padding:4px 8px;}",
+    ".sources{margin:8px 0 0;padding:8px 0 0;border-top:1px solid #eef0f3;font-size:13px;white-space:normal;}",
+    ".sources span.label{display:block;color:#6b7280;font-size:12px;margin-bottom:2px;}",
+    ".sources ul{margin:0;padding-left:18px;}",
+    ".sources a{color:var(--sb-color);font-weight:550;}",
+    ".indicator{padding:0 16px 8px;background:#f7f7fb;color:#4b5563;font-size:13px;font-style:italic;}",
+    ".error{margin:0;padding:8px 16px;background:#fef2f2;color:#991b1b;font-size:13px;",
+    "border-top:1px solid #fecaca;}",
+    "form{display:flex;gap:8px;padding:10px 12px 6px;border-top:1px solid #e5e7eb;background:#fff;}",
+    "textarea{flex:1;resize:none;min-height:42px;max-height:120px;padding:10px 12px;border:1px solid #d1d5db;",
+    "border-radius:10px;font-size:15px;color:#111827;background:#fff;}",
+    ".send{border:0;border-radius:10px;padding:0 16px;background:var(--sb-color);color:#fff;font-size:15px;",
+    "font-weight:600;cursor:pointer;}",
+    ".send:disabled{opacity:.5;cursor:default;}",
+    ".footer{display:flex;justify-content:space-between;align-items:center;padding:0 12px 10px;background:#fff;}",
+    ".human{border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:999px;padding:5px 12px;",
+    "font-size:13px;cursor:pointer;}",
+    ".human:hover{border-color:var(--sb-color);color:var(--sb-color);}",
+    ".status{font-size:12px;color:#6b7280;}",
+    ".sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);",
+    "border:0;}",
+    "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0;}",
+    ".launcher{bottom:14px;" + config.position + ":14px;}}",
+  ].join("");
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs || {}) node.setAttribute(name, attrs[name]);
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  var host = el("div", { id: "supportbot-widget" });
+  var root = host.attachShadow({ mode: "open" });
+  root.appendChild(el("style", {}, CSS));
+
+  var launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog",
+    "aria-expanded": "false", "aria-controls": "sb-panel", "aria-label": "Open chat: " + config.title });
+  launcher.appendChild(chatIcon());
+  launcher.appendChild(el("span", {}, "Chat with us"));
+  var badge = el("span", { class: "badge", hidden: "" }, "New");
+  launcher.appendChild(badge);
+
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  var panel = el("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-label": config.title,
+    hidden: "" });
+  var header = el("header");
+  var heading = el("div", { style: "flex:1" });
+  heading.appendChild(el("h2", {}, config.title));
+  heading.appendChild(el("p", {}, "Answers from our help center, or a person from our team"));
+  var closeButton = el("button", { class: "close", type: "button", "aria-label": "Close chat" }, "\u00d7");
+  header.appendChild(heading);
+  header.appendChild(closeButton);
+
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+    tabindex: "0" });
+  var indicator = el("div", { class: "indicator", "aria-live": "polite", hidden: "" });
+  var errorLine = el("p", { class: "error", role: "alert", hidden: "" });
+
+  var form = el("form", { "aria-label": "Send a message" });
+  var label = el("label", { for: "sb-input", class: "sr-only" }, "Your message");
+  var input = el("textarea", { id: "sb-input", rows: "1", placeholder: "Type your question\u2026",
+    autocomplete: "off" });
+  var sendButton = el("button", { class: "send", type: "submit" }, "Send");
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(sendButton);
+
+  var footer = el("div", { class: "footer" });
+  var humanButton = el("button", { class: "human", type: "button" }, "Talk to a human");
+  var connection = el("span", { class: "status", "aria-live": "polite" });
+  footer.appendChild(humanButton);
+  footer.appendChild(connection);
+
+  [header, log, indicator, errorLine, form, footer].forEach(function (n) { panel.appendChild(n); });
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  /* ---------- rendering ---------- */
+
+  var NAMES = { customer: "You", bot: "Assistant", agent: "Support agent", system: "" };
+  var rendered = {};   // seq -> element: a message seen twice (history + live) is shown once
+  var pending = {};    // client message id -> element, until the server echoes the message
+  var lastSeq = 0;     // highest seq shown: the live connection resumes after it
+
+  function safeLink(source) {
+    try {
+      var url = new URL(source);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function bubble(message) {
+    var role = NAMES.hasOwnProperty(message.role) ? message.role : "system";
+    var node = el("div", { class: "msg " + role });
+    if (role === "bot" || role === "agent") {
+      node.appendChild(el("span", { class: "who" }, message.name || NAMES[role]));
+    } else if (role === "customer") {
+      node.appendChild(el("span", { class: "sr-only" }, "You: "));
+    }
+    node.appendChild(document.createTextNode(message.text));
+    if (message.created_at) node.title = new Date(message.created_at * 1000).toLocaleString();
+    var citations = message.citations || [];
+    if (citations.length) {
+      var sources = el("div", { class: "sources" });
+      sources.appendChild(el("span", { class: "label" }, "Sources"));
+      var list = el("ul");
+      citations.forEach(function (c) {
+        var item = el("li");
+        var href = safeLink(c.source);
+        var title = c.title || c.source;
+        item.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, title)
+                              : el("span", {}, title));
+        list.appendChild(item);
+      });
+      sources.appendChild(list);
+      node.appendChild(sources);
+    }
+    return node;
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addMessage(message) {
+    if (typeof message.seq !== "number" || rendered[message.seq]) return;
+    if (pending[message.id]) {  // our own message came back from the server: replace the placeholder
+      pending[message.id].remove();
+      delete pending[message.id];
+    }
+    var node = bubble(message);
+    node.dataset.seq = String(message.seq);
+    rendered[message.seq] = node;
+    var before = null;  // keep seq order even if a late history page lands after live messages
+    for (var i = 0; i < log.children.length; i++) {
+      var s = Number(log.children[i].dataset.seq);
+      if (s > message.seq) { before = log.children[i]; break; }
+    }
+    log.insertBefore(node, before || firstPending());
+    if (message.seq > lastSeq) {
+      lastSeq = message.seq;
+      if (session) { session.last_seq = lastSeq; saveSession(); }
+    }
+    if (message.role !== "customer") {
+      showIndicator("");
+      if (panel.hidden && message.seq > seenAtLoad) badge.hidden = false;
+    }
+    scrollDown();
+  }
+
+  function firstPending() {
+    for (var id in pending) return pending[id];
+    return null;
+  }
+
+  function showGreeting() {
+    if (log.querySelector(".greeting")) return;
+    var node = bubble({ role: "bot", name: config.title, text: config.greeting, citations: [] });
+    node.classList.add("greeting");
+    node.dataset.seq = "0";
+    log.insertBefore(node, log.firstChild);
+  }
+
+  function showIndicator(text) {
+    indicator.textContent = text;
+    indicator.hidden = !text;
+  }
+
+  function showError(text) {
+    errorLine.textContent = text;
+    errorLine.hidden = !text;
+  }
+
+  /* ---------- HTTP ---------- */
+
+  function request(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (session) headers["X-Conversation-Token"] = session.token;
+    return fetch(config.api + path, { method: method, headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body) })
+      .then(function (response) {
+        return response.text().then(function (raw) {
+          var json = null;
+          try { json = raw ? JSON.parse(raw) : null; } catch (e) { /* not JSON: keep the status */ }
+          if (!response.ok) {
+            var error = new Error(describe(response.status, json));
+            error.status = response.status;
+            throw error;
+          }
+          return json;
+        });
+      });
+  }
+
+  function describe(status, json) {
+    var detail = json && json.detail;
+    if (Array.isArray(detail)) detail = detail.map(function (d) { return String(d.msg || "").replace(/^Value error, /, ""); }).join("; ");
+    if (status === 413) return "Your message is too long. Please shorten it and send again.";
+    if (status === 429) return "You're sending messages too quickly. Please wait a moment.";
+    if (status === 403) return "This conversation has expired. Send your message again to start a new one.";
+    if (status >= 500) return "Something went wrong on our side. Please try again in a moment.";
+    return detail ? "Message not sent: " + detail : "Message not sent (error " + status + ").";
+  }
+
+  function clientId() {
+    var bytes = new Uint8Array(12);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return "w" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function ensureConversation() {
+    if (session) return Promise.resolve(session);
+    return request("POST", "/api/conversations", {}).then(function (created) {
+      session = { conversation_id: created.conversation_id, token: created.token, last_seq: 0 };
+      saveSession();
+      connect();
+      return session;
+    });
+  }
+
+  // A network failure retries with the same client id, so the server answers the message once.
+  function postMessage(id, text, attempt) {
+    var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages";
+    return request("POST", path, { id: id, text: text }).catch(function (error) {
+      if (error.status || attempt >= 3) throw error;
+      return sleep(500 * Math.pow(2, attempt)).then(function () { return postMessage(id, text, attempt + 1); });
+    });
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function send(text) {
+    text = text.trim();
+    if (!text) return;
+    showError("");
+    var id = clientId();
+    var placeholder = bubble({ role: "customer", text: text });
+    placeholder.classList.add("pending");
+    pending[id] = placeholder;
+    log.appendChild(placeholder);
+    scrollDown();
+    showIndicator("Assistant is typing\u2026");
+    return ensureConversation()
+      .then(function () { return postMessage(id, text, 0); })
+      .then(function (result) {
+        if (result && result.decision === "drafted") showIndicator("A support agent is reviewing the answer\u2026");
+        else if (!result || !result.decision) showIndicator("");
+        // The live connection is down: pick the replies up by hand.
+        if (!socket || socket.readyState !== WebSocket.OPEN) refresh();
+      })
+      .catch(function (error) {
+        placeholder.remove();
+        delete pending[id];
+        showIndicator("");
+        if (error.status === 403) forget();
+        if (!input.value) input.value = text;  // give the text back so it can be fixed and resent
+        showError(error.status ? error.message : "Can't reach the server. Check your connection and try again.");
+      });
+  }
+
+  // The server no longer accepts this conversation: start afresh (seqs restart at 1 in a new one).
+  function forget() {
+    session = null;
+    saveSession();
+    if (socket) socket.close();
+    for (var seq in rendered) rendered[seq].remove();
+    rendered = {};
+    lastSeq = 0;
+  }
+
+  function refresh() {
+    if (!session) return Promise.resolve();
+    var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages?after=" + lastSeq;
+    return request("GET", path).then(function (page) {
+      (page.messages || []).forEach(addMessage);
+    }).catch(function (error) {
+      if (error.status === 403) forget();
+    });
+  }
+
+  /* ---------- live connection: reconnect with exponential backoff + jitter, resume after last_seq ---------- */
+
+  var socket = null;
+  var attempts = 0;
+  var reconnectTimer = null;
+
+  function connect() {
+    if (!session || socket) return;
+    clearTimeout(reconnectTimer);
+    var url = config.api.replace(/^http/, "ws") + "/api/conversations/" +
+      encodeURIComponent(session.conversation_id) + "/live?token=" + encodeURIComponent(session.token) +
+      "&after=" + lastSeq;
+    var ws = new WebSocket(url);
+    socket = ws;
+    ws.onopen = function () {
+      attempts = 0;
+      connection.textContent = "";
+    };
+    ws.onmessage = function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (data.type === "message") addMessage(data);
+      else if (data.type === "status" && data.status === "reviewing") {
+        showIndicator("A support agent is reviewing the answer\u2026");
+      } else if (data.type === "status" && data.status === "typing") showIndicator("Typing\u2026");
+    };
+    ws.onclose = function (event) {
+      if (socket === ws) socket = null;
+      if (event.code === 4403) { forget(); return; }  // the server no longer knows this conversation
+      if (!session) return;
+      connection.textContent = "Reconnecting\u2026";
+      var delay = Math.min(30000, 1000 * Math.pow(2, attempts++));
+      reconnectTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+    };
+  }
+
+  // Coming back online or to the tab: don't wait for the backoff timer.
+  function reconnectNow() {
+    if (session && !socket) { attempts = 0; connect(); }
+  }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
+
+  /* ---------- open / close, keyboard ---------- */
+
+  var started = false;
+
+  function open() {
+    panel.hidden = false;
+    launcher.hidden = true;
+    launcher.setAttribute("aria-expanded", "true");
+    badge.hidden = true;
+    showGreeting();
+    if (!started && session) { started = true; refresh().then(connect); }
+    scrollDown();
+    input.focus();
+  }
+
+  function close() {
+    panel.hidden = true;
+    launcher.hidden = false;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", open);
+  closeButton.addEventListener("click", close);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); close(); }
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : submit(event);
+    }
+  });
+  input.addEventListener("input", function () {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  });
+  function submit(event) {
+    event.preventDefault();
+    var text = input.value;
+    input.value = "";
+    input.style.height = "auto";
+    send(text);
+  }
+  form.addEventListener("submit", submit);
+  humanButton.addEventListener("click", function () { send(HUMAN_REQUEST); });
+
+  // A returning visitor with a conversation under way: reopen it where they left it.
+  if (session) { started = true; refresh().then(connect); }
+
+  window.SupportBot = { open: open, close: close };
+})();
