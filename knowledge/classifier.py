@@ -70,16 +70,17 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(grid[int(np.argmin(nll))])
 
 
-def _threshold_objective(best_p: np.ndarray, correct: np.ndarray, is_oos: np.ndarray | None,
-                         threshold: float) -> float:
+def _threshold_objective(best_p: np.ndarray, forced: np.ndarray, correct: np.ndarray,
+                         is_oos: np.ndarray | None, threshold: float) -> float:
     """What `tune_threshold` maximises.
 
     With out-of-scope examples: (in-scope accuracy + out-of-scope recall) / 2, a rejected in-scope message
     counting as wrong, so both kinds of error weigh the same however rare `oos` lines are. Without them:
     the share of messages where the accept/reject decision is right (accepted and correct, or rejected
-    where the top label would have been wrong).
+    where the top label would have been wrong). `forced` marks messages rejected whatever the threshold
+    (the `oos` class itself scored highest).
     """
-    accept = best_p >= threshold
+    accept = ~forced & (best_p >= threshold)
     if is_oos is not None and is_oos.any() and (~is_oos).any():
         in_scope_acc = np.mean(accept[~is_oos] & correct[~is_oos])
         oos_recall = np.mean(~accept[is_oos])
@@ -87,12 +88,16 @@ def _threshold_objective(best_p: np.ndarray, correct: np.ndarray, is_oos: np.nda
     return float(np.mean(np.where(accept, correct, ~correct)))
 
 
-def _best_threshold(best_p: np.ndarray, correct: np.ndarray, is_oos: np.ndarray | None) -> float:
+def _best_threshold(best_p: np.ndarray, forced: np.ndarray, correct: np.ndarray,
+                    is_oos: np.ndarray | None) -> float:
     candidates = np.unique(np.concatenate([[0.0], best_p]))
-    values = np.array([_threshold_objective(best_p, correct, is_oos, t) for t in candidates])
-    winners = candidates[values >= values.max() - 1e-12]
-    # Ties form an interval of equally good cut-offs; its middle is the least fragile choice.
-    return float((winners.min() + winners.max()) / 2)
+    values = np.array([_threshold_objective(best_p, forced, correct, is_oos, t) for t in candidates])
+    winners = np.flatnonzero(values >= values.max() - 1e-12)
+    # A winning cut-off keeps everything from its candidate up to the next one; take the middle of that
+    # whole run, the least fragile choice.
+    lo = candidates[winners.min()]
+    hi = candidates[min(winners.max() + 1, len(candidates) - 1)]
+    return float((lo + hi) / 2)
 
 
 class TrainedCategorizer:
@@ -141,10 +146,9 @@ class TrainedCategorizer:
         return self.threshold
 
     def _tune_on(self, probs: np.ndarray, labels: np.ndarray) -> float:
-        label, best_p = self._decode(probs)
+        label, best_p, forced = self._decode(probs)
         is_oos = labels == self.oos_label if self.oos_label else None
-        correct = label == labels
-        return _best_threshold(best_p, correct, is_oos)
+        return _best_threshold(best_p, forced, label == labels, is_oos)
 
     # -- prediction ------------------------------------------------------------------------------
     def _probabilities(self, texts: list[str]) -> np.ndarray:
@@ -153,38 +157,29 @@ class TrainedCategorizer:
             scores = np.stack([-scores, scores], axis=1)
         return _softmax(scores, self.temperature)
 
-    def _decode(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best in-scope label and its probability; an `oos` argmax is returned with probability 0."""
-        classes = np.array(self.classes)
+    def _decode(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best in-scope label, its probability, and whether the `oos` class outscored it."""
         in_scope = probs.copy()
+        forced = np.zeros(len(probs), dtype=bool)
         if self.oos_label:
             oos_col = self.classes.index(self.oos_label)
             in_scope[:, oos_col] = -1.0
-            oos_wins = probs.argmax(axis=1) == oos_col
-        else:
-            oos_wins = np.zeros(len(probs), dtype=bool)
+            forced = probs.argmax(axis=1) == oos_col
         best = in_scope.argmax(axis=1)
-        best_p = np.where(oos_wins, 0.0, in_scope[np.arange(len(probs)), best])
-        return classes[best], best_p
+        return np.array(self.classes)[best], in_scope[np.arange(len(probs)), best], forced
 
     def predict(self, texts: list[str]) -> list[Prediction]:
-        """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold."""
+        """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold.
+
+        A rejected message carries 1 - p(best intent): how likely it is that no intent fits.
+        """
         if not texts:
             return []
-        probs = self._probabilities(list(texts))
-        label, best_p = self._decode(probs)
+        label, best_p, forced = self._decode(self._probabilities(list(texts)))
         reject = self.oos_label or UNKNOWN
-        out = []
-        for i in range(len(texts)):
-            if best_p[i] >= self.threshold and best_p[i] > 0.0:
-                out.append(Prediction(label=str(label[i]), probability=float(best_p[i])))
-            else:
-                # Probability that the message belongs to none of the in-scope intents.
-                in_scope = probs[i].sum() - (probs[i, self.classes.index(self.oos_label)] if self.oos_label else 0)
-                p_reject = 1.0 - float(max(best_p[i], 0.0)) if not self.oos_label else 1.0 - float(in_scope) + (
-                    float(in_scope) - float(best_p[i])) * 0.0
-                out.append(Prediction(label=reject, probability=max(0.0, min(1.0, p_reject))))
-        return out
+        return [Prediction(label=str(lab), probability=float(p)) if not f and p >= self.threshold
+                else Prediction(label=reject, probability=float(1.0 - p))
+                for lab, p, f in zip(label, best_p, forced)]
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

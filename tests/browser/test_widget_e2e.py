@@ -6,20 +6,41 @@ opened by the Celery worker; everything reaches both pages through their WebSock
 
 from __future__ import annotations
 
+import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.browser.conftest import ROOT, Stack
+from tests.browser.stack import ROOT, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 XSS = '<img src=x onerror="window.__xss=1">'
 FIRST_ANSWER = 90_000  # ms: the server loads the embedding model on the first question
 LIVE = 20_000
+
+
+class Network:
+    """Sits between the widget and its live endpoint, so the test can drop the connection at will."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.routes: list[WebSocketRoute] = []
+
+    def route(self, ws: WebSocketRoute) -> None:
+        if not self.up:
+            ws.close(code=4000, reason="network down")  # any code but 4403: the widget retries
+            return
+        ws.connect_to_server()
+        self.routes.append(ws)
+
+    def drop(self) -> None:
+        self.up = False
+        for ws in self.routes:
+            ws.close(code=4000, reason="network down")
+        self.routes.clear()
 
 
 def open_widget(page: Page) -> Any:
@@ -44,6 +65,8 @@ def save_screenshot(page: Page, name: str, **options: Any) -> None:
 def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     customer = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
     agent = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    network = Network()
+    customer.route_web_socket(re.compile(r"/api/conversations/[^/]+/live"), network.route)
     customer.goto(f"{stack.base_url}/demo")
     widget = open_widget(customer)
     log = widget.get_by_role("log")
@@ -99,9 +122,21 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     expect(log.locator(".msg.agent", has_text="Hello from Alice")).to_be_visible(timeout=LIVE)
     expect(log.locator(".msg", has_text="Handing back after this")).to_have_count(0)  # notes stay internal
     expect(transcript.locator(".agent", has_text="Hello from Alice")).to_be_visible(timeout=LIVE)
+
+    # 7. The widget's connection drops while Alice writes: after reconnecting it has everything, once.
+    network.drop()
+    expect(widget.locator(".status")).to_have_text("Reconnecting\u2026", timeout=LIVE)
+    agent.get_by_label("Message").fill("The lasagna question is outside what we support, sorry!")
+    agent.get_by_role("button", name="Send reply").click()
+    expect(transcript.locator(".agent", has_text="outside what we support")).to_be_visible(timeout=LIVE)
+    network.up = True
+    expect(log.locator(".msg.agent", has_text="outside what we support")).to_have_count(1, timeout=LIVE)
+    expect(widget.locator(".status")).to_have_text("", timeout=LIVE)
+    seqs = [int(s) for s in log.locator(".msg[data-seq]").evaluate_all("ns => ns.map(n => n.dataset.seq)")]
+    assert seqs == sorted(set(seqs)), seqs  # in order, none twice
     save_screenshot(agent, "console.png")
 
-    # 7. Hand back: the bot answers the next question again.
+    # 8. Hand back: the bot answers the next question again.
     agent.get_by_role("button", name="Hand back to bot").click()
     expect(log.locator(".msg.system", has_text="chatting with the assistant again")).to_be_visible(timeout=LIVE)
     expect(agent.locator("#queue-empty")).to_be_visible(timeout=LIVE)

@@ -137,3 +137,13 @@ async def test_timed_out_retry_is_acked_without_reaching_the_listeners() -> None
     assert skipped.status == 200 and reached == []
     await skip_timed_out_retries(request("http_error"), BoltResponse(status=200), listeners)
     assert reached == ["yes"]
+
+
+async def test_timed_out_retry_is_short_circuited_in_the_app(slack: Slack) -> None:
+    """Proof the middleware is wired: a timed-out retry alone (first delivery still in flight) does nothing."""
+    event = slack.dm("How do I reset my password?")
+    response = await slack.post(slack.event_body(event), "application/json",
+                                headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert response.status_code == 200
+    await settle()
+    assert slack.api.of("chat.postMessage") == []
