@@ -72,30 +72,37 @@ class DialogueManager:
         return state
 
     async def handle(self, message: Message) -> Turn:
-        if not await self.store.first_delivery(message.conversation_id, message.id):
-            return Turn(duplicate=True)
         async with self.store.lock(message.conversation_id):
-            state = await self.store.load(message.conversation_id)
-            if state is None:
-                raise ConversationNotFound(message.conversation_id)
-            if message.sender.role is Role.AGENT:
-                return await self._from_agent(state, message)
-            await self.store.append(message)
-            if not bot_may_speak(state.owner):
-                await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
-                                         "handoff_id": state.handoff_id})
-                return Turn()
+            if not await self.store.first_delivery(message.conversation_id, message.id):
+                return Turn(duplicate=True)
             try:
-                outcome = await self.responder.respond(message)
-            except Exception:  # the customer is never left unanswered: a failure becomes a handoff
-                log.exception("bot path failed for conversation %s", state.id)
-                outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,
-                                      explanation="the bot path raised an error")
-            turn = await self._apply(state, message, outcome)
-            await self.journal.record("turn", {
-                "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
-                "question": message.text, "at": now(), **outcome.model_dump(mode="json")})
-            return turn
+                return await self._handle_locked(message)
+            except Exception:  # not handled: let the sender's retry of this id be processed
+                await self.store.forget_delivery(message.conversation_id, message.id)
+                raise
+
+    async def _handle_locked(self, message: Message) -> Turn:
+        state = await self.store.load(message.conversation_id)
+        if state is None:
+            raise ConversationNotFound(message.conversation_id)
+        if message.sender.role is Role.AGENT:
+            return await self._from_agent(state, message)
+        await self.store.append(message)
+        if not bot_may_speak(state.owner):
+            await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
+                                     "handoff_id": state.handoff_id})
+            return Turn()
+        try:
+            outcome = await self.responder.respond(message)
+        except Exception:  # the customer is never left unanswered: a failure becomes a handoff
+            log.exception("bot path failed for conversation %s", state.id)
+            outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,
+                                  explanation="the bot path raised an error")
+        turn = await self._apply(state, message, outcome)
+        await self.journal.record("turn", {
+            "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
+            "question": message.text, "at": now(), **outcome.model_dump(mode="json")})
+        return turn
 
     async def _apply(self, state: ConversationState, message: Message, outcome: TurnOutcome) -> Turn:
         state.category = outcome.category

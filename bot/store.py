@@ -46,6 +46,10 @@ class ConversationStore(Protocol):
         """True the first time a message id is seen; a retried delivery returns False."""
         ...
 
+    async def forget_delivery(self, conversation_id: str, message_id: str) -> None:
+        """Undo `first_delivery` when the message could not be handled, so a retry is."""
+        ...
+
     def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
         """Serialize turns of one conversation across every process."""
         ...

@@ -21,6 +21,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
@@ -62,6 +63,22 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _neighbour_similarity(queries: np.ndarray, reference: np.ndarray, k: int = 5) -> np.ndarray:
+    """Mean cosine similarity to the k nearest in-scope training messages: low means nothing alike was seen."""
+    if len(reference) == 0:
+        return np.zeros(len(queries), dtype=np.float32)
+    k = min(k, len(reference))
+    out = np.empty(len(queries), dtype=np.float32)
+    for i in range(0, len(queries), 1024):
+        sims = queries[i:i + 1024] @ reference.T
+        out[i:i + 1024] = np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+    return out
+
+
+def _confidence_features(best_p: np.ndarray, neighbour_sim: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.log(np.clip(best_p, 1e-9, 1.0)), neighbour_sim])
+
+
 def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """Temperature minimising the negative log-likelihood (a 1-D grid is enough for one parameter)."""
     grid = np.exp(np.linspace(np.log(0.01), np.log(10.0), 121))
@@ -101,62 +118,70 @@ def _best_threshold(best_p: np.ndarray, forced: np.ndarray, correct: np.ndarray,
 
 
 class TrainedCategorizer:
-    """`Categorizer` backed by a linear SVM over embedding + n-gram features."""
+    """`Categorizer` backed by a linear SVM over embedding + n-gram features.
 
-    def __init__(self, featurizer: _Featurizer, svm: LinearSVC, *, oos_label: str | None,
-                 temperature: float = 1.0, threshold: float = 0.0) -> None:
+    The reported probability is P(top intent is right), from a two-feature logistic model (calibrated intent
+    probability, similarity to the nearest training messages) fitted on out-of-fold predictions. The SVM
+    probability alone misses out-of-scope messages that happen to sit far from every intent; nearness to
+    known messages catches most of them.
+    """
+
+    def __init__(self, featurizer: _Featurizer, svm: LinearSVC, reference: np.ndarray, *,
+                 oos_label: str | None, temperature: float = 1.0,
+                 confidence: LogisticRegression | None = None, threshold: float = 0.0) -> None:
         self.featurizer = featurizer
         self.svm = svm
+        self.reference = reference  # embeddings of the in-scope training messages
         self.classes: list[str] = [str(c) for c in svm.classes_]
         self.oos_label = oos_label  # set only when the training data had out-of-scope lines
         self.temperature = temperature
+        self.confidence = confidence
         self.threshold = threshold
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], *, oos_label: str = "oos", c: float = 1.0,
               embedding_weight: float = 2.0, folds: int = 4, seed: int = 0) -> "TrainedCategorizer":
-        """Fit on (text, label) pairs; temperature and threshold come from `folds`-fold out-of-fold scores."""
+        """Fit on (text, label) pairs; calibration and threshold come from `folds`-fold out-of-fold scores."""
         texts = [t for t, _ in examples]
         labels = np.array([lab for _, lab in examples])
         counts = Counter(labels.tolist())
         if len(counts) < 2:
             raise ValueError("need examples of at least two labels to train a categorizer")
+        vectors = embed(texts)
         featurizer = _Featurizer(embedding_weight=embedding_weight).fit(texts)
-        x = featurizer.transform(texts)
+        x = featurizer.transform(texts, vectors)
         has_oos = oos_label in counts
-        model = cls(featurizer, LinearSVC(C=c).fit(x, labels), oos_label=oos_label if has_oos else None)
+        in_scope = labels != oos_label
+        model = cls(featurizer, LinearSVC(C=c).fit(x, labels), vectors[in_scope],
+                    oos_label=oos_label if has_oos else None)
 
         k = min(folds, min(counts.values()))
-        if k >= 2:
-            scores = np.zeros((len(texts), len(model.classes)))
-            for tr, va in StratifiedKFold(k, shuffle=True, random_state=seed).split(texts, labels):
-                fold = LinearSVC(C=c).fit(x[tr], labels[tr])
-                scores[va] = fold.decision_function(x[va])
-            y = np.searchsorted(np.array(model.classes), labels)
-            model.temperature = _fit_temperature(scores, y)
-            model.threshold = model._tune_on(_softmax(scores, model.temperature), labels)
+        if k < 2:
+            return model  # too few lines per label to hold any out: keep temperature 1, threshold 0
+        scores = np.zeros((len(texts), len(model.classes)))
+        neighbour_sim = np.zeros(len(texts), dtype=np.float32)
+        for tr, va in StratifiedKFold(k, shuffle=True, random_state=seed).split(texts, labels):
+            scores[va] = LinearSVC(C=c).fit(x[tr], labels[tr]).decision_function(x[va])
+            neighbour_sim[va] = _neighbour_similarity(vectors[va], vectors[tr[in_scope[tr]]])
+        model.temperature = _fit_temperature(scores, np.searchsorted(np.array(model.classes), labels))
+        label, best_p, forced = model._decode(_softmax(scores, model.temperature))
+        right = label == labels
+        if 0 < right.sum() < len(right):
+            model.confidence = LogisticRegression().fit(_confidence_features(best_p, neighbour_sim), right)
+        conf = model._confidence(best_p, neighbour_sim)
+        model.threshold = _best_threshold(conf, forced, right, ~in_scope if has_oos else None)
         return model
 
     def tune_threshold(self, val_examples: Sequence[tuple[str, str]]) -> float:
         """Set and return the threshold that maximises `_threshold_objective` on these examples."""
-        texts = [t for t, _ in val_examples]
         labels = np.array([lab for _, lab in val_examples])
-        self.threshold = self._tune_on(self._probabilities(texts), labels)
+        label, conf, forced = self._score([t for t, _ in val_examples])
+        is_oos = labels == self.oos_label if self.oos_label else None
+        self.threshold = _best_threshold(conf, forced, label == labels, is_oos)
         return self.threshold
 
-    def _tune_on(self, probs: np.ndarray, labels: np.ndarray) -> float:
-        label, best_p, forced = self._decode(probs)
-        is_oos = labels == self.oos_label if self.oos_label else None
-        return _best_threshold(best_p, forced, label == labels, is_oos)
-
     # -- prediction ------------------------------------------------------------------------------
-    def _probabilities(self, texts: list[str]) -> np.ndarray:
-        scores = self.svm.decision_function(self.featurizer.transform(texts))
-        if scores.ndim == 1:  # binary LinearSVC returns one column
-            scores = np.stack([-scores, scores], axis=1)
-        return _softmax(scores, self.temperature)
-
     def _decode(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best in-scope label, its probability, and whether the `oos` class outscored it."""
         in_scope = probs.copy()
@@ -168,24 +193,39 @@ class TrainedCategorizer:
         best = in_scope.argmax(axis=1)
         return np.array(self.classes)[best], in_scope[np.arange(len(probs)), best], forced
 
+    def _confidence(self, best_p: np.ndarray, neighbour_sim: np.ndarray) -> np.ndarray:
+        if self.confidence is None:
+            return best_p
+        return self.confidence.predict_proba(_confidence_features(best_p, neighbour_sim))[:, 1]
+
+    def _score(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top in-scope label, P(it is right), and whether the `oos` class won outright."""
+        vectors = embed(texts)
+        scores = self.svm.decision_function(self.featurizer.transform(texts, vectors))
+        if scores.ndim == 1:  # a two-label LinearSVC returns one column
+            scores = np.stack([-scores, scores], axis=1)
+        label, best_p, forced = self._decode(_softmax(scores, self.temperature))
+        return label, self._confidence(best_p, _neighbour_similarity(vectors, self.reference)), forced
+
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold.
 
-        A rejected message carries 1 - p(best intent): how likely it is that no intent fits.
+        A rejected message carries 1 - P(top intent is right).
         """
         if not texts:
             return []
-        label, best_p, forced = self._decode(self._probabilities(list(texts)))
+        label, conf, forced = self._score(list(texts))
         reject = self.oos_label or UNKNOWN
         return [Prediction(label=str(lab), probability=float(p)) if not f and p >= self.threshold
                 else Prediction(label=reject, probability=float(1.0 - p))
-                for lab, p, f in zip(label, best_p, forced)]
+                for lab, p, f in zip(label, conf, forced)]
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """One joblib file of scikit-learn objects and plain values (the encoder itself is not stored)."""
+        """One joblib file of scikit-learn objects, arrays and plain values (the encoder is not stored)."""
         joblib.dump({"format": _FORMAT, "featurizer": self.featurizer, "svm": self.svm,
-                     "oos_label": self.oos_label, "temperature": self.temperature,
+                     "reference": self.reference, "oos_label": self.oos_label,
+                     "temperature": self.temperature, "confidence": self.confidence,
                      "threshold": self.threshold}, Path(path), compress=3)
 
     @classmethod
@@ -194,5 +234,6 @@ class TrainedCategorizer:
         data = joblib.load(Path(path))
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ValueError(f"{path}: not a categorizer artifact ({_FORMAT})")
-        return cls(data["featurizer"], data["svm"], oos_label=data["oos_label"],
-                   temperature=data["temperature"], threshold=data["threshold"])
+        return cls(data["featurizer"], data["svm"], data["reference"], oos_label=data["oos_label"],
+                   temperature=data["temperature"], confidence=data["confidence"],
+                   threshold=data["threshold"])

@@ -75,6 +75,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
     app.include_router(console_router(container.desk, agent_token=settings.agent_token))
     app.include_router(console_page_router())
+    if settings.slack_mount:
+        from connectors.slack.app import build_slack_app
+        from connectors.slack.http import slack_router
+
+        app.include_router(slack_router(build_slack_app(container, settings)))
     if settings.allowed_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-Conversation-Token"])

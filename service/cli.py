@@ -48,6 +48,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def cmd_slack(args: argparse.Namespace) -> int:
+    from connectors.slack.main import run
+
+    return int(run(_settings()) or 0)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from workers.celery_app import app
 
@@ -237,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "serve":
             p.add_argument("--ingest", metavar="PATH", help="ingest this folder before serving")
         p.set_defaults(func=handler)
+
+    p = sub.add_parser("slack", help="the Slack app alone: HTTP events, or Socket Mode with an app token")
+    p.set_defaults(func=cmd_slack)
 
     p = sub.add_parser("worker", help="Celery worker for handoffs and reminders")
     p.add_argument("--concurrency", type=int, default=2)

@@ -94,12 +94,18 @@ def build_redis(settings: Settings) -> Redis:
     return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True)
 
 
-def build_notifiers(settings: Settings) -> list[AgentNotifier]:
+def build_notifiers(settings: Settings, redis: Redis, store: RedisConversationStore,
+                    queue: RedisHandoffQueue) -> list[AgentNotifier]:
+    notifiers: list[AgentNotifier] = []
     if settings.notify_webhook_url:
         from service.webhook import WebhookNotifier
 
-        return [WebhookNotifier(settings.notify_webhook_url, settings.public_url)]
-    return []
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url, settings.public_url))
+    if settings.slack_bot_token and settings.slack_agents_channel:
+        from connectors.slack.desk import SlackAgentDesk
+
+        notifiers.append(SlackAgentDesk.from_settings(settings, redis, store, queue))
+    return notifiers
 
 
 @dataclass
@@ -166,7 +172,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         if settings.business_hours else None
     dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
                                push_channels=frozenset(delivery.channels), hours=hours)
-    escalation = EscalationJobs(queue, runner, build_notifiers(settings),
+    escalation = EscalationJobs(queue, runner, build_notifiers(settings, redis, store, queue),
                                 reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders,
                                 sla_seconds=lambda category: gates.category(category).sla_seconds)
     if isinstance(runner, InlineTaskRunner):

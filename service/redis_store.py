@@ -120,12 +120,16 @@ class RedisConversationStore:
         return entry
 
     async def history(self, conversation_id: str, after: int = 0) -> list[Entry]:
+        after = max(0, after)
         rows = await self.redis.lrange(self.keys.history(conversation_id), after, -1)
         return [Entry(seq=after + i + 1, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
 
     async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
         return bool(await self.redis.set(self.keys.seen(conversation_id, message_id), "1", nx=True,
                                          ex=SEEN_TTL_SECONDS))
+
+    async def forget_delivery(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.delete(self.keys.seen(conversation_id, message_id))
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = Field(None, description="xapp- token: Socket Mode instead of HTTP")
     slack_agents_channel: str | None = None
+    slack_agents_usergroup: str | None = Field(None, description="Agents by user group instead of channel")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
     slack_mount: bool = Field(False, description="Mount /slack/events in `supportbot serve`")
 

@@ -1,4 +1,4 @@
-"""What IT agents do from the agents channel: buttons, the edit modal, and replies typed in a handoff's thread."""
+"""What IT agents do in the agents channel: buttons, the edit modal, replies typed in a handoff's thread."""
 
 from __future__ import annotations
 
@@ -23,21 +23,40 @@ Ack = Callable[..., Awaitable[None]]
 
 def edit_modal(ref: ActionRef, text: str) -> dict[str, Any]:
     return {
-        "type": "modal", "callback_id": EDIT_VIEW, "private_metadata": ref.dumps(),
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "private_metadata": ref.dumps(),
         "title": {"type": "plain_text", "text": "Edit the reply"},
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "input", "block_id": "draft", "label": {"type": "plain_text", "text": "Reply to the employee"},
-                    "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
-                                "initial_value": text[:3000]}}],
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "draft",
+                "label": {"type": "plain_text", "text": "Reply to the employee"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "initial_value": text[:3000],
+                },
+            }
+        ],
     }
 
 
 class AgentActions:
     """Each listener acks first (Slack's 3 s), then checks the agent, then calls the core desk."""
 
-    def __init__(self, desk: AgentDesk, slack_desk: SlackAgentDesk, roster: AgentRoster, directory: Directory,
-                 posts: HandoffPosts, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        desk: AgentDesk,
+        slack_desk: SlackAgentDesk,
+        roster: AgentRoster,
+        directory: Directory,
+        posts: HandoffPosts,
+        client: AsyncWebClient,
+    ) -> None:
         self.desk = desk
         self.slack_desk = slack_desk
         self.roster = roster
@@ -51,8 +70,13 @@ class AgentActions:
         """The clicking user as an agent, or None after telling a non-agent (only them) no."""
         user = body["user"]
         if await self.roster.is_agent(user["id"]):
-            return agent(user["id"], await self.directory.name(user["id"], user.get("name") or user.get("username", "")))
-        await self._tell(user["id"], "Only members of the IT agents channel can handle help-desk requests.", body)
+            return agent(
+                user["id"],
+                await self.directory.name(user["id"], user.get("name") or user.get("username", "")),
+            )
+        await self._tell(
+            user["id"], "Only members of the IT agents channel can handle help-desk requests.", body
+        )
         return None
 
     async def _tell(self, user_id: str, text: str, body: dict[str, Any] | None = None) -> None:
@@ -62,7 +86,9 @@ class AgentActions:
         except Exception:
             log.exception("could not send an ephemeral notice to %s", user_id)
 
-    async def _run(self, body: dict[str, Any], ref: ActionRef, step: Callable[[Participant], Awaitable[str]]) -> None:
+    async def _run(
+        self, body: dict[str, Any], ref: ActionRef, step: Callable[[Participant], Awaitable[str]]
+    ) -> None:
         who = await self._agent(body)
         if who is None:
             return
@@ -79,7 +105,9 @@ class AgentActions:
             return
         except Exception:  # store or queue unreachable: the agent must not think it worked
             log.exception("Slack agent action failed for handoff %s", ref.handoff_id)
-            await self._tell(who.id, "Nothing done: the help desk backend is unavailable. Try again shortly.", body)
+            await self._tell(
+                who.id, "Nothing done: the help desk backend is unavailable. Try again shortly.", body
+            )
             return
         await self.slack_desk.refresh(ref.handoff_id, note)
 
@@ -88,7 +116,7 @@ class AgentActions:
         return ActionRef.loads(body["actions"][0]["value"])
 
     async def _send_suggestion(self, ref: ActionRef, who: Participant, edited: str | None) -> str:
-        """A pending draft goes through approve (journaled as a review); a shadow answer is sent as the agent."""
+        """A pending draft goes through approve (journaled as a review); a shadow answer goes as the agent."""
         state = await self.desk.store.load(ref.conversation_id)
         if state is not None and state.pending_draft is not None:
             await self.desk.approve(ref.conversation_id, who, edited)
@@ -97,9 +125,15 @@ class AgentActions:
         handoff = await self.desk.queue.get(ref.handoff_id)
         text = edited or (suggestion(handoff) if handoff else "")
         if not text or (post and post.suggestion_sent and not edited):
-            raise InvalidTransition(state.owner.value if state else "unknown", "send a suggestion that is gone")
-        await self.desk.reply(ref.conversation_id, who, text, message_id=f"slack-suggestion-{ref.handoff_id}"
-                              + ("-edited" if edited else ""))
+            raise InvalidTransition(
+                state.owner.value if state else "unknown", "send a suggestion that is gone"
+            )
+        await self.desk.reply(
+            ref.conversation_id,
+            who,
+            text,
+            message_id=f"slack-suggestion-{ref.handoff_id}" + ("-edited" if edited else ""),
+        )
         if post is not None:
             post.suggestion_sent = True
             await self.posts.save(post)
@@ -150,7 +184,11 @@ class AgentActions:
             return
         state = await self.desk.store.load(ref.conversation_id)
         handoff = await self.desk.queue.get(ref.handoff_id)
-        text = state.pending_draft.text if state and state.pending_draft else (suggestion(handoff) if handoff else "")
+        text = (
+            state.pending_draft.text
+            if state and state.pending_draft
+            else (suggestion(handoff) if handoff else "")
+        )
         await self.client.views_open(trigger_id=body["trigger_id"], view=edit_modal(ref, text))
 
     async def edited(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -163,7 +201,7 @@ class AgentActions:
         await self._run(body, ref, lambda who: self._send_suggestion(ref, who, text))
 
     async def thread_reply(self, event: dict[str, Any]) -> None:
-        """A message in a handoff's thread: relayed only when its author is the agent who owns the conversation."""
+        """A message in a handoff's thread: relayed only from the agent owning the conversation."""
         post = await self.posts.by_thread(event["channel"], event["thread_ts"])
         if post is None:
             return
@@ -173,9 +211,12 @@ class AgentActions:
             return
         if state.owner is Owner.HUMAN and state.agent == user:
             who = agent(user, await self.directory.name(user))
-            await self.desk.reply(post.conversation_id, who, plain_text(event.get("text", "")),
-                                  message_id=message_id(event))
+            await self.desk.reply(
+                post.conversation_id, who, plain_text(event.get("text", "")), message_id=message_id(event)
+            )
         elif state.owner is Owner.PENDING_HUMAN and await self.roster.is_agent(user):
-            await self._tell(user, "Not sent to the employee: click Claim first, then reply in this thread.",
-                             {"channel": {"id": event["channel"]}})
-
+            await self._tell(
+                user,
+                "Not sent to the employee: click Claim first, then reply in this thread.",
+                {"channel": {"id": event["channel"]}},
+            )

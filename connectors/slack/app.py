@@ -39,12 +39,13 @@ def _header(req: AsyncBoltRequest, name: str) -> str | None:
     return values[0] if values else None
 
 
-async def skip_timed_out_retries(req: AsyncBoltRequest, resp: BoltResponse,
-                                 next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+async def skip_timed_out_retries(
+    req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse:
     """A retry after `http_timeout` means the first delivery reached us and is being handled: ack, do nothing.
 
-    Other retry reasons (connection failed, HTTP error) mean the first delivery may never have been handled, so
-    those go through; the dialogue manager dedupes them by message id and answers at most once.
+    Other retry reasons (connection failed, HTTP error) mean the first delivery may never have been handled,
+    so those go through; the dialogue manager dedupes them by message id and answers at most once.
     """
     if _header(req, "x-slack-retry-num") and _header(req, "x-slack-retry-reason") == "http_timeout":
         return BoltResponse(status=200, body="")
@@ -53,8 +54,12 @@ async def skip_timed_out_retries(req: AsyncBoltRequest, resp: BoltResponse,
 
 def typed_by_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
     """Edits, deletions, joins and every bot's messages (ours included) are not turns."""
-    return (event.get("subtype") in _PERSON_SUBTYPES and not event.get("bot_id") and bool(event.get("user"))
-            and event.get("user") != bot_user_id)
+    return (
+        event.get("subtype") in _PERSON_SUBTYPES
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and event.get("user") != bot_user_id
+    )
 
 
 def install_agent_desk(container: "Container", desk: SlackAgentDesk) -> None:
@@ -64,17 +69,30 @@ def install_agent_desk(container: "Container", desk: SlackAgentDesk) -> None:
         notifiers.append(desk)
 
 
-def build_slack_app(container: "Container", settings: "Settings", *, client: AsyncWebClient | None = None,
-                    socket_mode: bool = False, roster_ttl: float = 60.0) -> AsyncApp:
-    token, secret, agents_channel = (settings.slack_bot_token, settings.slack_signing_secret,
-                                     settings.slack_agents_channel)
+def build_slack_app(
+    container: "Container",
+    settings: "Settings",
+    *,
+    client: AsyncWebClient | None = None,
+    socket_mode: bool = False,
+    roster_ttl: float = 60.0,
+) -> AsyncApp:
+    token, secret, agents_channel = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_agents_channel,
+    )
     if not token:
         raise ValueError("SUPPORTBOT_SLACK_BOT_TOKEN is required")
     if not socket_mode and not secret:
         raise ValueError("SUPPORTBOT_SLACK_SIGNING_SECRET is required to receive Slack requests over HTTP")
     client = client or web_client(token, settings.slack_api_url)
-    app = AsyncApp(signing_secret=secret or "", client=client, process_before_response=False,
-                   request_verification_enabled=bool(secret))
+    app = AsyncApp(
+        signing_secret=secret or "",
+        client=client,
+        process_before_response=False,
+        request_verification_enabled=bool(secret),
+    )
 
     posts = HandoffPosts(container.redis, settings.redis_prefix)
     slack_desk = SlackAgentDesk(client, agents_channel or "", posts, container.store, container.queue)
@@ -82,28 +100,40 @@ def build_slack_app(container: "Container", settings: "Settings", *, client: Asy
         install_agent_desk(container, slack_desk)
     else:
         log.warning("SUPPORTBOT_SLACK_AGENTS_CHANNEL not set: handoffs are not posted to Slack")
-    roster = AgentRoster(client, agents_channel, getattr(settings, "slack_agents_usergroup", None), ttl=roster_ttl)
+    roster = AgentRoster(
+        client, agents_channel, settings.slack_agents_usergroup, ttl=roster_ttl
+    )
     intake = Intake(container.dialogue, posts, client)
     actions = AgentActions(container.desk, slack_desk, roster, Directory(client), posts, client)
 
     app.middleware(skip_timed_out_retries)
 
     def employee_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> Message:
-        return to_message(event, team_id=body.get("team_id", ""), event_id=body.get("event_id", ""),
-                          bot_user_id=context.bot_user_id)
+        return to_message(
+            event,
+            team_id=body.get("team_id", ""),
+            event_id=body.get("event_id", ""),
+            bot_user_id=context.bot_user_id,
+        )
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         if not typed_by_a_person(event, context.bot_user_id):
             return
-        if event["channel"] == agents_channel and event.get("thread_ts") and \
-                await posts.by_thread(event["channel"], event["thread_ts"]):
+        if (
+            event["channel"] == agents_channel
+            and event.get("thread_ts")
+            and await posts.by_thread(event["channel"], event["thread_ts"])
+        ):
             return  # agents talking in a handoff thread: the message listener relays it
         thread = thread_of(event, body.get("team_id", ""))
         message = employee_message(event, body, context)
         if not message.text:
-            await client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts,
-                                          text=f"Ask me an IT question after the mention, or use `{COMMAND}`.")
+            await client.chat_postMessage(
+                channel=thread.channel,
+                thread_ts=thread.thread_ts,
+                text=f"Ask me an IT question after the mention, or use `{COMMAND}`.",
+            )
             return
         await intake.ask(thread, message)
 
@@ -126,15 +156,19 @@ def build_slack_app(container: "Container", settings: "Settings", *, client: Asy
             return  # the app_mention listener answers it
         thread = thread_of(event, team)
         state = await container.store.load(thread.conversation_id)
-        if state is not None and state.customer.id == event.get("user"):  # a follow-up in the employee's thread
+        if state is not None and state.customer.id == event.get(
+            "user"
+        ):  # a follow-up in the employee's thread
             await intake.ask(thread, employee_message(event, body, context))
 
     @app.command(COMMAND)
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
         question = (command.get("text") or "").strip()
         if not question:
-            await ack(response_type="ephemeral",
-                      text=f"Ask a question after the command, e.g. `{COMMAND} How do I reset my password?`")
+            await ack(
+                response_type="ephemeral",
+                text=f"Ask a question after the command, e.g. `{COMMAND} How do I reset my password?`",
+            )
             return
         await ack(response_type="ephemeral", text=LOOKING)
         user = command["user_id"]
@@ -142,9 +176,16 @@ def build_slack_app(container: "Container", settings: "Settings", *, client: Asy
         channel = dm["channel"]["id"]
         parent = await client.chat_postMessage(channel=channel, text=f"*You asked:* {escape(question)}")
         thread = SlackThread(team=command.get("team_id", ""), channel=channel, thread_ts=parent["ts"])
-        await intake.ask(thread, Message(id=f"slack-cmd-{command.get('trigger_id') or parent['ts']}",
-                                         conversation_id=thread.conversation_id, channel=CHANNEL,
-                                         sender=employee(user), text=plain_text(question)))
+        await intake.ask(
+            thread,
+            Message(
+                id=f"slack-cmd-{command.get('trigger_id') or parent['ts']}",
+                conversation_id=thread.conversation_id,
+                channel=CHANNEL,
+                sender=employee(user),
+                text=plain_text(question),
+            ),
+        )
 
     app.action(CLAIM)(actions.claim)
     app.action(APPROVE)(actions.approve)

@@ -34,5 +34,11 @@ class SlackChannel:
         thread = SlackThread.from_slots(conversation.slots)
         if thread is None:
             raise NotASlackConversation(conversation.id)
-        await self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=message.text,
-                                           blocks=render(message), unfurl_links=False, unfurl_media=False)
+        await self.client.chat_postMessage(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            text=message.text,
+            blocks=render(message),
+            unfurl_links=False,
+            unfurl_media=False,
+        )

@@ -21,7 +21,7 @@ _LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]+))?>")
 
 @dataclass(frozen=True)
 class SlackThread:
-    """Where an employee's conversation lives; the conversation id is derived from it, so state follows the thread."""
+    """Where an employee's conversation lives; its id derives from it, so state follows the Slack thread."""
 
     team: str
     channel: str
@@ -42,8 +42,11 @@ class SlackThread:
 
 def thread_of(event: dict[str, Any], team_id: str = "") -> SlackThread:
     """A top-level message starts a thread under itself; a thread reply continues its thread."""
-    return SlackThread(team=event.get("team") or team_id, channel=event["channel"],
-                       thread_ts=event.get("thread_ts") or event["ts"])
+    return SlackThread(
+        team=event.get("team") or team_id,
+        channel=event["channel"],
+        thread_ts=event.get("thread_ts") or event["ts"],
+    )
 
 
 def message_id(event: dict[str, Any], event_id: str = "") -> str:
@@ -64,7 +67,7 @@ def agent(user_id: str, name: str = "") -> Participant:
 
 
 def plain_text(text: str, *, drop_user: str | None = None) -> str:
-    """Slack's markup (mentions, links, &amp;) to the plain text the core stores; the bot's own mention goes."""
+    """Slack's markup (mentions, links, &amp;) to the plain text the core stores, minus the bot's mention."""
     if drop_user:
         text = re.sub(rf"<@{re.escape(drop_user)}(?:\|[^>]*)?>", "", text)
     text = _USER.sub(lambda m: "@" + m.group(1), text)
@@ -74,14 +77,19 @@ def plain_text(text: str, *, drop_user: str | None = None) -> str:
     return html.unescape(text).strip()
 
 
-def to_message(event: dict[str, Any], *, team_id: str = "", event_id: str = "", bot_user_id: str | None = None
-               ) -> Message:
+def to_message(
+    event: dict[str, Any], *, team_id: str = "", event_id: str = "", bot_user_id: str | None = None
+) -> Message:
     """An employee's message event as a core Message of the conversation keyed by its thread."""
     thread = thread_of(event, team_id)
-    return Message(id=message_id(event, event_id), conversation_id=thread.conversation_id, channel=CHANNEL,
-                   sender=employee(event.get("user", "")), text=plain_text(event.get("text", ""),
-                                                                           drop_user=bot_user_id),
-                   raw={"slack": {"channel": thread.channel, "ts": event.get("ts"), "user": event.get("user")}})
+    return Message(
+        id=message_id(event, event_id),
+        conversation_id=thread.conversation_id,
+        channel=CHANNEL,
+        sender=employee(event.get("user", "")),
+        text=plain_text(event.get("text", ""), drop_user=bot_user_id),
+        raw={"slack": {"channel": thread.channel, "ts": event.get("ts"), "user": event.get("user")}},
+    )
 
 
 def escape(text: str) -> str:
@@ -98,7 +106,7 @@ def source_link(citation: Citation) -> str:
 
 def _sections(text: str) -> list[dict[str, Any]]:
     escaped = escape(text) or " "
-    chunks = [escaped[i:i + SECTION_LIMIT] for i in range(0, len(escaped), SECTION_LIMIT)]
+    chunks = [escaped[i : i + SECTION_LIMIT] for i in range(0, len(escaped), SECTION_LIMIT)]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 

@@ -67,34 +67,73 @@ def _confidence(handoff: Handoff) -> str:
     return f"{source.confidence:.2f}" if source is not None else "n/a"
 
 
-def handoff_blocks(handoff: Handoff, *, customer: str | None, actions: list[str], notes: list[str]
-                   ) -> list[dict[str, Any]]:
+def handoff_blocks(
+    handoff: Handoff, *, customer: str | None, actions: list[str], notes: list[str]
+) -> list[dict[str, Any]]:
     who = f" from <@{customer}>" if customer else ""
     proposed = suggestion(handoff)
     label = "Bot's draft (awaiting review)" if handoff.draft is not None else "What the bot would say"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Help-desk request{who}*\n>{escape(handoff.question)[:2900]}"}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Category*\n{escape(handoff.category)}"},
-            {"type": "mrkdwn", "text": f"*Confidence*\n{_confidence(handoff)}"},
-            {"type": "mrkdwn", "text": f"*Reason*\n{handoff.reason.value.replace('_', ' ')}"},
-            {"type": "mrkdwn", "text": f"*Queue*\n{escape(handoff.queue)}"},
-        ]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*{label}*\n{escape(proposed)[:2800]}" if proposed
-            else f"*No draft*: {escape(handoff.explanation or 'the bot has no answer')}")}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*Help-desk request{who}*\n>{escape(handoff.question)[:2900]}",
+            },
+        },
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Category*\n{escape(handoff.category)}"},
+                {"type": "mrkdwn", "text": f"*Confidence*\n{_confidence(handoff)}"},
+                {"type": "mrkdwn", "text": f"*Reason*\n{handoff.reason.value.replace('_', ' ')}"},
+                {"type": "mrkdwn", "text": f"*Queue*\n{escape(handoff.queue)}"},
+            ],
+        },
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"*{label}*\n{escape(proposed)[:2800]}"
+                    if proposed
+                    else f"*No draft*: {escape(handoff.explanation or 'the bot has no answer')}"
+                ),
+            },
+        },
     ]
-    citations = handoff.draft.citations if handoff.draft else (handoff.shadow.citations if handoff.shadow else [])
+    citations = (
+        handoff.draft.citations if handoff.draft else (handoff.shadow.citations if handoff.shadow else [])
+    )
     if proposed and citations:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": "Sources: " + " · ".join(source_link(c) for c in citations)}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": "Sources: " + " · ".join(source_link(c) for c in citations)}
+                ],
+            }
+        )
     if notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(notes)}]})
     if actions:
         ref = ActionRef(handoff.conversation_id, handoff.id).dumps()
-        blocks.append({"type": "actions", "block_id": f"handoff:{handoff.id}", "elements": [
-            {"type": "button", "action_id": a, "text": {"type": "plain_text", "text": _LABELS[a]}, "value": ref,
-             **({"style": _STYLES[a]} if a in _STYLES else {})} for a in actions]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"handoff:{handoff.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": a,
+                        "text": {"type": "plain_text", "text": _LABELS[a]},
+                        "value": ref,
+                        **({"style": _STYLES[a]} if a in _STYLES else {}),
+                    }
+                    for a in actions
+                ],
+            }
+        )
     return blocks
 
 
@@ -104,10 +143,16 @@ def summary(handoff: Handoff) -> str:
 
 
 class SlackAgentDesk:
-    """AgentNotifier for bot/escalation.py: posts each handoff once, reminds in its thread, redraws it on change."""
+    """AgentNotifier for bot/escalation.py: posts a handoff once, reminds in its thread, redraws it."""
 
-    def __init__(self, client: AsyncWebClient, channel: str, posts: HandoffPosts,
-                 store: ConversationStore | None = None, queue: HandoffQueue | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        posts: HandoffPosts,
+        store: ConversationStore | None = None,
+        queue: HandoffQueue | None = None,
+    ) -> None:
         self.client = client
         self.channel = channel
         self.posts = posts
@@ -115,12 +160,22 @@ class SlackAgentDesk:
         self.queue = queue
 
     @classmethod
-    def from_settings(cls, settings: "Settings", redis: Redis, store: ConversationStore | None = None,
-                      queue: HandoffQueue | None = None) -> "SlackAgentDesk":
+    def from_settings(
+        cls,
+        settings: "Settings",
+        redis: Redis,
+        store: ConversationStore | None = None,
+        queue: HandoffQueue | None = None,
+    ) -> "SlackAgentDesk":
         if not settings.slack_bot_token or not settings.slack_agents_channel:
             raise ValueError("SUPPORTBOT_SLACK_BOT_TOKEN and SUPPORTBOT_SLACK_AGENTS_CHANNEL are required")
-        return cls(web_client(settings.slack_bot_token, settings.slack_api_url), settings.slack_agents_channel,
-                   HandoffPosts(redis, settings.redis_prefix), store, queue)
+        return cls(
+            web_client(settings.slack_bot_token, settings.slack_api_url),
+            settings.slack_agents_channel,
+            HandoffPosts(redis, settings.redis_prefix),
+            store,
+            queue,
+        )
 
     async def _customer(self, conversation_id: str) -> str | None:
         state = await self.store.load(conversation_id) if self.store is not None else None
@@ -129,19 +184,30 @@ class SlackAgentDesk:
     async def handoff_opened(self, handoff: Handoff) -> None:
         if await self.posts.by_handoff(handoff.id):  # the job ran again (retry, second worker): one post only
             return
-        blocks = handoff_blocks(handoff, customer=await self._customer(handoff.conversation_id),
-                                actions=actions_for(handoff, has_draft=handoff.draft is not None), notes=[])
-        posted = await self.client.chat_postMessage(channel=self.channel, text=summary(handoff), blocks=blocks)
-        await self.posts.save(HandoffPost(handoff.id, handoff.conversation_id, posted["channel"], posted["ts"]))
+        blocks = handoff_blocks(
+            handoff,
+            customer=await self._customer(handoff.conversation_id),
+            actions=actions_for(handoff, has_draft=handoff.draft is not None),
+            notes=[],
+        )
+        posted = await self.client.chat_postMessage(
+            channel=self.channel, text=summary(handoff), blocks=blocks
+        )
+        await self.posts.save(
+            HandoffPost(handoff.id, handoff.conversation_id, posted["channel"], posted["ts"])
+        )
 
     async def handoff_unclaimed(self, handoff: Handoff) -> None:
         post = await self.posts.by_handoff(handoff.id)
         if post is None:
             await self.handoff_opened(handoff)
             return
-        await self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, reply_broadcast=True,
-                                           text=f"Still unclaimed (reminder {handoff.reminders}): "
-                                                f"{escape(handoff.question[:200])}")
+        await self.client.chat_postMessage(
+            channel=post.channel,
+            thread_ts=post.ts,
+            reply_broadcast=True,
+            text=f"Still unclaimed (reminder {handoff.reminders}): {escape(handoff.question[:200])}",
+        )
 
     async def refresh(self, handoff_id: str, note: str | None = None) -> None:
         """Redraw the post from the current handoff and conversation, adding `note` to who-did-what."""
@@ -156,5 +222,9 @@ class SlackAgentDesk:
         has_draft = state is not None and state.pending_draft is not None and state.handoff_id == handoff.id
         actions = actions_for(handoff, has_draft=has_draft, suggestion_sent=post.suggestion_sent)
         customer = state.customer.id if state is not None and state.customer.id else None
-        await self.client.chat_update(channel=post.channel, ts=post.ts, text=summary(handoff),
-                                      blocks=handoff_blocks(handoff, customer=customer, actions=actions, notes=notes))
+        await self.client.chat_update(
+            channel=post.channel,
+            ts=post.ts,
+            text=summary(handoff),
+            blocks=handoff_blocks(handoff, customer=customer, actions=actions, notes=notes),
+        )

@@ -17,8 +17,10 @@ from connectors.slack.posts import HandoffPosts
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Sorry, the help desk can't take questions right now because of a problem on our side. "
-               "Please try again in a few minutes.")
+UNAVAILABLE = (
+    "Sorry, the help desk can't take questions right now because of a problem on our side. "
+    "Please try again in a few minutes."
+)
 
 
 class Intake:
@@ -60,11 +62,16 @@ class Intake:
         post = await self.posts.by_handoff(state.handoff_id) if state and state.handoff_id else None
         if post is None:
             return
-        await self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts,
-                                           text=f"<@{message.sender.id}> wrote: {escape(message.text)}")
+        await self.client.chat_postMessage(
+            channel=post.channel,
+            thread_ts=post.ts,
+            text=f"<@{message.sender.id}> wrote: {escape(message.text)}",
+        )
 
     async def _apologize(self, thread: SlackThread) -> None:
         try:
-            await self.client.chat_postMessage(channel=thread.channel, thread_ts=thread.thread_ts, text=UNAVAILABLE)
+            await self.client.chat_postMessage(
+                channel=thread.channel, thread_ts=thread.thread_ts, text=UNAVAILABLE
+            )
         except Exception:
             log.exception("could not tell the employee in %s about the failure", thread.conversation_id)

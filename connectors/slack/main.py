@@ -1,4 +1,4 @@
-"""`supportbot slack`: the Slack connector on its own, over HTTP (uvicorn) or Socket Mode when an app token is set."""
+"""`supportbot slack`: the Slack connector alone, over HTTP (uvicorn) or Socket Mode with an app token."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ async def serve_socket_mode(settings: "Settings") -> None:
     assert settings.slack_app_token
     container = build_container(settings)
     try:
-        await run_socket_mode(build_slack_app(container, settings, socket_mode=True), settings.slack_app_token)
+        await run_socket_mode(
+            build_slack_app(container, settings, socket_mode=True), settings.slack_app_token
+        )
     finally:
         await container.close()
 
@@ -63,7 +65,9 @@ def run(settings: "Settings") -> int:
         asyncio.run(serve_socket_mode(settings))
         return 0
     if not settings.slack_signing_secret:
-        raise SystemExit("supportbot: HTTP mode needs SUPPORTBOT_SLACK_SIGNING_SECRET (or set SUPPORTBOT_SLACK_APP_TOKEN)")
+        raise SystemExit(
+            "supportbot: HTTP mode needs SUPPORTBOT_SLACK_SIGNING_SECRET (or set SUPPORTBOT_SLACK_APP_TOKEN)"
+        )
     import uvicorn
 
     print(f"supportbot: Slack request URL http://{settings.host}:{settings.port}{EVENTS_PATH}", flush=True)

@@ -1,4 +1,4 @@
-"""Where each handoff sits in the agents channel, so buttons, updates and thread replies find their conversation.
+"""Where each handoff sits in the agents channel, so buttons, updates and thread replies find their way.
 
 Kept in the deployment's Redis under its prefix: the web process, the Socket Mode process and the workers all
 see the same mapping.
@@ -59,4 +59,7 @@ class HandoffPosts:
         return await self.notes(handoff_id)
 
     async def notes(self, handoff_id: str) -> list[str]:
-        return [n.decode() if isinstance(n, bytes) else n for n in await self.redis.lrange(self._log(handoff_id), 0, -1)]
+        return [
+            n.decode() if isinstance(n, bytes) else n
+            for n in await self.redis.lrange(self._log(handoff_id), 0, -1)
+        ]

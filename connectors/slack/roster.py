@@ -11,8 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 class AgentRoster:
     """Membership changes rarely, but clicks come in bursts: one `conversations.members` per `ttl` seconds."""
 
-    def __init__(self, client: AsyncWebClient, channel: str | None, usergroup: str | None = None,
-                 ttl: float = 60.0) -> None:
+    def __init__(
+        self, client: AsyncWebClient, channel: str | None, usergroup: str | None = None, ttl: float = 60.0
+    ) -> None:
         self.client = client
         self.channel = channel
         self.usergroup = usergroup
@@ -36,7 +37,9 @@ class AgentRoster:
         if self.channel:
             cursor = None
             while True:
-                page = await self.client.conversations_members(channel=self.channel, limit=1000, cursor=cursor)
+                page = await self.client.conversations_members(
+                    channel=self.channel, limit=1000, cursor=cursor
+                )
                 members.update(page.get("members") or [])
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
@@ -59,8 +62,13 @@ class Directory:
             try:
                 user = (await self.client.users_info(user=user_id)).get("user") or {}
                 profile = user.get("profile") or {}
-                self._names[user_id] = (profile.get("display_name") or profile.get("real_name")
-                                        or user.get("real_name") or hint or user_id)
+                self._names[user_id] = (
+                    profile.get("display_name")
+                    or profile.get("real_name")
+                    or user.get("real_name")
+                    or hint
+                    or user_id
+                )
             except Exception:  # a missing users:read scope must not stop the reply
                 return hint or user_id
         return self._names[user_id]

@@ -86,6 +86,7 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
             await websocket.close(code=4403)
             return
         await websocket.accept()
+        after = max(0, after)  # a negative offset would make the store count from the end
         subscription = await store.subscribe(conversation_id)
         receiver: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         try:

@@ -29,7 +29,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     running = Stack(f"http://127.0.0.1:{port}", AGENT_TOKEN, logs)
     try:
         # The worker needs no knowledge base, so it starts while the sample docs are ingested.
-        running.processes.append(spawn(["worker", "--concurrency", "1", "--loglevel", "info"], env, logs["worker"]))
+        worker = ["worker", "--concurrency", "1", "--loglevel", "info"]
+        running.processes.append(spawn(worker, env, logs["worker"]))
         ingest = spawn(["ingest", str(ROOT / "service" / "sample_docs"), "--quiet"], env, logs["ingest"])
         running.processes.append(ingest)
         if ingest.wait(timeout=180) != 0:
@@ -47,7 +48,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         for p in reversed(running.processes):
             stop(p)
         client = redis.Redis.from_url(redis_url)
-        for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*"):  # Celery's queue is named after the prefix
+        # Celery's queue is named after the prefix too.
+        for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*"):
             keys = list(client.scan_iter(match=pattern, count=500))
             if keys:
                 client.delete(*keys)

@@ -113,7 +113,8 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     assert transcript.locator("img").count() == 0
     agent.get_by_role("button", name="Claim", exact=True).click()
     expect(agent.locator("#claim")).to_have_text("Claimed by Alice", timeout=LIVE)
-    expect(log.locator(".msg.system", has_text="Alice from our support team has joined")).to_be_visible(timeout=LIVE)
+    joined = log.locator(".msg.system", has_text="Alice from our support team has joined")
+    expect(joined).to_be_visible(timeout=LIVE)
     agent.get_by_label("Message").fill("Off-topic, but friendly customer. Handing back after this.")
     agent.get_by_role("button", name="Add internal note").click()
     expect(transcript.locator(".note")).to_have_count(1, timeout=LIVE)
@@ -138,7 +139,8 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
 
     # 8. Hand back: the bot answers the next question again.
     agent.get_by_role("button", name="Hand back to bot").click()
-    expect(log.locator(".msg.system", has_text="chatting with the assistant again")).to_be_visible(timeout=LIVE)
+    back = log.locator(".msg.system", has_text="chatting with the assistant again")
+    expect(back).to_be_visible(timeout=LIVE)
     expect(agent.locator("#queue-empty")).to_be_visible(timeout=LIVE)
     ask(customer, "How do I export my data?")
     expect(log.get_by_role("link", name="Exporting your data")).to_be_visible(timeout=LIVE)

@@ -13,8 +13,9 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from service.asgi import create_app
 from service.container import build_container
 from service.settings import Settings
-from tests.connectors.test_webchat_api import (AGENT_TOKEN, agent_headers, client, history, receive,  # noqa: F401
-                                               receive_messages, say, start_conversation, wait_for)
+from tests.connectors.test_webchat_api import client  # noqa: F401  (the fixture)
+from tests.connectors.test_webchat_api import (AGENT_TOKEN, agent_headers, history, receive, receive_messages,
+                                               say, start_conversation, wait_for)
 
 ALICE, BOB = agent_headers("alice"), agent_headers("bob")
 
@@ -27,8 +28,8 @@ def escalate(client: TestClient, text: str = "Can you recommend a good lasagna r
     assert handoff_id
 
     def queued() -> dict[str, Any] | None:
-        return next((h for h in client.get("/api/agent/handoffs", headers=ALICE).json() if h["id"] == handoff_id),
-                    None)
+        listed = client.get("/api/agent/handoffs", headers=ALICE).json()
+        return next((h for h in listed if h["id"] == handoff_id), None)
 
     return cid, headers, wait_for(queued, what="the handoff in the queue")
 
@@ -85,7 +86,8 @@ def test_reply_reaches_the_customer_and_notes_stay_internal(client: TestClient) 
     client.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=ALICE).raise_for_status()
     token = headers["X-Conversation-Token"]
     with client.websocket_connect(f"/api/conversations/{cid}/live?token={token}&after=3") as customer_live:
-        note = client.post(f"/api/agent/conversations/{cid}/note", json={"text": "VIP, be nice"}, headers=ALICE)
+        note = client.post(f"/api/agent/conversations/{cid}/note", json={"text": "VIP, be nice"},
+                           headers=ALICE)
         reply = client.post(f"/api/agent/conversations/{cid}/reply", json={"text": "Hello from Alice"},
                             headers=ALICE)
         assert note.status_code == 200 and reply.status_code == 200
@@ -146,10 +148,11 @@ def drafted(client: TestClient) -> tuple[str, dict[str, str], dict[str, Any]]:
     return cid, headers, detail
 
 
-def test_draft_is_shown_with_passages_and_edited_text_is_what_the_customer_gets(draft_client: TestClient) -> None:
+def test_draft_shows_passages_and_the_edited_text_is_what_the_customer_gets(draft_client: TestClient) -> None:
     cid, headers, detail = drafted(draft_client)
     draft = detail["state"]["pending_draft"]
-    assert "Settings" in draft["text"] and draft["citations"][0]["snippet"].startswith("To reset your password")
+    assert "Settings" in draft["text"]
+    assert draft["citations"][0]["snippet"].startswith("To reset your password")
     assert [m["role"] for m in history(draft_client, cid, headers)] == ["customer"]  # nothing sent yet
 
     edited = draft_client.post(f"/api/agent/conversations/{cid}/draft/approve",

@@ -180,7 +180,8 @@ def test_unknown_conversation_or_wrong_token_is_403(client: TestClient) -> None:
     ]
     for label, conversation_id, hdrs in cases:
         read = client.get(f"/api/conversations/{conversation_id}/messages", headers=hdrs)
-        write = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "hi"}, headers=hdrs)
+        write = client.post(f"/api/conversations/{conversation_id}/messages", json={"text": "hi"},
+                            headers=hdrs)
         assert (read.status_code, write.status_code) == (403, 403), label
         assert read.json()["detail"] == "unknown conversation or wrong token"
     assert history(client, cid, headers) == [] and history(client, other_cid, other_headers) == []
@@ -208,7 +209,8 @@ def test_websocket_streams_the_reply_and_resumes_without_duplicates(client: Test
         say(client, cid, headers, "How do I reset my password?", "live-00001")
         customer, bot = receive_messages(ws, 2)
         assert (customer["seq"], customer["id"], customer["role"]) == (1, "live-00001", "customer")
-        assert bot["seq"] == 2 and bot["role"] == "bot" and bot["citations"][0]["title"] == "Resetting your password"
+        assert bot["seq"] == 2 and bot["role"] == "bot"
+        assert bot["citations"][0]["title"] == "Resetting your password"
         nothing_more(ws)
 
     # Disconnected (say, a train tunnel) while the customer asks again from another tab.
@@ -221,6 +223,15 @@ def test_websocket_streams_the_reply_and_resumes_without_duplicates(client: Test
         assert [m["seq"] for m in receive_messages(ws, 2)] == [5, 6]  # live again, nothing replayed twice
         nothing_more(ws)
     assert [m["seq"] for m in history(client, cid, headers)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_websocket_treats_a_negative_resume_point_as_the_start(client: TestClient) -> None:
+    cid, headers = start_conversation(client)
+    say(client, cid, headers, "reset my password")
+    token = headers["X-Conversation-Token"]
+    with client.websocket_connect(f"/api/conversations/{cid}/live?token={token}&after=-1") as ws:
+        assert [m["seq"] for m in receive_messages(ws, 2)] == [1, 2]
+        nothing_more(ws, 0.3)
 
 
 def test_escalation_acknowledgement_arrives_live(client: TestClient) -> None:

@@ -85,8 +85,11 @@ class FakeSlackAPI:
         """Successful calls of `method` whose params contain every `match` item."""
         with self._lock:
             calls = list(self.calls)
-        return [c for c in calls if c.method == method and c.status == 200
-                and all(c.params.get(k) == v for k, v in match.items())]
+        return [
+            c
+            for c in calls
+            if c.method == method and c.status == 200 and all(c.params.get(k) == v for k, v in match.items())
+        ]
 
     def attempts(self, method: str) -> list[Call]:
         with self._lock:
@@ -122,8 +125,12 @@ class FakeSlackAPI:
         self._reply(handler, 200, answer)
 
     @staticmethod
-    def _reply(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
-               headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
@@ -139,21 +146,39 @@ class FakeSlackAPI:
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         answers: dict[str, Callable[[], dict[str, Any]]] = {
-            "auth.test": lambda: {"url": "https://acme.slack.com/", "team": "Acme", "user": "helpdesk",
-                                  "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID},
-            "chat.postMessage": lambda: {"channel": params.get("channel"), "ts": self._next_ts(),
-                                         "message": {"text": params.get("text", ""), "user": BOT_USER_ID,
-                                                     "bot_id": BOT_ID}},
-            "chat.update": lambda: {"channel": params.get("channel"), "ts": params.get("ts"),
-                                    "text": params.get("text", "")},
+            "auth.test": lambda: {
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "helpdesk",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            },
+            "chat.postMessage": lambda: {
+                "channel": params.get("channel"),
+                "ts": self._next_ts(),
+                "message": {"text": params.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID},
+            },
+            "chat.update": lambda: {
+                "channel": params.get("channel"),
+                "ts": params.get("ts"),
+                "text": params.get("text", ""),
+            },
             "chat.postEphemeral": lambda: {"message_ts": self._next_ts()},
-            "conversations.members": lambda: {"members": self.members.get(str(params.get("channel")), []),
-                                              "response_metadata": {"next_cursor": ""}},
+            "conversations.members": lambda: {
+                "members": self.members.get(str(params.get("channel")), []),
+                "response_metadata": {"next_cursor": ""},
+            },
             "usergroups.users.list": lambda: {"users": self.usergroups.get(str(params.get("usergroup")), [])},
             "conversations.open": lambda: {"channel": {"id": "D" + str(params.get("users", "")).lstrip("U")}},
             "views.open": lambda: {"view": {"id": "V" + self._next_ts().replace(".", "")}},
-            "users.info": lambda: {"user": {"id": params.get("user"), "name": str(params.get("user")).lower(),
-                                            "real_name": f"Agent {params.get('user')}",
-                                            "profile": {"display_name": "", "real_name": f"Agent {params.get('user')}"}}},
+            "users.info": lambda: {
+                "user": {
+                    "id": params.get("user"),
+                    "name": str(params.get("user")).lower(),
+                    "real_name": f"Agent {params.get('user')}",
+                    "profile": {"display_name": "", "real_name": f"Agent {params.get('user')}"},
+                }
+            },
         }
         return {"ok": True, **answers.get(method, dict)()}

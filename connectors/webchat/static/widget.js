@@ -24,7 +24,8 @@
   var config = {
     api: (data.api || new URL(script.src, location.href).origin).replace(/\/+$/, ""),
     title: data.title || "Support",
-    color: /^#[0-9a-f]{3,8}$|^[a-z]+$|^rgb/i.test(data.color || "") ? data.color : "#4f46e5",
+    // Only plain colour values: the value ends up inside the widget's stylesheet.
+    color: /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([0-9.,%\s]+\))$/i.test(data.color || "") ? data.color : "#4f46e5",
     greeting: data.greeting || "Hi! Ask me anything.",
     position: data.position === "left" ? "left" : "right",
   };
@@ -197,7 +198,7 @@
     } else if (role === "customer") {
       node.appendChild(el("span", { class: "sr-only" }, "You: "));
     }
-    node.appendChild(document.createTextNode(message.text));
+    node.appendChild(document.createTextNode(message.text == null ? "" : String(message.text)));
     if (message.created_at) node.title = new Date(message.created_at * 1000).toLocaleString();
     var citations = message.citations || [];
     if (citations.length) {

@@ -32,12 +32,15 @@ from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlackAPI
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 AGENTS = "CAGENTS"
 AGENT, OTHER_AGENT, EMPLOYEE, STRANGER = "UALICE", "UBOB", "UEMMA", "USTRANGER"
-# "account" questions only get categorized; "security" questions need review in Slack (draft) though the bot may answer them elsewhere (full).
-CATEGORIES = {"categories": [
-    {"name": "account", "phase": "categorize"},
-    {"name": "security", "phase": "full", "channels": {"slack": "draft"}},
-    {"name": "password", "phase": "full"},
-]}
+# "account" questions only get categorized; "security" questions need review in Slack (draft),
+# though the bot may answer them elsewhere (full).
+CATEGORIES = {
+    "categories": [
+        {"name": "account", "phase": "categorize"},
+        {"name": "security", "phase": "full", "channels": {"slack": "draft"}},
+        {"name": "password", "phase": "full"},
+    ]
+}
 KEYWORDS = {"account": ["account"], "security": ["security", "vpn"], "password": ["password"]}
 
 T = TypeVar("T")
@@ -112,74 +115,159 @@ class Slack:
     def ts(self) -> str:
         return f"1710000000.{next(self._ids):06d}"
 
-    async def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None,
-                   timestamp: int | None = None) -> httpx.Response:
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
         signed = {"Content-Type": content_type, **sign(body, timestamp), **(headers or {})}
         return await self.http.post("/slack/events", content=body.encode(), headers=signed)
 
     def event_body(self, event: dict[str, Any], event_id: str | None = None) -> str:
-        return json.dumps({"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A1", "type": "event_callback",
-                           "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
-                           "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-                           "event": event})
+        return json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(self._ids):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+                "event": event,
+            }
+        )
 
-    async def event(self, event: dict[str, Any], *, headers: dict[str, str] | None = None,
-                    event_id: str | None = None) -> httpx.Response:
+    async def event(
+        self, event: dict[str, Any], *, headers: dict[str, str] | None = None, event_id: str | None = None
+    ) -> httpx.Response:
         return await self.post(self.event_body(event, event_id), "application/json", headers=headers)
 
     def dm(self, text: str, user: str = EMPLOYEE, thread_ts: str | None = None) -> dict[str, Any]:
         ts = self.ts()
-        event = {"type": "message", "channel": "D" + user, "channel_type": "im", "user": user, "text": text,
-                 "ts": ts, "event_ts": ts, "team": TEAM_ID, "client_msg_id": f"cm-{ts}"}
+        event = {
+            "type": "message",
+            "channel": "D" + user,
+            "channel_type": "im",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "team": TEAM_ID,
+            "client_msg_id": f"cm-{ts}",
+        }
         return {**event, "thread_ts": thread_ts} if thread_ts else event
 
     def mention(self, text: str, channel: str = "CGENERAL", user: str = EMPLOYEE) -> dict[str, Any]:
         ts = self.ts()
-        return {"type": "app_mention", "channel": channel, "user": user, "text": f"<@{BOT_USER_ID}> {text}",
-                "ts": ts, "event_ts": ts, "team": TEAM_ID, "client_msg_id": f"cm-{ts}"}
+        return {
+            "type": "app_mention",
+            "channel": channel,
+            "user": user,
+            "text": f"<@{BOT_USER_ID}> {text}",
+            "ts": ts,
+            "event_ts": ts,
+            "team": TEAM_ID,
+            "client_msg_id": f"cm-{ts}",
+        }
 
     def in_thread(self, text: str, channel: str, thread_ts: str, user: str) -> dict[str, Any]:
         ts = self.ts()
-        return {"type": "message", "channel": channel, "channel_type": "channel", "user": user, "text": text,
-                "ts": ts, "thread_ts": thread_ts, "event_ts": ts, "team": TEAM_ID, "client_msg_id": f"cm-{ts}"}
+        return {
+            "type": "message",
+            "channel": channel,
+            "channel_type": "channel",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "event_ts": ts,
+            "team": TEAM_ID,
+            "client_msg_id": f"cm-{ts}",
+        }
 
     async def command(self, text: str, user: str = EMPLOYEE, command: str = "/helpdesk") -> httpx.Response:
-        body = urlencode({"token": "legacy", "team_id": TEAM_ID, "team_domain": "acme", "channel_id": "CGENERAL",
-                          "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": command,
-                          "text": text, "api_app_id": "A1", "response_url": "https://hooks.slack.com/commands/x",
-                          "trigger_id": f"trig-{next(self._ids)}"})
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "team_domain": "acme",
+                "channel_id": "CGENERAL",
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A1",
+                "response_url": "https://hooks.slack.com/commands/x",
+                "trigger_id": f"trig-{next(self._ids)}",
+            }
+        )
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def click(self, action_id: str, post: dict[str, Any], user: str = AGENT) -> httpx.Response:
         """Press a button of an agents-channel post as `chat.postMessage` sent it."""
-        [button] = [e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
-                    if e["action_id"] == action_id]
-        payload = {"type": "block_actions", "team": {"id": TEAM_ID, "domain": "acme"},
-                   "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
-                   "api_app_id": "A1", "token": "legacy", "trigger_id": f"trig-{next(self._ids)}",
-                   "container": {"type": "message", "message_ts": post["ts"], "channel_id": AGENTS},
-                   "channel": {"id": AGENTS, "name": "it-agents"}, "message": {"ts": post["ts"], "text": ""},
-                   "response_url": "https://hooks.slack.com/actions/x",
-                   "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": button["value"],
-                                "text": button["text"], "action_ts": self.ts()}]}
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        [button] = [
+            e
+            for b in post["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
+        ]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trig-{next(self._ids)}",
+            "container": {"type": "message", "message_ts": post["ts"], "channel_id": AGENTS},
+            "channel": {"id": AGENTS, "name": "it-agents"},
+            "message": {"ts": post["ts"], "text": ""},
+            "response_url": "https://hooks.slack.com/actions/x",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": button["value"],
+                    "text": button["text"],
+                    "action_ts": self.ts(),
+                }
+            ],
+        }
+        return await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
     async def submit(self, view: dict[str, Any], text: str, user: str = AGENT) -> httpx.Response:
         """Submit a modal as `views.open` received it, with `text` typed in its input."""
         state = {"values": {"draft": {"text": {"type": "plain_text_input", "value": text}}}}
-        payload = {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "acme"},
-                   "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
-                   "api_app_id": "A1", "token": "legacy", "trigger_id": f"trig-{next(self._ids)}",
-                   "view": {**view, "id": "V1", "team_id": TEAM_ID, "state": state}}
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trig-{next(self._ids)}",
+            "view": {**view, "id": "V1", "team_id": TEAM_ID, "state": state},
+        }
+        return await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
     def thread_posts(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         return [c.params for c in self.api.of("chat.postMessage", channel=channel, thread_ts=thread_ts)]
 
     def agents_posts(self) -> list[dict[str, Any]]:
         """Top-level posts in the agents channel, each with the `ts` Slack gave it."""
-        return [{**c.params, "ts": c.response["ts"]} for c in self.api.of("chat.postMessage", channel=AGENTS)
-                if not c.params.get("thread_ts")]
+        return [
+            {**c.params, "ts": c.response["ts"]}
+            for c in self.api.of("chat.postMessage", channel=AGENTS)
+            if not c.params.get("thread_ts")
+        ]
 
 
 @pytest.fixture
@@ -201,11 +289,19 @@ def slack_settings(settings: Settings, api: FakeSlackAPI, tmp_path: Path) -> Set
     return settings
 
 
-async def open_harness(settings: Settings, api: FakeSlackAPI, **container_args: Any
-                       ) -> tuple[Slack, Container]:
-    container = build_container(settings, **{"runner": NoRemindersRunner(), "knowledge": sample_knowledge(),
-                                             "answerer": FirstSentenceAnswerer(),
-                                             "categorizer": KeywordCategorizer(KEYWORDS), **container_args})
+async def open_harness(
+    settings: Settings, api: FakeSlackAPI, **container_args: Any
+) -> tuple[Slack, Container]:
+    container = build_container(
+        settings,
+        **{
+            "runner": NoRemindersRunner(),
+            "knowledge": sample_knowledge(),
+            "answerer": FirstSentenceAnswerer(),
+            "categorizer": KeywordCategorizer(KEYWORDS),
+            **container_args,
+        },
+    )
     app = FastAPI()
     app.include_router(slack_router(build_slack_app(container, settings)))
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://slack.test")

@@ -16,7 +16,9 @@ async def test_dm_question_is_answered_in_its_thread_with_sources(slack: Slack) 
     rendered = texts(answer["blocks"])
     assert answer["blocks"][0]["type"] == "section" and "Settings" in rendered
     assert "Sources: Resetting your password" in rendered
-    state = await slack.container.store.load(SlackThread(TEAM_ID, event["channel"], event["ts"]).conversation_id)
+    state = await slack.container.store.load(
+        SlackThread(TEAM_ID, event["channel"], event["ts"]).conversation_id
+    )
     assert state is not None and state.channel == "slack" and state.customer.id == EMPLOYEE
 
 
@@ -60,8 +62,11 @@ async def test_slash_command_acks_at_once_then_answers_in_a_dm_thread(slack: Sla
     assert response.json() == {"response_type": "ephemeral", "text": "Looking into it…"}
     [opened] = await eventually(lambda: slack.api.of("conversations.open", users=EMPLOYEE))
     channel = opened.response["channel"]["id"]
-    [parent] = await eventually(lambda: [c for c in slack.api.of("chat.postMessage", channel=channel)
-                                         if not c.params.get("thread_ts")])
+    [parent] = await eventually(
+        lambda: [
+            c for c in slack.api.of("chat.postMessage", channel=channel) if not c.params.get("thread_ts")
+        ]
+    )
     assert "How do I reset my password?" in parent.params["text"]
     [answer] = await eventually(lambda: slack.thread_posts(channel, parent.response["ts"]))
     assert "Settings" in answer["text"]
@@ -79,8 +84,9 @@ async def test_retried_event_is_answered_once(slack: Slack) -> None:
     body = slack.event_body(event, event_id="EvRETRY1")
     assert (await slack.post(body, "application/json")).status_code == 200
     for n, reason in ((1, "http_timeout"), (2, "http_error")):
-        retry = await slack.post(body, "application/json",
-                                 headers={"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": reason})
+        retry = await slack.post(
+            body, "application/json", headers={"X-Slack-Retry-Num": str(n), "X-Slack-Retry-Reason": reason}
+        )
         assert retry.status_code == 200
     await settle()
     assert len(slack.thread_posts(event["channel"], event["ts"])) == 1
@@ -90,8 +96,11 @@ async def test_retry_of_an_event_the_first_delivery_never_handled_is_answered(sl
     """connection_failed: the first attempt never reached us, so the retry is the one to answer."""
     event = slack.dm("How do I reset my password?")
     body = slack.event_body(event)
-    await slack.post(body, "application/json",
-                     headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "connection_failed"})
+    await slack.post(
+        body,
+        "application/json",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "connection_failed"},
+    )
     await eventually(lambda: slack.thread_posts(event["channel"], event["ts"]))
     await settle()
     assert len(slack.thread_posts(event["channel"], event["ts"])) == 1
@@ -140,10 +149,13 @@ async def test_timed_out_retry_is_acked_without_reaching_the_listeners() -> None
 
 
 async def test_timed_out_retry_is_short_circuited_in_the_app(slack: Slack) -> None:
-    """Proof the middleware is wired: a timed-out retry alone (first delivery still in flight) does nothing."""
+    """The middleware is wired: a timed-out retry alone (first delivery still in flight) does nothing."""
     event = slack.dm("How do I reset my password?")
-    response = await slack.post(slack.event_body(event), "application/json",
-                                headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    response = await slack.post(
+        slack.event_body(event),
+        "application/json",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     assert response.status_code == 200
     await settle()
     assert slack.api.of("chat.postMessage") == []

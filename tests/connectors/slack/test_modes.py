@@ -17,8 +17,9 @@ from tests.connectors.slack.conftest import Slack, eventually, open_harness, set
 from tests.fakes.slack_api import FakeSlackAPI
 
 
-async def test_socket_mode_envelope_is_answered_without_a_signing_secret(settings: Settings, slack_api: FakeSlackAPI,
-                                                                         tmp_path: Path) -> None:
+async def test_socket_mode_envelope_is_answered_without_a_signing_secret(
+    settings: Settings, slack_api: FakeSlackAPI, tmp_path: Path
+) -> None:
     settings = slack_settings(settings, slack_api, tmp_path)
     slack, container = await open_harness(settings, slack_api)
     settings.slack_signing_secret = None
@@ -29,7 +30,9 @@ async def test_socket_mode_envelope_is_answered_without_a_signing_secret(setting
         assert handler.app is app
         await handler.close_async()
         event = slack.dm("How do I reset my password?")
-        request = SocketModeRequest(type="events_api", envelope_id="env-1", payload=json.loads(slack.event_body(event)))
+        request = SocketModeRequest(
+            type="events_api", envelope_id="env-1", payload=json.loads(slack.event_body(event))
+        )
         response = await run_async_bolt_app(app, request)
         assert response.status == 200
         [answer] = await eventually(lambda: slack.thread_posts(event["channel"], event["ts"]))
@@ -42,12 +45,15 @@ async def test_socket_mode_envelope_is_answered_without_a_signing_secret(setting
 
 async def test_standalone_http_app_serves_slack_and_health(slack: Slack, settings: Settings) -> None:
     app = create_http_app(settings, slack.container)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://slack.test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://slack.test"
+    ) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         event = slack.dm("How do I reset my password?")
         body = slack.event_body(event)
-        response = await http.post("/slack/events", content=body.encode(),
-                                   headers={"Content-Type": "application/json", **sign(body)})
+        response = await http.post(
+            "/slack/events", content=body.encode(), headers={"Content-Type": "application/json", **sign(body)}
+        )
         assert response.status_code == 200
         await eventually(lambda: slack.thread_posts(event["channel"], event["ts"]))
     await settle()

@@ -15,8 +15,9 @@ from tests.connectors.slack.conftest import eventually, open_harness, settle, sl
 from tests.fakes.slack_api import FakeSlackAPI
 
 
-async def test_redis_down_still_acks_and_tells_the_employee(settings: Settings, slack_api: FakeSlackAPI,
-                                                            tmp_path: Path) -> None:
+async def test_redis_down_still_acks_and_tells_the_employee(
+    settings: Settings, slack_api: FakeSlackAPI, tmp_path: Path
+) -> None:
     settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
     slack, container = await open_harness(slack_settings(settings, slack_api, tmp_path), slack_api)
     try:
@@ -30,16 +31,21 @@ async def test_redis_down_still_acks_and_tells_the_employee(settings: Settings, 
         assert apology["text"] == UNAVAILABLE
         command = await slack.command("How do I reset my password?")
         assert command.json()["text"] == "Looking into it…"
-        await eventually(lambda: [c for c in slack.api.of("chat.postMessage") if c.params["text"] == UNAVAILABLE][1:])
+        await eventually(
+            lambda: [c for c in slack.api.of("chat.postMessage") if c.params["text"] == UNAVAILABLE][1:]
+        )
         await settle()
-        print(f"\nredis down: acked in {acked_after * 1000:.0f} ms, employee told in {told_after * 1000:.0f} ms")
+        print(
+            f"\nredis down: acked in {acked_after * 1000:.0f} ms, employee told in {told_after * 1000:.0f} ms"
+        )
     finally:
         await slack.http.aclose()
         await container.close()
 
 
 async def test_worker_down_answers_wait_in_the_queue_until_a_worker_runs_them(
-        settings: Settings, slack_api: FakeSlackAPI, tmp_path: Path) -> None:
+    settings: Settings, slack_api: FakeSlackAPI, tmp_path: Path
+) -> None:
     from workers.runner import CeleryTaskRunner
 
     settings = slack_settings(settings, slack_api, tmp_path)
@@ -80,17 +86,31 @@ async def eventually_async(probe, timeout: float = 10.0):  # type: ignore[no-unt
         await settle(timeout)
 
 
-async def test_redis_down_agent_click_is_told_nothing_happened(settings: Settings, slack_api: FakeSlackAPI,
-                                                               tmp_path: Path) -> None:
+async def test_redis_down_agent_click_is_told_nothing_happened(
+    settings: Settings, slack_api: FakeSlackAPI, tmp_path: Path
+) -> None:
     from connectors.slack.desk import ActionRef
     from tests.connectors.slack.conftest import AGENT
 
     settings.redis_url = "redis://127.0.0.1:1/0"
     slack, container = await open_harness(slack_settings(settings, slack_api, tmp_path), slack_api)
     try:
-        post = {"ts": "1800000001.000001", "blocks": [{"type": "actions", "elements": [
-            {"type": "button", "action_id": "claim", "text": {"type": "plain_text", "text": "Claim"},
-             "value": ActionRef("slack-T1-DUEMMA-1.1", "h1").dumps()}]}]}
+        post = {
+            "ts": "1800000001.000001",
+            "blocks": [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "claim",
+                            "text": {"type": "plain_text", "text": "Claim"},
+                            "value": ActionRef("slack-T1-DUEMMA-1.1", "h1").dumps(),
+                        }
+                    ],
+                }
+            ],
+        }
         assert (await slack.click("claim", post)).status_code == 200
         [notice] = await eventually(lambda: slack.api.of("chat.postEphemeral", user=AGENT))
         assert "backend is unavailable" in notice.params["text"]

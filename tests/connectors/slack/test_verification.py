@@ -11,8 +11,9 @@ async def test_forged_signature_is_refused_without_side_effects(slack: Slack) ->
     event = slack.dm("How do I reset my password?")
     body = slack.event_body(event)
     forged = sign(body, secret="not-the-signing-secret")
-    response = await slack.http.post("/slack/events", content=body.encode(),
-                                     headers={"Content-Type": "application/json", **forged})
+    response = await slack.http.post(
+        "/slack/events", content=body.encode(), headers={"Content-Type": "application/json", **forged}
+    )
     assert response.status_code == 401
     await settle()
     assert slack.api.of("chat.postMessage") == []
@@ -22,8 +23,9 @@ async def test_forged_signature_is_refused_without_side_effects(slack: Slack) ->
 async def test_body_changed_after_signing_is_refused(slack: Slack) -> None:
     body = slack.event_body(slack.dm("How do I reset my password?"))
     headers = {"Content-Type": "application/json", **sign(body)}
-    response = await slack.http.post("/slack/events", content=body.replace("reset", "RESET").encode(),
-                                     headers=headers)
+    response = await slack.http.post(
+        "/slack/events", content=body.replace("reset", "RESET").encode(), headers=headers
+    )
     assert response.status_code == 401
 
 
@@ -36,7 +38,9 @@ async def test_stale_timestamp_is_refused(slack: Slack) -> None:
 
 
 async def test_url_verification_challenge_is_answered(slack: Slack) -> None:
-    body = '{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", ' \
-           '"type": "url_verification"}'
+    body = (
+        '{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", '
+        '"type": "url_verification"}'
+    )
     response = await slack.post(body, "application/json")
     assert response.status_code == 200 and response.json()["challenge"].startswith("3eZbrw")

@@ -1,0 +1,76 @@
+"""The email push channel: the `deliver` job mails each outgoing message to the customer, in their thread."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, Any
+
+from bot.types import ConversationState, Message
+from connectors.email.convert import CHANNEL, SLOT_MESSAGE_ID, SLOT_REFERENCES, SLOT_SUBJECT, render
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
+class NotAnEmailConversation(LookupError):
+    """The conversation's customer has no mail address to reply to (it was not started by email)."""
+
+
+class EmailChannel:
+    name = CHANNEL
+
+    def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
+                 password: str | None = None, starttls: bool = False, timeout: float = 30.0) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.username = username
+        self.password = password
+        self.starttls = starttls
+        self.timeout = timeout
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "EmailChannel":
+        if not settings.smtp_host:
+            raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
+        return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                   username=_optional(settings, "smtp_username"), password=_optional(settings, "smtp_password"),
+                   starttls=bool(_optional(settings, "smtp_starttls")))
+
+    def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:
+        recipient = conversation.customer.id
+        if "@" not in recipient:
+            raise NotAnEmailConversation(conversation.id)
+        slots = conversation.slots
+        mail = render(message, str(slots.get(SLOT_SUBJECT) or ""), str(slots.get(SLOT_MESSAGE_ID) or ""),
+                      [str(ref) for ref in slots.get(SLOT_REFERENCES) or ()])
+        mail["From"] = self.sender
+        mail["To"] = Address(conversation.customer.name, addr_spec=recipient)
+        # Derived from the message id: a retried delivery carries the same id, so clients show it once.
+        mail["Message-ID"] = f"<{message.id}.{conversation.id[:12]}@{self.domain}>"
+        return mail
+
+    async def send(self, conversation: ConversationState, message: Message) -> None:
+        if message.internal:
+            return
+        mail = self.compose(conversation, message)
+        await asyncio.to_thread(self._send_blocking, mail, conversation.customer.id)
+
+    def _send_blocking(self, mail: EmailMessage, recipient: str) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[recipient])
+
+
+def _optional(settings: Any, name: str) -> Any:
+    """Fields the settings model may not declare yet; absent means off."""
+    return getattr(settings, name, None)

@@ -1,0 +1,299 @@
+"""Raw RFC 5322 mail ⇄ core models. Everything email-shaped (MIME, charsets, quoting, threading) happens here."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.header import decode_header, make_header
+from email.utils import formatdate, parseaddr
+from typing import Any, Iterable, Sequence
+
+from bs4 import BeautifulSoup
+from pydantic import BaseModel, Field
+
+from bot.types import Message, Participant, Role
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "email"
+MAX_TEXT_CHARS = 20_000
+MAX_REFERENCES = 20  # RFC 5322 allows trimming long chains; the first id (the thread's root) is always kept
+
+# Threading info kept in the conversation's slots, read back by the channel when it replies.
+SLOT_SUBJECT = "email_subject"
+SLOT_MESSAGE_ID = "email_message_id"
+SLOT_REFERENCES = "email_references"
+
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+$")
+_ATTRIBUTION_END = re.compile(r"\bwrote:\s*$|\bschrieb:\s*$|\ba écrit\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION_START = re.compile(r"^(on|am|le)\s", re.IGNORECASE)
+_OUTLOOK_SEPARATOR = re.compile(r"^\s*-{2,}\s*original message\s*-{2,}\s*$", re.IGNORECASE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_BLOCKS = ["p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "section",
+           "article", "header", "footer"]
+
+
+class InboundEmail(BaseModel):
+    """One received mail, converted: the core message plus what a reply needs to stay in the thread."""
+
+    message: Message
+    subject: str = ""
+    message_id: str = ""
+    references: list[str] = Field(default_factory=list)
+    automatic: bool = False
+
+    @property
+    def conversation_id(self) -> str:
+        return self.message.conversation_id
+
+    def thread_slots(self) -> dict[str, Any]:
+        return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id, SLOT_REFERENCES: self.references}
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def header_safe(value: str) -> str:
+    """Decoded header text may contain CR/LF (encoded words) or raw 8-bit bytes; neither may reach storage
+    or an outgoing header as is."""
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _HEADER_UNSAFE.sub(" ", value).strip()
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    """A header as text; a header the parser cannot make sense of counts as absent rather than crashing."""
+    try:
+        value = msg.get(name)
+    except Exception:  # the header parser raises on a few pathological inputs
+        log.warning("unparseable %s header ignored", name)
+        return ""
+    return header_safe(str(value)) if value is not None else ""
+
+
+def message_ids(value: str) -> list[str]:
+    """`<id>` tokens of a Message-ID, In-Reply-To or References header, in order, without duplicates."""
+    seen: list[str] = []
+    for token in _MSG_ID.findall(value):
+        if token not in seen:
+            seen.append(token)
+    return seen
+
+
+def _own_id(msg: EmailMessage) -> str:
+    value = _header(msg, "Message-ID")
+    ids = message_ids(value)
+    return ids[0] if ids else value[:250]
+
+
+def thread_root(msg: EmailMessage) -> str:
+    """The id every mail of a thread agrees on: first of References, else In-Reply-To, else its own id."""
+    for name in ("References", "In-Reply-To"):
+        ids = message_ids(_header(msg, name))
+        if ids:
+            return ids[0]
+    own = _own_id(msg)
+    if own:
+        return own
+    return "no-id:" + _hash(_header(msg, "From").lower(), normalize_subject(_header(msg, "Subject")),
+                            _header(msg, "Date"))
+
+
+def conversation_id_for(root: str) -> str:
+    return _hash("thread", root)
+
+
+def _addresses(msg: EmailMessage, raw: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs; the stdlib's strict parser first, its lenient one when that gives up."""
+    try:
+        return [(a.display_name or "", a.addr_spec) for a in getattr(msg.get("From"), "addresses", ())]
+    except Exception:  # the strict parser raises (even IndexError) on some broken headers
+        name, address = parseaddr(raw)
+        try:
+            name = str(make_header(decode_header(name)))
+        except Exception:
+            pass
+        return [(name, address)]
+
+
+def _sender(msg: EmailMessage) -> Participant:
+    raw = next((str(value) for key, value in msg.raw_items() if key.lower() == "from"), None)
+    if raw is None:
+        raise ValueError("missing From header")
+    for name, address in _addresses(msg, raw):
+        address = header_safe(address)
+        if _ADDRESS.match(address):
+            return Participant(role=Role.CUSTOMER, id=address.lower(), name=header_safe(name))
+    raise ValueError(f"From header has no valid address: {header_safe(raw)[:80]!r}")
+
+
+def _charset(part: EmailMessage) -> str:
+    name = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        log.info("unknown charset %r, decoded as utf-8", name)
+        return "utf-8"
+    return name
+
+
+def _decoded(part: EmailMessage) -> str:
+    """The part's text whatever state its transfer encoding and charset are in."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # broken base64 / quoted-printable: keep what the raw payload has
+        log.warning("undecodable %s part, using its raw payload", part.get("Content-Transfer-Encoding"))
+        raw = part.get_payload(decode=False)
+        payload = raw.encode("ascii", "replace") if isinstance(raw, str) else b""
+    if not isinstance(payload, bytes):
+        return ""
+    try:
+        return payload.decode(_charset(part), errors="replace")
+    except Exception:  # codecs that are found but refuse the bytes (e.g. stateful ones)
+        return payload.decode("utf-8", errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    """Visible text only: scripts, styles and quoted history never become part of the question."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "template", "noscript", "iframe", "object", "blockquote"]):
+        tag.decompose()
+    for tag in soup.select(".gmail_quote, #divRplyFwdMsg, #appendonsend"):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(_BLOCKS):
+        block.insert_before("\n")
+        block.append("\n")
+    text = soup.get_text()
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
+def _body(msg: EmailMessage) -> str:
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+    except Exception:
+        log.warning("MIME structure could not be walked; no body taken")
+        return ""
+    if part is None:
+        return ""
+    text = _decoded(part)  # type: ignore[arg-type]
+    return html_to_text(text) if part.get_content_subtype() == "html" else text
+
+
+def strip_quotes(text: str) -> str:
+    """Keep what the customer wrote in this mail: no quoted history, attribution line or signature."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if line.rstrip() == "--" or _OUTLOOK_SEPARATOR.match(line):
+            break
+        if line.startswith("________________") and any(
+                later.strip().lower().startswith("from:") for later in lines[index + 1:index + 3]):
+            break
+        if line.lstrip().startswith(">"):
+            _drop_attribution(kept)
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _drop_attribution(kept: list[str]) -> None:
+    """Remove the `On <date>, <name> wrote:` line (often wrapped over two lines) that introduces a quote."""
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if kept and _ATTRIBUTION_END.search(kept[-1]):
+        last = kept.pop()
+        if not _ATTRIBUTION_START.match(last.strip()) and kept and _ATTRIBUTION_START.match(kept[-1].strip()):
+            kept.pop()
+
+
+def clean_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    text = _CONTROL.sub("", strip_quotes(text))
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    text = _BLANK_RUNS.sub("\n\n", text).strip()
+    return text[:limit].rstrip()
+
+
+def normalize_subject(subject: str) -> str:
+    return _REPLY_PREFIX.sub("", header_safe(subject)).strip()
+
+
+def reply_subject(subject: str) -> str:
+    return "Re: " + (normalize_subject(subject) or "Your support request")
+
+
+def is_automatic(msg: EmailMessage) -> bool:
+    """Auto-replies and bulk mail (RFC 3834): answering them starts mail loops. Mailing-list headers are not
+    a signal: a support address is often a list or group that forwards to us."""
+    auto = _header(msg, "Auto-Submitted").lower()
+    precedence = _header(msg, "Precedence").lower()
+    return bool((auto and auto != "no") or precedence in {"bulk", "junk", "auto_reply"}
+                or _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"))
+
+
+def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
+    """Convert one received mail; raises ValueError when it cannot be answered (no usable From)."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    sender = _sender(msg)
+    subject = _header(msg, "Subject")
+    own = _own_id(msg)
+    references = message_ids(_header(msg, "References"))
+    for parent in message_ids(_header(msg, "In-Reply-To")):
+        if parent not in references:
+            references.append(parent)
+    text = clean_text(_body(msg), max_chars) or normalize_subject(subject)[:max_chars] or "(empty message)"
+    message_key = own or _hash(sender.id, subject, _header(msg, "Date"), text)
+    message = Message(
+        id="email-" + _hash("message", message_key), conversation_id=conversation_id_for(thread_root(msg)),
+        channel=CHANNEL, sender=sender, text=text,
+        raw={"message_id": own, "subject": subject, "from": sender.id},
+    )
+    return InboundEmail(message=message, subject=subject, message_id=own, references=references,
+                        automatic=is_automatic(msg))
+
+
+def _chain(references: Iterable[str], in_reply_to: str) -> list[str]:
+    ids: list[str] = []
+    for value in [*references, in_reply_to]:
+        for token in message_ids(header_safe(value)) if value else ():
+            if token not in ids:
+                ids.append(token)
+    if len(ids) > MAX_REFERENCES:
+        ids = ids[:1] + ids[-(MAX_REFERENCES - 1):]
+    return ids
+
+
+def render_text(message: Message) -> str:
+    text = message.text.strip()
+    if message.citations:
+        sources = "\n".join(f"- {c.title} <{c.source}>" if c.source else f"- {c.title}" for c in message.citations)
+        text += "\n\nSources:\n" + sources
+    return text + "\n"
+
+
+def render(message: Message, subject: str, in_reply_to: str, references: Sequence[str]) -> EmailMessage:
+    """A plain-text reply that mail clients file under the customer's thread (From/To are the channel's job)."""
+    mail = EmailMessage(policy=policy.SMTP)
+    mail["Subject"] = reply_subject(subject)
+    mail["Date"] = formatdate(message.created_at, usegmt=True)
+    parent = message_ids(header_safe(in_reply_to))
+    if parent:
+        mail["In-Reply-To"] = parent[0]
+    chain = _chain(references, in_reply_to)
+    if chain:
+        mail["References"] = " ".join(chain)
+    if message.sender.role in (Role.BOT, Role.SYSTEM):
+        mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
+    mail.set_content(render_text(message))
+    return mail

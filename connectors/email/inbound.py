@@ -1,0 +1,165 @@
+"""Inbound SMTP: the support mailbox's mail enters the dialogue manager here.
+
+The SMTP protocol runs on the same event loop as the container (`loop.create_server` with aiosmtpd's `SMTP`
+protocol) rather than in aiosmtpd's `Controller` thread: the Redis client behind the dialogue manager is bound
+to the loop that created it, so one loop for both is the simplest arrangement that is correct.
+
+A mail is acknowledged with 250 only after its turn has been handled (stored, answered or escalated). A
+temporary failure answers 451 so the sending server keeps the mail and retries; the retry is safe because
+message ids are derived from the Message-ID header, so a turn that did complete is not answered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+from typing import TYPE_CHECKING, Any, Iterable
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bot.runner import InlineTaskRunner
+
+from connectors.email.convert import (CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail,
+                                      to_message)
+
+if TYPE_CHECKING:
+    from service.container import Container
+    from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATA_SIZE_LIMIT = 1024 * 1024
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
+
+
+def smtp_text(reason: str, limit: int = 200) -> str:
+    """An SMTP reply is one line of ASCII."""
+    return _UNPRINTABLE.sub(" ", reason)[:limit].strip()
+
+
+class InboundHandler:
+    """aiosmtpd hooks: optional recipient check, then convert and hand the mail to the dialogue manager."""
+
+    def __init__(self, container: "Container", *, recipients: Iterable[str] = (),
+                 max_chars: int = MAX_TEXT_CHARS) -> None:
+        self.container = container
+        self.recipients = frozenset(r.strip().lower() for r in recipients if r.strip())
+        self.max_chars = max_chars
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.recipients and address.lower() not in self.recipients:
+            return "550 5.1.1 Recipient not handled here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            inbound = to_message(raw, max_chars=self.max_chars)
+        except ValueError as error:
+            log.warning("rejected mail from %s (envelope) to %s: %s", envelope.mail_from, envelope.rcpt_tos, error)
+            return f"550 5.6.0 {smtp_text(str(error))}"
+        except Exception:
+            log.exception("could not parse mail from %s (envelope), %d bytes", envelope.mail_from, len(raw))
+            return "550 5.6.0 Message could not be parsed"
+        if inbound.automatic or not envelope.mail_from or envelope.mail_from == "<>":
+            log.info("not answering automatic mail %s from %s", inbound.message_id, inbound.message.sender.id)
+            return "250 OK (automatic message, not answered)"
+        try:
+            await self.accept(inbound)
+        except Exception:
+            log.exception("mail %s from %s not handled; asking the sender to retry",
+                          inbound.message_id, inbound.message.sender.id)
+            return "451 4.3.0 Temporary failure, please retry"
+        return "250 OK"
+
+    async def accept(self, inbound: InboundEmail) -> None:
+        """Start or continue the thread's conversation, remember how to reply in-thread, then run the turn."""
+        dialogue, store = self.container.dialogue, self.container.store
+        await dialogue.start(CHANNEL, inbound.message.sender, conversation_id=inbound.conversation_id)
+        async with store.lock(inbound.conversation_id):
+            state = await store.load(inbound.conversation_id)
+            if state is not None and _is_newer(state.slots, inbound):
+                state.slots.update(inbound.thread_slots())
+                await store.save(state)
+        await dialogue.handle(inbound.message)
+
+
+def _is_newer(slots: dict[str, Any], inbound: InboundEmail) -> bool:
+    """A re-delivered older mail must not pull replies back to an earlier point of the thread."""
+    if not inbound.message_id:
+        return True
+    return inbound.message_id != slots.get(SLOT_MESSAGE_ID) and \
+        inbound.message_id not in (slots.get(SLOT_REFERENCES) or ())
+
+
+class InboundServer:
+    """The SMTP listener, on the running loop."""
+
+    def __init__(self, handler: InboundHandler, host: str = "127.0.0.1", port: int = 2525, *,
+                 data_size_limit: int = DATA_SIZE_LIMIT, hostname: str | None = None) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.data_size_limit = data_size_limit
+        self.hostname = hostname
+        self._server: asyncio.AbstractServer | None = None
+
+    def _protocol(self) -> SMTP:
+        return SMTP(self.handler, data_size_limit=self.data_size_limit, enable_SMTPUTF8=True,
+                    hostname=self.hostname, loop=asyncio.get_running_loop())
+
+    async def start(self) -> "InboundServer":
+        self._server = await asyncio.get_running_loop().create_server(self._protocol, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]  # the real one when asked for port 0
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+
+async def serve(settings: "Settings", host: str, port: int, *, recipients: Iterable[str] = (),
+                data_size_limit: int = DATA_SIZE_LIMIT) -> None:
+    """Run until SIGINT/SIGTERM; the container is built here so its Redis client belongs to this loop."""
+    from service.container import build_container
+
+    container = build_container(settings)  # inside the loop that will use its Redis client
+    if CHANNEL not in container.delivery.channels:
+        await container.close()
+        raise SystemExit("supportbot: SUPPORTBOT_SMTP_HOST is required: replies are sent through it")
+    server = await InboundServer(InboundHandler(container, recipients=recipients), host, port,
+                                 data_size_limit=data_size_limit).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"supportbot: inbound SMTP on {host}:{server.port}, replies via "
+          f"{settings.smtp_host}:{settings.smtp_port}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+        if isinstance(container.runner, InlineTaskRunner):
+            await container.runner.drain()  # replies already due still go out
+        await container.close()
+
+
+def run(settings: "Settings", host: str | None = None, port: int | None = None) -> int:
+    """`supportbot email`: the inbound SMTP server as its own process (arguments override settings)."""
+    asyncio.run(serve(settings, host or _optional(settings, "email_host", "0.0.0.0"),
+                      port or _optional(settings, "email_port", 2525),
+                      recipients=_optional(settings, "email_recipients", ()),
+                      data_size_limit=_optional(settings, "email_max_bytes", DATA_SIZE_LIMIT)))
+    return 0
+
+
+def _optional(settings: Any, name: str, default: Any) -> Any:
+    """Inbound fields the settings model may not declare yet."""
+    value = getattr(settings, name, None)
+    return default if value is None else value
