@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot import messages
 from bot.dialogue import SYSTEM, BOT, DialogueManager, Turn
-from bot.errors import ConversationNotFound, HandoffNotFound, InvalidTransition
+from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidTransition
 from bot.handoff import Step, transition
 from bot.similarity import edit_distance, similarity
-from bot.types import ConversationState, Handoff, HandoffStatus, Message, Participant, Role, now
+from bot.types import ConversationState, Handoff, HandoffStatus, Message, Owner, Participant, Role, now
 
 
 class AgentDesk:
@@ -57,15 +57,73 @@ class AgentDesk:
             return await self.dialogue.say(state, text, agent, internal=True)
 
     async def hand_back(self, conversation_id: str, agent: Participant) -> None:
+        await self._close(conversation_id, agent, messages.handed_back(), "handed_back")
+
+    async def resolve(self, conversation_id: str, agent: Participant) -> None:
+        """Done: the bot owns the conversation again and the customer is asked for a rating."""
+        await self._close(conversation_id, agent, messages.resolved(agent.name or agent.id), "resolved")
+
+    async def _close(self, conversation_id: str, agent: Participant, text: str, event: str) -> None:
         async with self.store.lock(conversation_id):
             state = await self._state(conversation_id)
             state.owner = transition(state.owner, Step.HAND_BACK)
             state.agent = None
             state.pending_draft = None
-            await self.dialogue.say(state, messages.handed_back(), SYSTEM)
+            await self._announce(state, text, event)
             await self._resolve_handoff(state)
             await self.store.save(state)
-        await self.queue.notify({"type": "handed_back", "conversation_id": conversation_id, "agent": agent.id})
+        await self.queue.notify({"type": event, "conversation_id": conversation_id, "agent": agent.id})
+
+    async def _announce(self, state: ConversationState, text: str, event: str) -> Message:
+        """A system line that also marks an event (`raw.event`), so a widget that reloads still sees it."""
+        message = Message(conversation_id=state.id, channel=state.channel, sender=SYSTEM, text=text,
+                          raw={"event": event})
+        await self.store.append(message)
+        self.dialogue._push(state, message)
+        return message
+
+    async def take_over(self, conversation_id: str, agent: Participant) -> None:
+        """An agent steps in, whether or not the bot asked for help; an open handoff is claimed atomically."""
+        state = await self._state(conversation_id)
+        if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)) \
+                and handoff.status is not HandoffStatus.RESOLVED:
+            if handoff.claimed_by != agent.id:
+                await self.claim(handoff.id, agent)
+            return
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
+            if state.owner is Owner.HUMAN and state.agent not in (None, agent.id):
+                raise AlreadyClaimed(conversation_id, str(state.agent))
+            if state.owner is Owner.HUMAN:
+                return
+            state.owner = transition(state.owner, Step.CLAIM)
+            state.agent = agent.id
+            await self.dialogue.say(state, messages.agent_joined(agent.name or agent.id), SYSTEM)
+            await self.store.save(state)
+        await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
+
+    async def assign(self, handoff_id: str, to: Participant, by: Participant) -> Handoff:
+        """Give a handoff to a named agent (a lead dispatching, or a claimant passing it on)."""
+        handoff = await self.queue.get(handoff_id)
+        if handoff is None:
+            raise HandoffNotFound(handoff_id)
+        if handoff.status is HandoffStatus.RESOLVED:
+            raise InvalidTransition("resolved", "assign a resolved handoff")
+        handoff = await self.queue.reassign(handoff_id, to.id)
+        async with self.store.lock(handoff.conversation_id):
+            state = await self._state(handoff.conversation_id)
+            state.owner = transition(state.owner, Step.CLAIM)
+            state.agent = to.id
+            await self.dialogue.say(state, messages.agent_joined(to.name or to.id), SYSTEM)
+            await self.store.save(state)
+        await self.queue.notify({"type": "assigned", "handoff_id": handoff.id, "agent": to.id, "by": by.id,
+                                 "conversation_id": handoff.conversation_id})
+        return handoff
+
+    async def typing(self, conversation_id: str, agent: Participant) -> None:
+        """A live, unsaved signal for the customer's widget."""
+        await self.store.publish_event(conversation_id, {"type": "typing", "role": "agent",
+                                                         "name": agent.name or agent.id})
 
     async def approve(self, conversation_id: str, agent: Participant, edited_text: str | None = None) -> Message:
         """Send the draft as it is, or as the agent edited it; only that text reaches the customer."""

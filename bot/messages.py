@@ -39,6 +39,10 @@ def handed_back() -> str:
     return "You're chatting with the assistant again. Ask me anything."
 
 
+def resolved(agent_name: str) -> str:
+    return f"{agent_name} marked this conversation as resolved. Ask again here any time."
+
+
 def draft_rejected_log(reason: str) -> str:
     return f"Draft rejected: {reason}"
 

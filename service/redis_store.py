@@ -182,6 +182,16 @@ class RedisHandoffQueue:
         await self.save(handoff)
         return handoff
 
+    async def reassign(self, handoff_id: str, agent: str) -> Handoff:
+        """Hand a claimed (or queued) handoff to another agent: an explicit decision, so no race to win."""
+        handoff = await self.get(handoff_id)
+        if handoff is None:
+            raise HandoffNotFound(handoff_id)
+        await self.redis.set(self.keys.claim(handoff_id), agent)
+        handoff.status, handoff.claimed_by, handoff.claimed_at = HandoffStatus.CLAIMED, agent, now()
+        await self.save(handoff)
+        return handoff
+
     async def resolve(self, handoff_id: str) -> None:
         handoff = await self.get(handoff_id)
         if handoff is None:

@@ -1,21 +1,23 @@
-"""HTTP + WebSocket API of the agent console (first cut: one shared agent token)."""
+"""HTTP + WebSocket API of the agent console: the live queue and everything an agent does to a conversation."""
 
-# No `from __future__ import annotations` here: FastAPI must see the local `Agent` alias as a real
-# object, a string annotation naming a function-local variable cannot be resolved.
+# No `from __future__ import annotations` here: FastAPI must see the `Agent` alias as a real object.
 import asyncio
-import hmac
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Depends, Header, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, field_validator
 
-from bot.desk import AgentDesk, agent
+from bot.desk import AgentDesk
+from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import Participant
+from bot.types import Participant, Role
+from connectors.console.auth import ConsoleAuth, Identity
 
 STATIC = Path(__file__).parent / "static"
+PAGES = {"console.js": "application/javascript", "charts.js": "application/javascript",
+         "console.css": "text/css"}
 
 
 class Text(BaseModel):
@@ -37,29 +39,49 @@ class Rejection(BaseModel):
     reason: str = Field("", max_length=2_000)
 
 
+class Assignment(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+
+
 def render_entry(entry: Entry) -> dict[str, Any]:
     m = entry.message
     return {"seq": entry.seq, "id": m.id, "role": m.sender.role.value, "name": m.sender.name or m.sender.id,
-            "text": m.text, "internal": m.internal, "created_at": m.created_at,
+            "text": m.text, "internal": m.internal, "created_at": m.created_at, "channel": m.channel,
             "citations": [c.model_dump() for c in m.citations]}
 
 
-def console_router(desk: AgentDesk, *, agent_token: str) -> APIRouter:
+def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], GateConfig]) -> APIRouter:
     store, queue = desk.store, desk.queue
-
-    def current_agent(authorization: Annotated[str | None, Header()] = None,
-                      x_agent: Annotated[str | None, Header(max_length=64)] = None) -> Participant:
-        expected = f"Bearer {agent_token}"
-        if not authorization or not hmac.compare_digest(authorization.encode(), expected.encode()):
-            raise HTTPException(401, "agent token required")
-        return agent(x_agent or "agent")
-
     router = APIRouter(prefix="/api/agent")
-    Agent = Annotated[Participant, Depends(current_agent)]
+    Agent = Annotated[Identity, Depends(auth.identify)]
+
+    def with_sla(handoff: dict[str, Any]) -> dict[str, Any]:
+        config = gates().category(handoff["category"])
+        return {**handoff, "sla_seconds": config.sla_seconds}
 
     @router.get("/handoffs")
-    async def handoffs(who: Agent, category: str | None = None) -> list[dict[str, Any]]:
-        return [h.model_dump(mode="json") for h in await queue.open_handoffs(category)]
+    async def handoffs(who: Agent, category: str | None = None, queue_name: Annotated[str | None, Query(
+            alias="queue")] = None) -> list[dict[str, Any]]:
+        listed = [h for h in await queue.open_handoffs(category) if queue_name is None or h.queue == queue_name]
+        listed.sort(key=lambda h: (-h.priority, h.created_at))
+        return [with_sla(h.model_dump(mode="json", exclude={"shadow"})) for h in listed]
+
+    @router.get("/conversations")
+    async def conversations(who: Agent, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
+        """Recent conversations, also those the bot handles alone: an agent may step in anywhere."""
+        recent = getattr(store, "recent", None)
+        out = []
+        for cid in (await recent(limit)) if recent else []:
+            state = await store.load(cid)
+            if state is None:
+                continue
+            history = await store.history(cid)
+            last = next((e.message for e in reversed(history) if not e.message.internal), None)
+            out.append({"id": cid, "channel": state.channel, "owner": state.owner.value, "agent": state.agent,
+                        "category": state.category, "updated_at": last.created_at if last else state.updated_at,
+                        "customer": state.customer.name, "messages": len(history),
+                        "last": {"role": last.sender.role.value, "text": last.text[:200]} if last else None})
+        return out
 
     @router.get("/conversations/{conversation_id}")
     async def conversation(conversation_id: str, who: Agent) -> dict[str, Any]:
@@ -68,40 +90,68 @@ def console_router(desk: AgentDesk, *, agent_token: str) -> APIRouter:
             raise HTTPException(404, "conversation not found")
         handoff = await queue.get(state.handoff_id) if state.handoff_id else None
         return {"state": state.model_dump(mode="json", exclude={"token_hash"}),
-                "handoff": handoff.model_dump(mode="json") if handoff else None,
+                "handoff": with_sla(handoff.model_dump(mode="json")) if handoff else None,
                 "transcript": [render_entry(e) for e in await store.history(conversation_id)]}
 
     @router.post("/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: str, who: Agent) -> dict[str, Any]:
-        return (await desk.claim(handoff_id, who)).model_dump(mode="json")
+        return (await desk.claim(handoff_id, who.participant)).model_dump(mode="json")
+
+    @router.post("/handoffs/{handoff_id}/assign")
+    async def assign(handoff_id: str, body: Assignment, who: Agent) -> dict[str, Any]:
+        account = await auth.accounts.get(body.username)
+        if account is None:
+            raise HTTPException(404, f"no agent named {body.username!r}")
+        to = Participant(role=Role.AGENT, id=account.username, name=account.display_name or account.username)
+        return (await desk.assign(handoff_id, to, who.participant)).model_dump(mode="json")
 
     @router.post("/conversations/{conversation_id}/reply")
     async def reply(conversation_id: str, body: Text, who: Agent) -> dict[str, Any]:
-        turn = await desk.reply(conversation_id, who, body.text)
+        turn = await desk.reply(conversation_id, who.participant, body.text)
         return {"sent": [m.id for m in turn.replies]}
 
     @router.post("/conversations/{conversation_id}/note")
     async def note(conversation_id: str, body: Text, who: Agent) -> dict[str, str]:
-        return {"id": (await desk.note(conversation_id, who, body.text)).id}
+        return {"id": (await desk.note(conversation_id, who.participant, body.text)).id}
+
+    @router.post("/conversations/{conversation_id}/takeover")
+    async def take_over(conversation_id: str, who: Agent) -> dict[str, str]:
+        await desk.take_over(conversation_id, who.participant)
+        return {"owner": "human", "agent": who.username}
 
     @router.post("/conversations/{conversation_id}/handback")
     async def hand_back(conversation_id: str, who: Agent) -> dict[str, str]:
-        await desk.hand_back(conversation_id, who)
+        await desk.hand_back(conversation_id, who.participant)
         return {"owner": "bot"}
+
+    @router.post("/conversations/{conversation_id}/resolve")
+    async def resolve(conversation_id: str, who: Agent) -> dict[str, str]:
+        await desk.resolve(conversation_id, who.participant)
+        return {"owner": "bot", "status": "resolved"}
+
+    @router.post("/conversations/{conversation_id}/typing")
+    async def typing(conversation_id: str, who: Agent) -> dict[str, bool]:
+        await desk.typing(conversation_id, who.participant)
+        return {"ok": True}
 
     @router.post("/conversations/{conversation_id}/draft/approve")
     async def approve(conversation_id: str, body: Approval, who: Agent) -> dict[str, str]:
-        sent = await desk.approve(conversation_id, who, body.text)
+        sent = await desk.approve(conversation_id, who.participant, body.text)
         return {"sent": sent.id, "text": sent.text}
 
     @router.post("/conversations/{conversation_id}/draft/reject")
     async def reject(conversation_id: str, body: Rejection, who: Agent) -> dict[str, str]:
-        await desk.reject(conversation_id, who, body.reason)
+        await desk.reject(conversation_id, who.participant, body.reason)
         return {"owner": "human"}
+
+    @router.get("/agents")
+    async def agents(who: Agent) -> list[dict[str, str]]:
+        """Names to assign to; roles and hashes stay with the admin endpoints."""
+        return [{"username": a.username, "display_name": a.display_name} for a in await auth.accounts.all()]
 
     @router.websocket("/live")
     async def live(websocket: WebSocket, token: str = "") -> None:
-        if not hmac.compare_digest(token.encode(), agent_token.encode()):
+        if await auth.websocket_identity(websocket, token) is None:
             await websocket.close(code=4401)
             return
         await websocket.accept()
@@ -126,7 +176,16 @@ def console_page_router() -> APIRouter:
 
     @router.get("/console", include_in_schema=False)
     async def page() -> FileResponse:
-        return FileResponse(STATIC / "console.html", media_type="text/html")
+        return FileResponse(STATIC / "console.html", media_type="text/html",
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                                                "style-src 'self' 'unsafe-inline'",
+                                     "X-Frame-Options": "DENY"})
+
+    @router.get("/console/{name}", include_in_schema=False)
+    async def asset(name: str) -> FileResponse:
+        if name not in PAGES:
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / name, media_type=PAGES[name])
 
     @router.get("/console.js", include_in_schema=False)
     async def script() -> FileResponse:

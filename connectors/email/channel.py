@@ -40,7 +40,8 @@ class EmailChannel:
         if not settings.smtp_host:
             raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                   username=_optional(settings, "smtp_username"), password=_optional(settings, "smtp_password"),
+                   username=_optional(settings, "smtp_username"),
+                   password=_optional(settings, "smtp_password"),
                    starttls=bool(_optional(settings, "smtp_starttls")))
 
     def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:

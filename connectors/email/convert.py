@@ -1,15 +1,16 @@
-"""Raw RFC 5322 mail ⇄ core models. Everything email-shaped (MIME, charsets, quoting, threading) happens here."""
+"""Raw RFC 5322 mail ⇄ core models. Everything email-shaped (MIME, charsets, quoting, threading) is here."""
 
 from __future__ import annotations
 
+import base64
 import codecs
 import hashlib
 import logging
 import re
-from email import policy
+from email import errors, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.header import decode_header, make_header
 from email.utils import formatdate, parseaddr
 from typing import Any, Iterable, Sequence
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 MAX_TEXT_CHARS = 20_000
+MAX_SUBJECT_CHARS = 500
 MAX_REFERENCES = 20  # RFC 5322 allows trimming long chains; the first id (the thread's root) is always kept
 
 # Threading info kept in the conversation's slots, read back by the channel when it replies.
@@ -38,8 +40,9 @@ _ATTRIBUTION_END = re.compile(r"\bwrote:\s*$|\bschrieb:\s*$|\ba écrit\s*:\s*$",
 _ATTRIBUTION_START = re.compile(r"^(on|am|le)\s", re.IGNORECASE)
 _OUTLOOK_SEPARATOR = re.compile(r"^\s*-{2,}\s*original message\s*-{2,}\s*$", re.IGNORECASE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_BLOCKS = ["p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr", "section",
-           "article", "header", "footer"]
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_BLOCKS = ["p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr",
+           "section", "article", "header", "footer"]
 
 
 class InboundEmail(BaseModel):
@@ -56,7 +59,8 @@ class InboundEmail(BaseModel):
         return self.message.conversation_id
 
     def thread_slots(self) -> dict[str, Any]:
-        return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id, SLOT_REFERENCES: self.references}
+        return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id,
+                SLOT_REFERENCES: self.references}
 
 
 def _hash(*parts: str) -> str:
@@ -146,16 +150,33 @@ def _charset(part: EmailMessage) -> str:
     return name
 
 
-def _decoded(part: EmailMessage) -> str:
-    """The part's text whatever state its transfer encoding and charset are in."""
+def lenient_b64decode(text: str) -> bytes:
+    """What can be recovered from damaged base64: junk characters dropped, a dangling tail ignored."""
+    data = _NOT_BASE64.sub("", text)
+    if len(data) % 4 == 1:
+        data = data[:-1]  # one dangling character carries no whole byte
+    return base64.b64decode(data + "=" * (-len(data) % 4))
+
+
+def _payload(part: EmailMessage) -> bytes:
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # broken base64 / quoted-printable: keep what the raw payload has
-        log.warning("undecodable %s part, using its raw payload", part.get("Content-Transfer-Encoding"))
+    except Exception:  # broken transfer encoding: fall back to what the raw payload holds
+        payload = None
+    broken = any(isinstance(d, errors.InvalidBase64LengthDefect) for d in part.defects)
+    base64_part = str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64"
+    if base64_part and (broken or payload is None):
+        log.warning("damaged base64 part, decoded leniently")
+        payload = lenient_b64decode(str(part.get_payload(decode=False)))
+    elif payload is None:
         raw = part.get_payload(decode=False)
-        payload = raw.encode("ascii", "replace") if isinstance(raw, str) else b""
-    if not isinstance(payload, bytes):
-        return ""
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _decoded(part: EmailMessage) -> str:
+    """The part's text whatever state its transfer encoding and charset are in."""
+    payload = _payload(part)
     try:
         return payload.decode(_charset(part), errors="replace")
     except Exception:  # codecs that are found but refuse the bytes (e.g. stateful ones)
@@ -246,7 +267,7 @@ def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
     sender = _sender(msg)
-    subject = _header(msg, "Subject")
+    subject = _header(msg, "Subject")[:MAX_SUBJECT_CHARS]
     own = _own_id(msg)
     references = message_ids(_header(msg, "References"))
     for parent in message_ids(_header(msg, "In-Reply-To")):
@@ -277,13 +298,14 @@ def _chain(references: Iterable[str], in_reply_to: str) -> list[str]:
 def render_text(message: Message) -> str:
     text = message.text.strip()
     if message.citations:
-        sources = "\n".join(f"- {c.title} <{c.source}>" if c.source else f"- {c.title}" for c in message.citations)
+        sources = "\n".join(f"- {c.title} <{c.source}>" if c.source else f"- {c.title}"
+                            for c in message.citations)
         text += "\n\nSources:\n" + sources
     return text + "\n"
 
 
 def render(message: Message, subject: str, in_reply_to: str, references: Sequence[str]) -> EmailMessage:
-    """A plain-text reply that mail clients file under the customer's thread (From/To are the channel's job)."""
+    """A plain-text reply that mail clients file under the customer's thread (From/To: the channel's job)."""
     mail = EmailMessage(policy=policy.SMTP)
     mail["Subject"] = reply_subject(subject)
     mail["Date"] = formatdate(message.created_at, usegmt=True)

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import signal
+import socket
 from typing import TYPE_CHECKING, Any, Iterable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -60,7 +61,8 @@ class InboundHandler:
         try:
             inbound = to_message(raw, max_chars=self.max_chars)
         except ValueError as error:
-            log.warning("rejected mail from %s (envelope) to %s: %s", envelope.mail_from, envelope.rcpt_tos, error)
+            log.warning("rejected mail from %s (envelope) to %s: %s", envelope.mail_from, envelope.rcpt_tos,
+                        error)
             return f"550 5.6.0 {smtp_text(str(error))}"
         except Exception:
             log.exception("could not parse mail from %s (envelope), %d bytes", envelope.mail_from, len(raw))
@@ -113,6 +115,8 @@ class InboundServer:
                     hostname=self.hostname, loop=asyncio.get_running_loop())
 
     async def start(self) -> "InboundServer":
+        if not self.hostname:  # aiosmtpd would look it up (DNS, blocking) for every connection
+            self.hostname = await asyncio.to_thread(socket.getfqdn)
         self._server = await asyncio.get_running_loop().create_server(self._protocol, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]  # the real one when asked for port 0
         return self

@@ -32,4 +32,5 @@ def render(entry: Entry) -> dict[str, Any]:
         "text": m.text,
         "citations": [{"title": c.title, "source": c.source} for c in m.citations],
         "created_at": m.created_at,
+        "event": m.raw.get("event") if m.sender.role is Role.SYSTEM else None,
     }

@@ -1,0 +1,131 @@
+"""Who is calling the agent API: a console login (session cookie + CSRF header) or the deployment's bearer token.
+
+The console uses accounts; the bearer token stays for scripts and integrations, which send no cookies and so
+need no CSRF protection. The bearer token acts as an admin with the name given in `X-Agent`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
+from pydantic import BaseModel, Field
+
+from bot.types import Participant, Role
+from connectors.console.accounts import SESSION_TTL_SECONDS, AccountRole, Accounts, Session
+
+COOKIE = "sb_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_FAILED_LOGINS = 10
+LOCKOUT_SECONDS = 15 * 60
+
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller as an agent participant, with the role that decides what they may change."""
+
+    participant: Participant
+    role: AccountRole
+    session: Session | None = None
+
+    @property
+    def username(self) -> str:
+        return self.participant.id
+
+
+def identity_of(session: Session) -> Identity:
+    return Identity(Participant(role=Role.AGENT, id=session.username, name=session.display_name or session.username),
+                    session.role, session)
+
+
+class ConsoleAuth:
+    def __init__(self, accounts: Accounts, agent_token: str, *, secure_cookie: bool = False) -> None:
+        self.accounts = accounts
+        self.agent_token = agent_token
+        self.secure_cookie = secure_cookie
+
+    def _bearer(self, authorization: str | None, name: str | None) -> Identity:
+        expected = f"Bearer {self.agent_token}"
+        if not authorization or not hmac.compare_digest(authorization.encode(), expected.encode()):
+            raise HTTPException(401, "agent token required")
+        who = (name or "agent")[:64]
+        return Identity(Participant(role=Role.AGENT, id=who, name=who), AccountRole.ADMIN)
+
+    async def identify(self, request: Request) -> Identity:
+        """FastAPI dependency: the caller, or 401; a cookie-authenticated change without CSRF token is 403."""
+        authorization = request.headers.get("authorization")
+        if authorization is not None:
+            return self._bearer(authorization, request.headers.get("x-agent"))
+        session = await self.accounts.session(request.cookies.get(COOKIE, ""))
+        if session is None:
+            raise HTTPException(401, "sign in required")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("x-csrf-token", "")
+            if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+                raise HTTPException(403, "CSRF token missing or wrong")
+        return identity_of(session)
+
+    async def admin(self, request: Request) -> Identity:
+        who = await self.identify(request)
+        if who.role is not AccountRole.ADMIN:
+            raise HTTPException(403, "admins only")
+        return who
+
+    async def websocket_identity(self, websocket: WebSocket, token: str) -> Identity | None:
+        """Token in the query (scripts) or the session cookie (console, same origin only)."""
+        if token:
+            return self._bearer(f"Bearer {token}", None) if hmac.compare_digest(
+                token.encode(), self.agent_token.encode()) else None
+        origin, host = websocket.headers.get("origin"), websocket.headers.get("host", "")
+        if origin is not None and origin.split("://", 1)[-1] != host:
+            return None  # a cookie sent by another site's page must not open the agents' feed
+        session = await self.accounts.session(websocket.cookies.get(COOKIE, ""))
+        return identity_of(session) if session else None
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/api/agent")
+        accounts = self.accounts
+
+        @router.post("/login")
+        async def login(body: Credentials, response: Response) -> dict[str, Any]:
+            failures = f"{accounts.prefix}:login_failures:{body.username.lower()}"
+            if int(await accounts.redis.get(failures) or 0) >= MAX_FAILED_LOGINS:
+                raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes")
+            session = await accounts.login(body.username.strip().lower(), body.password)
+            if session is None:
+                await accounts.redis.incr(failures)
+                await accounts.redis.expire(failures, LOCKOUT_SECONDS)
+                raise HTTPException(401, "wrong username or password")
+            await accounts.redis.delete(failures)
+            response.set_cookie(COOKIE, session.id, max_age=SESSION_TTL_SECONDS, httponly=True, samesite="strict",
+                                secure=self.secure_cookie, path="/")
+            return _me(session)
+
+        @router.get("/me")
+        async def me(request: Request) -> dict[str, Any]:
+            session = await accounts.session(request.cookies.get(COOKIE, ""))
+            if session is None:
+                raise HTTPException(401, "sign in required")
+            return _me(session)
+
+        @router.post("/logout")
+        async def logout(request: Request, response: Response) -> dict[str, bool]:
+            who = await self.identify(request)
+            if who.session is not None:
+                await accounts.logout(who.session.id)
+            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=self.secure_cookie)
+            return {"signed_out": True}
+
+        return router
+
+
+def _me(session: Session) -> dict[str, Any]:
+    return {"username": session.username, "display_name": session.display_name, "role": session.role.value,
+            "csrf_token": session.csrf_token}
