@@ -10,8 +10,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.gates import GateConfig
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidMessage, InvalidTransition
+from connectors.console.accounts import AccountRole, Accounts
+from connectors.console.admin import admin_router, load_phase_overrides
+from connectors.console.analytics import analytics_router
+from connectors.console.auth import ConsoleAuth
 from connectors.console.router import console_page_router, console_router
+from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
 from service.settings import Settings
@@ -63,8 +69,19 @@ _STATUS = {ConversationNotFound: 404, HandoffNotFound: 404, AlreadyClaimed: 409,
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     container = container or build_container(settings)
 
+    accounts = Accounts(container.redis, settings.redis_prefix)
+    secure = settings.secure_cookies if settings.secure_cookies is not None \
+        else settings.public_url.startswith("https://")
+    auth = ConsoleAuth(accounts, settings.agent_token, secure_cookie=secure)
+
+    def gates() -> GateConfig:
+        return container.dialogue.responder.gates
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await load_phase_overrides(container.redis, settings.redis_prefix, gates())
+        if settings.admin_password and await accounts.get("admin") is None:
+            await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, "Admin")
         yield
         await container.close()
 
@@ -73,7 +90,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
-    app.include_router(console_router(container.desk, agent_token=settings.agent_token))
+    app.include_router(auth.router())
+    app.include_router(console_router(container.desk, auth, gates))
+    app.include_router(admin_router(auth, gates))
+    app.include_router(analytics_router(auth, container.journal, gates,
+                                        default_window_hours=settings.resolution_window_hours))
     app.include_router(console_page_router())
     if settings.slack_mount:
         from connectors.slack.app import build_slack_app
@@ -81,6 +102,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
         app.include_router(slack_router(build_slack_app(container, settings)))
     if settings.allowed_origins:
+        app.add_middleware(OriginGuard, allowed=settings.allowed_origins, public_url=settings.public_url)
         app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-Conversation-Token"])
     app.add_middleware(BodyLimit)

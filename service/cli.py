@@ -54,6 +54,12 @@ def cmd_slack(args: argparse.Namespace) -> int:
     return int(run(_settings()) or 0)
 
 
+def cmd_email(args: argparse.Namespace) -> int:
+    from connectors.email.inbound import run
+
+    return int(run(_settings(), args.host, args.port) or 0)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from workers.celery_app import app
 
@@ -246,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("slack", help="the Slack app alone: HTTP events, or Socket Mode with an app token")
     p.set_defaults(func=cmd_slack)
+
+    p = sub.add_parser("email", help="inbound SMTP server for a support mailbox; replies via SUPPORTBOT_SMTP_HOST")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_email)
 
     p = sub.add_parser("worker", help="Celery worker for handoffs and reminders")
     p.add_argument("--concurrency", type=int, default=2)

@@ -51,13 +51,25 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "support@example.com"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    email_host: str = "0.0.0.0"
+    email_port: int = Field(2525, ge=1, le=65535)
+    email_recipients: list[str] = Field(default_factory=list, description="Empty accepts any recipient")
+    email_max_bytes: int = Field(1_048_576, ge=1024)
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "not-needed"
 
+    resolution_window_hours: float = Field(72.0, gt=0, description="A bot answer counts as resolved after this "
+                                           "long without a return or reopen (unless confirmed earlier)")
+    secure_cookies: bool | None = Field(None, description="Console cookie `Secure` flag; default: public_url is https")
+
     @field_validator("redis_url", "broker_url", "chroma_url", "llm_base_url", "notify_webhook_url",
-                     "slack_bot_token", "slack_signing_secret", "slack_app_token", "smtp_host")
+                     "slack_bot_token", "slack_signing_secret", "slack_app_token", "smtp_host", "smtp_username",
+                     "smtp_password")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None

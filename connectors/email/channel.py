@@ -8,7 +8,7 @@ import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.types import ConversationState, Message
 from connectors.email.convert import CHANNEL, SLOT_MESSAGE_ID, SLOT_REFERENCES, SLOT_SUBJECT, render
@@ -40,9 +40,8 @@ class EmailChannel:
         if not settings.smtp_host:
             raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
-                   username=_optional(settings, "smtp_username"),
-                   password=_optional(settings, "smtp_password"),
-                   starttls=bool(_optional(settings, "smtp_starttls")))
+                   username=settings.smtp_username, password=settings.smtp_password,
+                   starttls=settings.smtp_starttls)
 
     def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:
         recipient = conversation.customer.id
@@ -71,7 +70,3 @@ class EmailChannel:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[recipient])
 
-
-def _optional(settings: Any, name: str) -> Any:
-    """Fields the settings model may not declare yet; absent means off."""
-    return getattr(settings, name, None)

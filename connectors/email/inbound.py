@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.runner import InlineTaskRunner
-
 from connectors.email.convert import (CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail,
                                       to_message)
 
@@ -156,14 +155,7 @@ async def serve(settings: "Settings", host: str, port: int, *, recipients: Itera
 
 def run(settings: "Settings", host: str | None = None, port: int | None = None) -> int:
     """`supportbot email`: the inbound SMTP server as its own process (arguments override settings)."""
-    asyncio.run(serve(settings, host or _optional(settings, "email_host", "0.0.0.0"),
-                      port or _optional(settings, "email_port", 2525),
-                      recipients=_optional(settings, "email_recipients", ()),
-                      data_size_limit=_optional(settings, "email_max_bytes", DATA_SIZE_LIMIT)))
+    asyncio.run(serve(settings, host or settings.email_host, port or settings.email_port,
+                      recipients=settings.email_recipients, data_size_limit=settings.email_max_bytes))
     return 0
 
-
-def _optional(settings: Any, name: str, default: Any) -> Any:
-    """Inbound fields the settings model may not declare yet."""
-    value = getattr(settings, name, None)
-    return default if value is None else value

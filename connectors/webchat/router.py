@@ -29,6 +29,11 @@ class NewConversation(BaseModel):
     name: str = Field("", max_length=100)
 
 
+class Feedback(BaseModel):
+    rating: int | None = Field(None, ge=1, le=5)
+    resolved: bool | None = None
+
+
 class Inbound(BaseModel):
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     text: str
@@ -77,6 +82,26 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
         return {"duplicate": turn.duplicate,
                 "decision": turn.outcome.decision.value if turn.outcome else None,
                 "handoff_id": turn.handoff_id}
+
+    @router.post("/api/conversations/{conversation_id}/typing")
+    async def typing(conversation_id: str,
+                     x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, bool]:
+        """Tell the agents' consoles; the widget throttles, and nothing is stored."""
+        state = await authorize(conversation_id, x_conversation_token)
+        await dialogue.queue.notify({"type": "typing", "role": "customer", "conversation_id": state.id})
+        return {"ok": True}
+
+    @router.post("/api/conversations/{conversation_id}/feedback")
+    async def feedback(conversation_id: str, body: Feedback,
+                       x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, bool]:
+        """CSAT after a resolution, or the customer's yes/no on whether a bot answer solved it."""
+        if body.rating is None and body.resolved is None:
+            raise HTTPException(422, "send a rating, resolved, or both")
+        state = await authorize(conversation_id, x_conversation_token)
+        await dialogue.record_feedback(state.id, rating=body.rating, resolved=body.resolved)
+        await dialogue.queue.notify({"type": "feedback", "conversation_id": state.id, "rating": body.rating,
+                                     "resolved": body.resolved})
+        return {"recorded": True}
 
     @router.websocket("/api/conversations/{conversation_id}/live")
     async def live(websocket: WebSocket, conversation_id: str, token: str = "", after: int = 0) -> None:

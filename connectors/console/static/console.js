@@ -1,26 +1,24 @@
-/* Agent console: live queue of handoffs, one conversation at a time, draft review and replies.
+/* Agent console: live queue, one conversation at a time, drafts, replies, analytics and admin.
+ * Signed in with an account (HttpOnly session cookie); every change sends the session's CSRF token.
  * All data from the API is inserted with textContent, never as HTML. */
 (function () {
   "use strict";
 
-  var STORAGE_KEY = "supportbot.console";
   var REASONS = {
     low_confidence: "Low confidence", no_answer: "No answer found", requested: "Asked for a human",
     gated: "Category handled by people", out_of_scope: "Out of scope", draft_review: "Draft to review",
     error: "Bot error",
   };
   var OWNERS = { bot: "Bot is answering", pending_human: "Waiting for an agent", human: "Agent is answering" };
+  var PHASES = { categorize: "Categorize only (people answer)", draft: "Draft (agent approves)", full: "Full (bot answers)" };
 
   var $ = function (id) { return document.getElementById(id); };
-  var auth = load();
+  var me = null;             // {username, display_name, role, csrf_token}
+  var names = {};            // username -> display name
   var handoffs = [];
-  var current = null;        // the open conversation as last fetched
-  var currentId = null;
+  var current = null, currentId = null;
   var editing = null;        // "edit" | "reject" while the agent works on the draft: don't redraw it
-
-  function load() {
-    try { return JSON.parse(localStorage.getItem(STORAGE_KEY) || "null"); } catch (e) { return null; }
-  }
+  var view = "inbox", list = "queue";
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -28,82 +26,39 @@
     if (text != null) node.textContent = text;
     return node;
   }
-
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
+  function button(label, cls, onClick, attrs) {
+    var b = el("button", Object.assign({ type: "button", class: cls || "" }, attrs || {}), label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
   function safeLink(source) {
     try {
       var url = new URL(source);
       return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
     } catch (e) { return null; }
   }
-
-  function waited(since) {
-    var minutes = Math.floor((Date.now() / 1000 - since) / 60);
-    if (minutes < 1) return "just now";
+  function duration(seconds) {
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 1) return "under a minute";
     if (minutes < 60) return minutes + " min";
     return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
-
-  function clock(ts) {
-    return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  /* ---------- sign in ---------- */
-
-  function showLogin(message) {
-    $("app").hidden = true;
-    $("signout").hidden = true;
-    $("who").hidden = true;
-    $("login").hidden = false;
-    $("login-error").textContent = message || "";
-    $("login-error").hidden = !message;
-    if (auth && auth.name) $("agent-name").value = auth.name;
-    ($("agent-name").value ? $("token") : $("agent-name")).focus();
-  }
-
-  function signOut(message) {
-    auth = null;
-    localStorage.removeItem(STORAGE_KEY);
-    if (socket) socket.close();
-    showLogin(message);
-  }
-
-  function start() {
-    $("login").hidden = true;
-    $("app").hidden = false;
-    $("signout").hidden = false;
-    $("who").hidden = false;
-    $("who").textContent = auth.name;
-    connect();
-    loadQueue();
-  }
-
-  $("login").addEventListener("submit", function (event) {
-    event.preventDefault();
-    auth = { token: $("token").value.trim(), name: $("agent-name").value.trim() };
-    $("token").value = "";
-    api("GET", "/api/agent/handoffs").then(function () {
-      localStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
-      start();
-    }).catch(function (error) {
-      if (error.status !== 401) showLogin(error.message);
-    });
-  });
-  $("signout").addEventListener("click", function () { signOut(""); });
+  function since(ts) { return Date.now() / 1000 - ts; }
+  function clock(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+  function nameOf(username) { return names[username] || username; }
+  function pct(v) { return v == null ? "\u2013" : Math.round(v * 100) + "%"; }
+  function secs(v) { return v == null ? "\u2013" : duration(v) === "under a minute" ? Math.round(v) + " s" : duration(v); }
 
   /* ---------- HTTP ---------- */
 
   function api(method, path, body) {
-    return fetch(path, {
-      method: method,
-      headers: { "Authorization": "Bearer " + auth.token, "X-Agent": auth.name, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
+    var headers = { "Content-Type": "application/json" };
+    if (method !== "GET" && me) headers["X-CSRF-Token"] = me.csrf_token;
+    return fetch(path, { method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body) }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (json) {
-        if (response.status === 401) {
-          signOut("That token was not accepted.");
-        }
+        if (response.status === 401 && me) signedOut("Your session has ended. Please sign in again.");
         if (!response.ok) {
           var detail = json && json.detail;
           if (Array.isArray(detail)) detail = detail.map(function (d) { return d.msg; }).join("; ");
@@ -116,46 +71,184 @@
     });
   }
 
-  /* ---------- queue ---------- */
+  /* ---------- sign in / out ---------- */
+
+  function showLogin(message) {
+    ["inbox", "analytics", "admin", "nav", "signout", "who"].forEach(function (id) { $(id).hidden = true; });
+    $("login").hidden = false;
+    $("login-error").textContent = message || "";
+    $("login-error").hidden = !message;
+    ($("username").value ? $("password") : $("username")).focus();
+  }
+
+  function signedOut(message) {
+    me = null;
+    if (socket) socket.close();
+    showLogin(message);
+  }
+
+  function start(account) {
+    me = account;
+    $("login").hidden = true;
+    $("nav").hidden = false;
+    $("signout").hidden = false;
+    $("who").hidden = false;
+    clear($("who"));
+    $("who").appendChild(el("b", {}, me.display_name || me.username));
+    $("who").appendChild(document.createTextNode(" \u00b7 " + me.role));
+    $("nav-admin").hidden = me.role !== "admin";
+    show("inbox");
+    connect();
+    loadAgents().then(loadQueue);
+  }
+
+  $("login").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var body = { username: $("username").value.trim(), password: $("password").value };
+    $("password").value = "";
+    api("POST", "/api/agent/login", body).then(start).catch(function (error) {
+      showLogin(error.status === 401 ? "Wrong username or password." : error.message);
+    });
+  });
+  $("signout").addEventListener("click", function () {
+    api("POST", "/api/agent/logout").catch(function () {}).then(function () { signedOut(""); });
+  });
+
+  /* ---------- sections ---------- */
+
+  function show(name) {
+    view = name;
+    ["inbox", "analytics", "admin"].forEach(function (id) { $(id).hidden = id !== name; });
+    Array.prototype.forEach.call($("nav").querySelectorAll("button"), function (b) {
+      if (b.dataset.view === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
+    });
+    if (name === "analytics") loadAnalytics();
+    if (name === "admin") loadAdmin();
+  }
+  Array.prototype.forEach.call($("nav").querySelectorAll("button"), function (b) {
+    b.addEventListener("click", function () { show(b.dataset.view); });
+  });
+
+  /* ---------- queue and conversation list ---------- */
+
+  function loadAgents() {
+    return api("GET", "/api/agent/agents").then(function (agents) {
+      names = {};
+      var select = $("assignee");
+      clear(select);
+      agents.forEach(function (a) {
+        names[a.username] = a.display_name || a.username;
+        select.appendChild(el("option", { value: a.username }, a.display_name || a.username));
+      });
+    }).catch(function () {});
+  }
 
   function loadQueue() {
-    return api("GET", "/api/agent/handoffs").then(function (list) {
-      handoffs = list || [];
+    return api("GET", "/api/agent/handoffs").then(function (items) {
+      handoffs = items || [];
+      renderFilter();
       renderQueue();
-    }).catch(function () { /* shown via the live pill / sign-in screen */ });
+    }).catch(function () {});
+  }
+
+  function renderFilter() {
+    var select = $("filter"), chosen = select.value, seen = {};
+    while (select.options.length > 1) select.remove(1);
+    handoffs.forEach(function (h) {
+      [["category:" + h.category, "Category: " + h.category], ["queue:" + h.queue, "Team: " + h.queue]].forEach(function (o) {
+        if (seen[o[0]]) return;
+        seen[o[0]] = true;
+        select.appendChild(el("option", { value: o[0] }, o[1]));
+      });
+    });
+    if (chosen && !seen[chosen]) select.appendChild(el("option", { value: chosen }, chosen.replace(":", ": ")));
+    select.value = chosen;
+  }
+  $("filter").addEventListener("change", renderQueue);
+
+  function slaBadge(h) {
+    var waited = since(h.created_at);
+    var text = "Waiting " + duration(waited);
+    var cls = "sla";
+    if (h.sla_seconds) {
+      text += " / SLA " + duration(h.sla_seconds);
+      if (waited > h.sla_seconds) { cls += " late"; text += " \u2013 overdue"; }
+      else if (waited > h.sla_seconds * 0.75) cls += " near";
+    }
+    return el("span", { class: cls }, text);
   }
 
   function renderQueue() {
-    var ul = $("queue");
+    var ul = $("queue"), filter = $("filter").value;
+    var shown = handoffs.filter(function (h) {
+      if (!filter) return true;
+      var kind = filter.split(":")[0], value = filter.slice(kind.length + 1);
+      return kind === "category" ? h.category === value : h.queue === value;
+    });
     clear(ul);
     $("count").textContent = String(handoffs.length);
-    $("queue-empty").hidden = handoffs.length > 0;
-    handoffs.forEach(function (h) {
-      var button = el("button", { type: "button", "data-conversation": h.conversation_id,
+    $("queue-empty").hidden = shown.length > 0;
+    shown.forEach(function (h) {
+      var b = el("button", { type: "button", "data-conversation": h.conversation_id,
         "aria-current": String(h.conversation_id === currentId) });
       var top = el("span", { class: "row" });
       top.appendChild(el("span", { class: "badge" }, h.category));
       top.appendChild(el("span", { class: "badge reason" }, REASONS[h.reason] || h.reason));
-      if (h.claimed_by) top.appendChild(el("span", { class: "badge claimed" }, "Claimed by " + h.claimed_by));
-      button.appendChild(top);
-      button.appendChild(el("span", { class: "question" }, h.question || "(no message)"));
-      button.appendChild(el("span", { class: "meta" }, "Waiting " + waited(h.created_at) + " \u00b7 " + h.channel));
-      button.addEventListener("click", function () { openConversation(h.conversation_id); });
+      if (h.priority > 1) top.appendChild(el("span", { class: "badge prio" }, "P" + h.priority));
+      if (h.claimed_by) top.appendChild(el("span", { class: "badge claimed" }, "Claimed by " + nameOf(h.claimed_by)));
+      b.appendChild(top);
+      b.appendChild(el("span", { class: "question" }, h.question || "(no message)"));
+      var meta = el("span", { class: "meta" });
+      meta.appendChild(slaBadge(h));
+      meta.appendChild(document.createTextNode(" \u00b7 " + h.channel + (h.queue !== h.category ? " \u00b7 team " + h.queue : "")));
+      b.appendChild(meta);
+      b.addEventListener("click", function () { openConversation(h.conversation_id); });
       var li = el("li");
-      li.appendChild(button);
+      li.appendChild(b);
       ul.appendChild(li);
     });
   }
 
-  setInterval(function () { if (auth && handoffs.length) renderQueue(); }, 30000);  // waiting times tick
+  function loadAll() {
+    return api("GET", "/api/agent/conversations?limit=50").then(function (items) {
+      var ul = $("all");
+      clear(ul);
+      $("all-empty").hidden = items.length > 0;
+      items.forEach(function (c) {
+        var b = el("button", { type: "button", "data-conversation": c.id, "aria-current": String(c.id === currentId) });
+        var top = el("span", { class: "row" });
+        top.appendChild(el("span", { class: c.owner === "bot" ? "badge owner-bot" : "badge claimed" },
+          OWNERS[c.owner] + (c.agent ? " (" + nameOf(c.agent) + ")" : "")));
+        top.appendChild(el("span", { class: "badge" }, c.category));
+        b.appendChild(top);
+        b.appendChild(el("span", { class: "question" }, c.last ? c.last.text : "(no messages yet)"));
+        b.appendChild(el("span", { class: "meta" }, (c.customer || "Customer") + " \u00b7 " + c.channel + " \u00b7 " +
+          c.messages + " messages \u00b7 " + clock(c.updated_at)));
+        b.addEventListener("click", function () { openConversation(c.id); });
+        var li = el("li");
+        li.appendChild(b);
+        ul.appendChild(li);
+      });
+    }).catch(function () {});
+  }
+
+  function showList(which) {
+    list = which;
+    $("tab-queue").setAttribute("aria-selected", String(which === "queue"));
+    $("tab-all").setAttribute("aria-selected", String(which === "all"));
+    $("queue-panel").hidden = which !== "queue";
+    $("all-panel").hidden = which !== "all";
+    if (which === "all") loadAll();
+  }
+  $("tab-queue").addEventListener("click", function () { showList("queue"); });
+  $("tab-all").addEventListener("click", function () { showList("all"); });
+
+  setInterval(function () { if (me && handoffs.length) renderQueue(); }, 30000);  // waiting times tick
 
   /* ---------- conversation ---------- */
 
   function openConversation(id) {
-    if (id !== currentId) {
-      editing = null;
-      showActionError("");
-    }
+    if (id !== currentId) { editing = null; showActionError(""); $("typing").textContent = ""; }
     currentId = id;
     renderQueue();
     return api("GET", "/api/agent/conversations/" + encodeURIComponent(id)).then(function (data) {
@@ -169,53 +262,62 @@
     var state = current.state, handoff = current.handoff;
     $("placeholder").hidden = true;
     $("conversation").hidden = false;
-
     var facts = $("facts");
     clear(facts);
     facts.appendChild(el("h3", { id: "summary-title" }, (state.customer.name || "Customer") + " \u00b7 " + state.channel));
-    facts.appendChild(el("span", { class: "meta" }, "Conversation " + state.id));
     var row = el("span", { class: "row" });
     row.appendChild(el("span", { class: "badge", id: "owner" }, OWNERS[state.owner] || state.owner));
-    if (state.agent) row.appendChild(el("span", { class: "badge claimed" }, "Agent: " + state.agent));
+    if (state.agent) row.appendChild(el("span", { class: "badge claimed" }, "Agent: " + nameOf(state.agent)));
+    row.appendChild(el("span", { class: "badge" }, state.category + " \u00b7 " + state.phase));
     if (handoff) {
       row.appendChild(el("span", { class: "badge reason" }, REASONS[handoff.reason] || handoff.reason));
-      row.appendChild(el("span", { class: "badge" }, handoff.category));
-      row.appendChild(el("span", { class: "meta" }, "Waiting " + waited(handoff.created_at)));
+      if (handoff.priority > 1) row.appendChild(el("span", { class: "badge prio" }, "Priority " + handoff.priority));
+      if (handoff.status !== "resolved") row.appendChild(slaBadge(handoff));
     }
     facts.appendChild(row);
     if (handoff && handoff.explanation) facts.appendChild(el("span", { class: "meta" }, "Why: " + handoff.explanation));
+    facts.appendChild(el("span", { class: "meta" }, "Conversation " + state.id));
 
-    $("claim").disabled = !(handoff && handoff.status === "queued");
-    $("claim").textContent = handoff && handoff.claimed_by ? "Claimed by " + handoff.claimed_by : "Claim";
+    var open = handoff && handoff.status !== "resolved";
+    var mine = state.agent === me.username;
+    $("claim").hidden = !open;
+    $("claim").disabled = !(open && handoff.status === "queued");
+    $("claim").textContent = open && handoff.claimed_by
+      ? (handoff.claimed_by === me.username ? "Claimed by you" : "Claimed by " + nameOf(handoff.claimed_by)) : "Claim";
+    $("takeover").hidden = open || state.owner !== "bot";
+    $("assign").disabled = !open;
+    $("assignee").disabled = !open;
+    $("resolve").disabled = state.owner === "bot";
     $("handback").disabled = state.owner === "bot";
+    $("reply").textContent = state.owner === "human" && !mine && state.agent ? "Reply (takes over)" : "Send reply";
     if (!editing) renderDraft(state.pending_draft, handoff);
     renderTranscript(current.transcript);
   }
 
   function passages(citations) {
-    var list = el("ul", { class: "passages" });
+    var ul = el("ul", { class: "passages" });
     (citations || []).forEach(function (c) {
       var li = el("li");
       var href = safeLink(c.source);
       li.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, c.title)
                           : el("span", { class: "title" }, c.title || c.source));
       if (c.snippet) li.appendChild(el("span", { class: "snippet" }, c.snippet));
-      list.appendChild(li);
+      ul.appendChild(li);
     });
-    return list;
+    return ul;
   }
 
   // The bot's pending draft (approve / edit / reject), or its unsent shadow answer for reference.
   function renderDraft(draft, handoff) {
     var card = $("draft");
     clear(card);
-    var shadow = handoff && handoff.shadow && handoff.shadow.text ? handoff.shadow : null;
+    var shadow = handoff && handoff.status !== "resolved" && handoff.shadow && handoff.shadow.text ? handoff.shadow : null;
     if (!draft && !shadow) { card.hidden = true; return; }
     card.hidden = false;
     var answer = draft || shadow;
     card.appendChild(el("h3", { id: "draft-title" }, draft ? "Bot draft awaiting review" : "Bot's unsent answer"));
     card.appendChild(el("p", { class: "meta" }, "Confidence " + Math.round((answer.confidence || 0) * 100) + "%" +
-      (draft ? "" : " \u00b7 not sent to the customer")));
+      (draft ? " \u00b7 the customer sees nothing until you approve" : " \u00b7 not sent to the customer")));
     card.appendChild(el("p", { class: "text", id: "draft-text" }, answer.text));
     if ((answer.citations || []).length) {
       card.appendChild(el("strong", {}, "Cited passages"));
@@ -223,9 +325,7 @@
     }
     var actions = el("div", { class: "row" });
     if (draft) {
-      actions.appendChild(button("Approve", "primary", function () {
-        act("draft/approve", {});
-      }));
+      actions.appendChild(button("Approve", "primary", function () { act("draft/approve", {}); }));
       actions.appendChild(button("Edit", "", function () { editDraft(card, draft.text); }));
       actions.appendChild(button("Reject", "danger", function () { rejectDraft(card); }));
     } else {
@@ -237,61 +337,46 @@
     card.appendChild(actions);
   }
 
-  function button(label, cls, onClick) {
-    var b = el("button", { type: "button", class: cls }, label);
-    b.addEventListener("click", onClick);
-    return b;
+  function inlineForm(card, field, submitLabel, submitClass, onSubmit) {
+    var form = el("form", { class: "inline-form" });
+    var row = el("div", { class: "row" });
+    row.appendChild(el("button", { type: "submit", class: submitClass }, submitLabel));
+    row.appendChild(button("Cancel", "", function () { editing = null; renderConversation(); }));
+    form.appendChild(field);
+    form.appendChild(row);
+    form.addEventListener("submit", function (event) { event.preventDefault(); editing = null; onSubmit(); });
+    card.appendChild(form);
+    field.focus();
   }
 
   function editDraft(card, text) {
     editing = "edit";
-    var form = el("form", { class: "inline-form" });
     var area = el("textarea", { rows: "5", "aria-label": "Edited answer", id: "draft-edit" });
     area.value = text;
-    var row = el("div", { class: "row" });
-    row.appendChild(el("button", { type: "submit", class: "primary" }, "Send edited answer"));
-    row.appendChild(button("Cancel", "", function () { editing = null; renderConversation(); }));
-    form.appendChild(area);
-    form.appendChild(row);
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      editing = null;
-      act("draft/approve", { text: area.value });
-    });
-    card.appendChild(form);
-    area.focus();
+    inlineForm(card, area, "Send edited answer", "primary", function () { act("draft/approve", { text: area.value }); });
   }
 
   function rejectDraft(card) {
     editing = "reject";
-    var form = el("form", { class: "inline-form" });
     var input = el("input", { "aria-label": "Why is the draft wrong?", placeholder: "Why is the draft wrong?",
       id: "reject-reason", maxlength: "2000" });
-    var row = el("div", { class: "row" });
-    row.appendChild(el("button", { type: "submit", class: "danger" }, "Reject draft"));
-    row.appendChild(button("Cancel", "", function () { editing = null; renderConversation(); }));
-    form.appendChild(input);
-    form.appendChild(row);
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      editing = null;
-      act("draft/reject", { reason: input.value });
-    });
-    card.appendChild(form);
-    input.focus();
+    inlineForm(card, input, "Reject draft", "danger", function () { act("draft/reject", { reason: input.value }); });
   }
 
   function renderTranscript(entries) {
-    var list = $("transcript"), pane = $("transcript-card");
+    var ol = $("transcript"), pane = $("transcript-card");
     var atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;  // don't yank a reader up
-    clear(list);
+    var channels = {};
+    entries.forEach(function (m) { channels[m.channel] = true; });
+    var several = Object.keys(channels).length > 1;
+    clear(ol);
     entries.forEach(function (m) {
       var li = el("li", { class: m.internal ? "note" : m.role, "data-seq": String(m.seq) });
       var who = el("div", { class: "who" });
       if (m.internal) who.appendChild(el("span", { class: "label" }, "Internal note"));
-      // Customer entries carry the customer's id as name; show the name the widget gave instead.
       who.appendChild(el("strong", {}, m.role === "customer" ? (current.state.customer.name || "Customer") : m.name));
       who.appendChild(el("span", {}, clock(m.created_at)));
+      if (several) who.appendChild(el("span", { class: "channel" }, m.channel));
       li.appendChild(who);
       li.appendChild(el("div", { class: "body" }, m.text));
       if ((m.citations || []).length) {
@@ -305,7 +390,7 @@
         });
         li.appendChild(sources);
       }
-      list.appendChild(li);
+      ol.appendChild(li);
     });
     if (atBottom) pane.scrollTop = pane.scrollHeight;
   }
@@ -315,25 +400,32 @@
     $("action-error").hidden = !text;
   }
 
-  // Conversation actions: on success the live event refreshes the view; refresh now as well.
-  function act(path, body) {
-    showActionError("");
+  function refreshAfter(promise) {
     var id = currentId;
-    return api("POST", "/api/agent/conversations/" + encodeURIComponent(id) + "/" + path, body)
-      .then(function () { return Promise.all([openConversation(id), loadQueue()]); })
+    showActionError("");
+    return promise.then(function () { return Promise.all([openConversation(id), loadQueue()]); })
       .catch(function (error) {
         showActionError(error.message);
-        if (current) renderConversation();
+        return Promise.all([openConversation(id), loadQueue()]).then(function () { throw error; });
       });
+  }
+
+  function act(path, body) {
+    return refreshAfter(api("POST", "/api/agent/conversations/" + encodeURIComponent(currentId) + "/" + path, body))
+      .catch(function () {});
   }
 
   $("claim").addEventListener("click", function () {
     if (!current || !current.handoff) return;
-    showActionError("");
-    api("POST", "/api/agent/handoffs/" + encodeURIComponent(current.handoff.id) + "/claim")
-      .then(function () { return Promise.all([openConversation(currentId), loadQueue()]); })
-      .catch(function (error) { showActionError(error.message); });
+    refreshAfter(api("POST", "/api/agent/handoffs/" + encodeURIComponent(current.handoff.id) + "/claim")).catch(function () {});
   });
+  $("assign").addEventListener("click", function () {
+    if (!current || !current.handoff) return;
+    refreshAfter(api("POST", "/api/agent/handoffs/" + encodeURIComponent(current.handoff.id) + "/assign",
+      { username: $("assignee").value })).catch(function () {});
+  });
+  $("takeover").addEventListener("click", function () { act("takeover"); });
+  $("resolve").addEventListener("click", function () { act("resolve"); });
   $("handback").addEventListener("click", function () { act("handback"); });
 
   function sendFromComposer(kind) {
@@ -341,24 +433,201 @@
     var text = area.value.trim();
     if (!text || !currentId) return;
     area.value = "";
-    act(kind, { text: text }).then(function () {
-      if (!$("action-error").hidden && !area.value) area.value = text;  // failed: keep the text
-    });
+    refreshAfter(api("POST", "/api/agent/conversations/" + encodeURIComponent(currentId) + "/" + kind, { text: text }))
+      .catch(function () { if (!area.value) area.value = text; });  // failed: keep the text
   }
   $("composer").addEventListener("submit", function (event) { event.preventDefault(); sendFromComposer("reply"); });
   $("note").addEventListener("click", function () { sendFromComposer("note"); });
+  var typingSent = 0;
   $("reply-text").addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); sendFromComposer("reply"); }
+  });
+  $("reply-text").addEventListener("input", function () {
+    // Throttled; only while a person owns the conversation (the customer would not expect it otherwise).
+    if (!current || current.state.owner === "bot" || Date.now() - typingSent < 3000) return;
+    typingSent = Date.now();
+    api("POST", "/api/agent/conversations/" + encodeURIComponent(currentId) + "/typing").catch(function () {});
+  });
+
+  var typingTimer = null;
+  function customerTyping() {
+    $("typing").textContent = (current && current.state.customer.name || "The customer") + " is typing\u2026";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { $("typing").textContent = ""; }, 5000);
+  }
+
+  /* ---------- analytics ---------- */
+
+  function loadAnalytics() {
+    var days = $("days").value, windowHours = $("window").value || 72;
+    var query = "?days=" + encodeURIComponent(days) + "&window_hours=" + encodeURIComponent(windowHours);
+    $("csv").href = "/api/agent/analytics.csv" + query;
+    return api("GET", "/api/agent/analytics" + query).then(renderAnalytics).catch(function () {});
+  }
+  $("analytics-form").addEventListener("submit", function (event) { event.preventDefault(); loadAnalytics(); });
+
+  function kpi(label, value, hint) {
+    var box = el("div", { class: "kpi" });
+    box.appendChild(el("div", { class: "label" }, label));
+    box.appendChild(el("div", { class: "value" }, value));
+    if (hint) box.appendChild(el("div", { class: "hint" }, hint));
+    return box;
+  }
+
+  function group(rows, key) {
+    var out = {};
+    rows.forEach(function (r) {
+      var g = out[r[key]] = out[r[key]] || { conversations: 0, answered: 0, escalated: 0, involved: 0, resolved: 0,
+        reopened: 0, unchanged: 0, edited: 0, rejected: 0 };
+      g.conversations += r.conversations;
+      g.answered += r.answered_by_bot;
+      for (var k in r.escalated) g.escalated += r.escalated[k];
+      g.involved += r.bot_involved;
+      g.resolved += r.bot_resolved;
+      g.reopened += r.reopened;
+      g.unchanged += r.drafts_unchanged;
+      g.edited += r.drafts_edited;
+      g.rejected += r.drafts_rejected;
+    });
+    return out;
+  }
+
+  function renderAnalytics(data) {
+    var t = data.totals, charts = window.SupportCharts;
+    var k = $("kpis");
+    clear(k);
+    var escalated = Object.keys(t.escalated).reduce(function (a, r) { return a + t.escalated[r]; }, 0);
+    k.appendChild(kpi("Conversations", String(t.conversations), t.customer_turns + " customer messages"));
+    k.appendChild(kpi("Answered by the bot", String(t.answered_by_bot), escalated + " escalated"));
+    k.appendChild(kpi("Automation rate", pct(t.automation_rate), pct(t.involvement_rate) + " involvement \u00d7 " + pct(t.resolution_rate) + " resolution"));
+    k.appendChild(kpi("Bot resolution", pct(t.resolution_rate), t.bot_resolved_confirmed + " confirmed by the customer"));
+    k.appendChild(kpi("Reopen rate", pct(t.reopen_rate), t.reopened + " came back for a person"));
+    k.appendChild(kpi("First human reply", secs(t.first_human_reply_median_s), "median \u00b7 p90 " + secs(t.first_human_reply_p90_s)));
+    k.appendChild(kpi("CSAT", t.csat_average == null ? "\u2013" : t.csat_average.toFixed(1) + " / 5", t.csat_responses + " ratings"));
+    k.appendChild(kpi("Drafts", String(t.drafts_unchanged + t.drafts_edited + t.drafts_rejected),
+      t.drafts_unchanged + " unchanged \u00b7 " + t.drafts_edited + " edited \u00b7 " + t.drafts_rejected + " rejected"));
+
+    var byDay = group(data.rows, "day"), days = Object.keys(byDay).sort();
+    charts.stacked($("chart-days"), days, [{ label: "Answered by the bot", color: "#6366f1" },
+      { label: "Escalated to a person", color: "#f59e0b" }],
+      days.map(function (d) { return [byDay[d].answered, byDay[d].escalated]; }),
+      { title: "Bot answers and escalations per day", short: function (d) { return d.slice(5); } });
+
+    var byCat = group(data.rows, "category"), cats = Object.keys(byCat).sort();
+    charts.horizontal($("chart-categories"), cats, [{ label: "Automation", color: "#6366f1" },
+      { label: "Resolution", color: "#10b981" }, { label: "Reopen", color: "#ef4444" }],
+      cats.map(function (c) {
+        var g = byCat[c], inv = g.conversations ? g.involved / g.conversations : 0, res = g.involved ? g.resolved / g.involved : 0;
+        return [inv * res, res, g.involved ? g.reopened / g.involved : 0];
+      }), { percent: true, title: "Rates by category" });
+
+    var reasons = Object.keys(t.escalated).sort(function (a, b) { return t.escalated[b] - t.escalated[a]; });
+    charts.horizontal($("chart-reasons"), reasons.map(function (r) { return REASONS[r] || r; }),
+      [{ label: "Escalations", color: "#f59e0b" }], reasons.map(function (r) { return [t.escalated[r]]; }),
+      { title: "Escalations by reason", emptyText: "No escalations in this period." });
+
+    var draftCats = cats.filter(function (c) { return byCat[c].unchanged + byCat[c].edited + byCat[c].rejected > 0; });
+    charts.horizontal($("chart-drafts"), draftCats, [{ label: "Approved unchanged", color: "#10b981" },
+      { label: "Edited", color: "#6366f1" }, { label: "Rejected", color: "#ef4444" }],
+      draftCats.map(function (c) { return [byCat[c].unchanged, byCat[c].edited, byCat[c].rejected]; }),
+      { title: "Draft reviews", emptyText: "No drafts reviewed in this period." });
+
+    table($("rows"), ["Day", "Category", "Channel", "Phase", "#Conv", "#Bot", "Escalated", "Drafts \u2713/\u270e/\u2717",
+      "1st reply p50", "p90", "CSAT", "Automation", "Resolution", "Reopen"], data.rows.map(function (r) {
+      var esc = Object.keys(r.escalated).map(function (k) { return (REASONS[k] || k) + " " + r.escalated[k]; }).join(", ");
+      return [r.day, r.category, r.channel, r.phase, r.conversations, r.answered_by_bot, esc || "\u2013",
+        r.drafts_unchanged + " / " + r.drafts_edited + " / " + r.drafts_rejected, secs(r.first_human_reply_median_s),
+        secs(r.first_human_reply_p90_s), r.csat_average == null ? "\u2013" : r.csat_average, pct(r.automation_rate),
+        pct(r.resolution_rate), pct(r.reopen_rate)];
+    }), "No conversations in this period yet.");
+
+    table($("phase-report"), ["Category", "Phase", "Recommendation", "Evidence"], data.phase_report.map(function (e) {
+      return [e.category, e.phase, { text: e.recommendation, cls: "rec " + e.recommendation.split(" ")[0] }, e.evidence];
+    }), "No categories yet.");
+  }
+
+  function table(target, headers, rows, emptyText) {
+    clear(target);
+    if (!rows.length) { target.appendChild(el("p", { class: "empty" }, emptyText)); return; }
+    var tbl = el("table"), head = el("tr");
+    headers.forEach(function (h) { head.appendChild(el("th", { scope: "col" }, h)); });
+    tbl.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      r.forEach(function (cell) {
+        if (cell instanceof Node) { var td = el("td"); td.appendChild(cell); tr.appendChild(td); }
+        else if (cell && typeof cell === "object") tr.appendChild(el("td", { class: cell.cls }, cell.text));
+        else tr.appendChild(el("td", { class: typeof cell === "number" ? "num" : "" }, String(cell)));
+      });
+      body.appendChild(tr);
+    });
+    tbl.appendChild(body);
+    target.appendChild(tbl);
+  }
+
+  /* ---------- admin ---------- */
+
+  function adminError(text, ok) {
+    $("admin-error").textContent = text;
+    $("admin-error").className = ok ? "ok" : "error";
+    $("admin-error").hidden = !text;
+  }
+
+  function loadAdmin() {
+    adminError("");
+    return Promise.all([api("GET", "/api/agent/admin/agents"), api("GET", "/api/agent/admin/phases")])
+      .then(function (results) { renderAgents(results[0]); renderPhases(results[1]); })
+      .catch(function (error) { adminError(error.message); });
+  }
+
+  function renderAgents(agents) {
+    table($("agents"), ["Username", "Name", "Role", ""], agents.map(function (a) {
+      var remove = a.username === me.username ? el("span", { class: "meta" }, "you")
+        : button("Remove", "danger", function () {
+          api("POST", "/api/agent/admin/agents/" + encodeURIComponent(a.username) + "/remove")
+            .then(function () { adminError(a.username + " removed.", true); loadAdmin(); loadAgents(); })
+            .catch(function (error) { adminError(error.message); });
+        }, { "aria-label": "Remove " + a.username });
+      return [a.username, a.display_name, a.role, remove];
+    }), "No accounts.");
+  }
+
+  function renderPhases(phases) {
+    table($("phases"), ["Category", "Team", "SLA", "Phase"], phases.map(function (p) {
+      var select = el("select", { "aria-label": "Phase of " + p.category });
+      Object.keys(PHASES).forEach(function (v) { select.appendChild(el("option", { value: v }, PHASES[v])); });
+      select.value = p.phase;
+      select.addEventListener("change", function () {
+        api("POST", "/api/agent/admin/phases/" + encodeURIComponent(p.category), { phase: select.value })
+          .then(function () { adminError(p.category + " is now in the " + select.value + " phase.", true); })
+          .catch(function (error) { adminError(error.message); select.value = p.phase; });
+      });
+      return [p.category, p.queue, p.sla_seconds ? duration(p.sla_seconds) : "\u2013", select];
+    }), "No categories.");
+  }
+
+  $("add-agent").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var body = { username: $("new-username").value.trim(), display_name: $("new-display").value.trim(),
+      password: $("new-password").value, role: $("new-role").value };
+    api("POST", "/api/agent/admin/agents", body).then(function () {
+      adminError(body.username + " can now sign in.", true);
+      $("add-agent").reset();
+      loadAdmin();
+      loadAgents();
+    }).catch(function (error) { adminError(error.message); });
   });
 
   /* ---------- live events: refetch what changed; reconnect with backoff + jitter ---------- */
 
-  var socket = null, attempts = 0;
+  var socket = null, attempts = 0, reconnectTimer = null;
 
   function connect() {
-    if (!auth || socket) return;
+    if (!me || socket) return;
+    clearTimeout(reconnectTimer);
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/api/agent/live?token=" + encodeURIComponent(auth.token));
+    var ws = new WebSocket(scheme + location.host + "/api/agent/live");  // the session cookie authenticates
     socket = ws;
     ws.onopen = function () {
       attempts = 0;
@@ -369,25 +638,34 @@
     ws.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
-      loadQueue();
       var mine = currentId && (event.conversation_id === currentId ||
         (current && current.handoff && event.handoff_id === current.handoff.id));
-      if (mine) openConversation(currentId);
+      if (event.type === "typing") { if (mine && event.role === "customer") customerTyping(); return; }
+      loadQueue();
+      if (list === "all") loadAll();
+      if (mine) {
+        if (event.type === "customer_message") $("typing").textContent = "";
+        openConversation(currentId);
+      }
     };
     ws.onclose = function (event) {
       if (socket === ws) socket = null;
       setLive(false);
-      if (event.code === 4401) { signOut("That token was not accepted."); return; }
-      if (!auth) return;
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempts++));
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+      if (event.code === 4401) { api("GET", "/api/agent/me").catch(function () {}); return; }
+      if (!me) return;
+      var delay = Math.min(15000, 1000 * Math.pow(2, attempts++));
+      reconnectTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
     };
   }
 
+  function reconnectNow() { if (me && !socket) { attempts = 0; connect(); } }
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
+
   function setLive(on) {
-    $("live").textContent = on ? "Live" : (auth ? "Reconnecting\u2026" : "Offline");
+    $("live").textContent = on ? "Live" : (me ? "Reconnecting\u2026" : "Offline");
     $("live").className = on ? "pill live" : "pill";
   }
 
-  if (auth && auth.token) start(); else showLogin("");
+  api("GET", "/api/agent/me").then(start).catch(function () { showLogin(""); });
 })();

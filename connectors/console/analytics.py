@@ -1,0 +1,75 @@
+"""Analytics for the console: the journal turned into rows (bot/analytics.py), totals, CSV and phase evidence."""
+
+# No `from __future__ import annotations`: FastAPI must see the `Agent` alias as a real object.
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, Callable
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from bot.analytics import Row, _p90, analytics, to_csv
+from bot.gates import GateConfig
+from bot.reports import phase_report
+from bot.store import Journal
+from connectors.console.auth import ConsoleAuth, Identity
+
+Days = Annotated[int, Query(ge=1, le=365)]
+WindowHours = Annotated[float | None, Query(gt=0, le=24 * 90)]
+
+
+def _rows(entries: list[dict[str, Any]], days: int, window_hours: float) -> list[Row]:
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
+    return [r for r in analytics(entries, now=time.time(), window_s=window_hours * 3600) if r.day >= cutoff]
+
+
+def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sums over the rows; rates recomputed from the sums (averaging rates would weigh small days too much)."""
+    days = {r.day for r in rows}
+    conversations = {e["conversation_id"] for e in entries if e.get("kind") == "turn"}
+    waits = [float(e["seconds"]) for e in entries if e.get("kind") == "first_human_reply"
+             and e.get("conversation_id") in conversations
+             and datetime.fromtimestamp(e.get("at", 0), tz=timezone.utc).strftime("%Y-%m-%d") in days]
+    out: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in (
+        "conversations", "customer_turns", "answered_by_bot", "drafts_unchanged", "drafts_edited",
+        "drafts_rejected", "bot_involved", "bot_resolved", "bot_resolved_confirmed", "reopened", "csat_responses")}
+    escalated: dict[str, int] = {}
+    for r in rows:
+        for reason, n in r.escalated.items():
+            escalated[reason] = escalated.get(reason, 0) + n
+    out["escalated"] = escalated
+    rated = sum((r.csat_average or 0) * r.csat_responses for r in rows)
+    out["csat_average"] = round(rated / out["csat_responses"], 2) if out["csat_responses"] else None
+    involved, conv = out["bot_involved"], out["conversations"]
+    out["involvement_rate"] = round(involved / conv, 4) if conv else 0.0
+    out["resolution_rate"] = round(out["bot_resolved"] / involved, 4) if involved else 0.0
+    out["automation_rate"] = round(out["involvement_rate"] * out["resolution_rate"], 4)
+    out["reopen_rate"] = round(out["reopened"] / involved, 4) if involved else 0.0
+    out["first_human_reply_median_s"] = round(statistics.median(waits), 1) if waits else None
+    out["first_human_reply_p90_s"] = round(_p90(waits), 1) if waits else None
+    return out
+
+
+def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], GateConfig], *,
+                     default_window_hours: float = 72) -> APIRouter:
+    router = APIRouter(prefix="/api/agent")
+    Agent = Annotated[Identity, Depends(auth.identify)]
+
+    @router.get("/analytics")
+    async def figures(who: Agent, days: Days = 30, window_hours: WindowHours | None = None) -> dict[str, Any]:
+        entries = await journal.export()
+        window_hours = window_hours or default_window_hours
+        rows = _rows(entries, days, window_hours)
+        return {"days": days, "window_hours": window_hours, "rows": [r.model_dump() for r in rows],
+                "totals": totals(rows, entries),
+                "phase_report": [dict(e.model_dump(mode="json"), reviewed=e.reviewed)
+                                 for e in phase_report(entries, gates())]}
+
+    @router.get("/analytics.csv")
+    async def csv(who: Agent, days: Days = 30, window_hours: WindowHours | None = None) -> Response:
+        rows = _rows(await journal.export(), days, window_hours or default_window_hours)
+        return Response(to_csv(rows), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="supportbot-analytics-{days}d.csv"'})
+
+    return router
