@@ -9,6 +9,11 @@ query's similarity to the article title with its similarity to the chunk text
 share a title (several answers to one FAQ, or one article split into files) are scored together: each
 article's best chunk score is replaced by the mean over the group, so a topic backed by all of its
 articles outranks a single stray chunk that happens to match a few words.
+
+Near-twin penalty (`twin_penalty`): a topic whose title sits very close to another stored title (two
+threads about almost the same thing) attracts questions meant for either, so its score is lowered by
+`twin_penalty * (nearest-other-title similarity - mean of that over the candidate topics)`; a hubness
+correction in the spirit of CSLS. Centring keeps scores on the usual scale for answer thresholds.
 """
 
 from __future__ import annotations
@@ -69,9 +74,12 @@ class ChromaKnowledgeBase:
         group_by_title: bool = True,
         candidates: int = 50,
         title_candidates: int = 10,
+        twin_penalty: float = 0.1,
     ) -> None:
         if not 0.0 <= title_weight <= 1.0:
             raise ValueError("title_weight must be within 0..1")
+        if not 0.0 <= twin_penalty <= 1.0:
+            raise ValueError("twin_penalty must be within 0..1")
         self.client = client
         self.collection_name = collection_name
         self.embedder = embedder
@@ -79,6 +87,7 @@ class ChromaKnowledgeBase:
         self.group_by_title = group_by_title
         self.candidates = candidates
         self.title_candidates = title_candidates
+        self.twin_penalty = twin_penalty
         cosine = {"hnsw": {"space": "cosine"}}
         # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
         self.chunks = client.get_or_create_collection(
@@ -190,7 +199,8 @@ class ChromaKnowledgeBase:
             near = self.titles.query(query_embeddings=[vector], n_results=min(n_titles, self.title_candidates),
                                      include=["metadatas"])
             titles |= {m["title"] for m in near["metadatas"][0]}
-        title_sims = self._title_similarities(vector, titles)
+        title_sims, title_vectors = self._title_similarities(vector, titles)
+        penalties = self._twin_penalties(title_vectors) if self.group_by_title else {}
         if self.group_by_title:
             # score every chunk of every candidate topic, so a group's mean is not biased by the pool cut
             got = self.chunks.get(where={"title": {"$in": sorted(titles)}},
@@ -199,23 +209,43 @@ class ChromaKnowledgeBase:
             sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
         else:
             sims = np.asarray([1.0 - d for d in distances], dtype=np.float32)
-        return self._rank(ids, texts, metas, sims, title_sims, k)
+        return self._rank(ids, texts, metas, sims, title_sims, k, penalties)
 
-    def _title_similarities(self, vector: np.ndarray, titles: set[str]) -> dict[str, float]:
+    def _title_similarities(self, vector: np.ndarray,
+                            titles: set[str]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """Query–title similarity and the stored vector of each candidate title."""
         by_id = {title_id(t): t for t in titles}
         got = self.titles.get(ids=list(by_id), include=["embeddings"])
         if not got["ids"]:
+            return {}, {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        sims = vectors @ vector
+        named = [by_id[tid] for tid in got["ids"]]
+        return ({t: float(s) for t, s in zip(named, sims)}, dict(zip(named, vectors)))
+
+    def _twin_penalties(self, title_vectors: dict[str, np.ndarray]) -> dict[str, float]:
+        """Per candidate title: how much to lower its group score for having a near-twin title."""
+        if self.twin_penalty == 0.0 or len(title_vectors) < 2 or self.titles.count() < 2:
             return {}
-        sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
-        return {by_id[tid]: float(s) for tid, s in zip(got["ids"], sims)}
+        names = list(title_vectors)
+        near = self.titles.query(query_embeddings=np.stack([title_vectors[t] for t in names]),
+                                 n_results=2, include=["distances"])
+        nearest = []
+        for name, ids, distances in zip(names, near["ids"], near["distances"]):
+            others = [1.0 - d for tid, d in zip(ids, distances) if tid != title_id(name)]
+            nearest.append(others[0] if others else 0.0)
+        centre = float(np.mean(nearest))
+        return {t: self.twin_penalty * (r - centre) for t, r in zip(names, nearest)}
 
     def _rank(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], sims: np.ndarray,
-              title_sims: dict[str, float], k: int) -> list[Passage]:
+              title_sims: dict[str, float], k: int,
+              penalties: dict[str, float] | None = None) -> list[Passage]:
         w = self.title_weight
         scores = [
             (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
             for s, m in zip(sims, metas)
         ]
+        penalty = penalties or {}
         best_in_doc: dict[str, float] = defaultdict(lambda: -1.0)
         for score, meta in zip(scores, metas):
             best_in_doc[meta["path"]] = max(best_in_doc[meta["path"]], score)
@@ -227,7 +257,7 @@ class ChromaKnowledgeBase:
                 groups[doc_title[path]].append(best)
             for path, best in best_in_doc.items():
                 members = groups[doc_title[path]]
-                shift[path] = sum(members) / len(members) - best
+                shift[path] = sum(members) / len(members) - best - penalty.get(doc_title[path], 0.0)
         ranked = sorted(
             range(len(ids)),
             key=lambda i: (scores[i] + shift[metas[i]["path"]], best_in_doc[metas[i]["path"]], scores[i]),

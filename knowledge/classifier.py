@@ -204,18 +204,24 @@ class TrainedCategorizer:
         label, best_p, forced = self._decode(_softmax(scores, self.temperature))
         return label, self._confidence(best_p, _neighbour_similarity(vectors, self.reference)), forced
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
-        """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold.
-
-        A rejected message carries 1 - P(top intent is right).
-        """
+    def top_intents(self, texts: list[str]) -> list[tuple[Prediction, bool]]:
+        """Best in-scope intent per text with P(it is right), ignoring the threshold, and whether the
+        `oos` class outscored every intent (useful to offer suggestions when rejecting)."""
         if not texts:
             return []
         label, conf, forced = self._score(list(texts))
-        reject = self.oos_label or UNKNOWN
-        return [Prediction(label=str(lab), probability=float(p)) if not f and p >= self.threshold
-                else Prediction(label=reject, probability=float(1.0 - p))
+        return [(Prediction(label=str(lab), probability=float(p)), bool(f))
                 for lab, p, f in zip(label, conf, forced)]
+
+    def decide(self, top: list[tuple[Prediction, bool]]) -> list[Prediction]:
+        """Apply the threshold: a rejected message carries 1 - P(top intent is right)."""
+        reject = self.oos_label or UNKNOWN
+        return [p if not forced and p.probability >= self.threshold
+                else Prediction(label=reject, probability=1.0 - p.probability) for p, forced in top]
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold."""
+        return self.decide(self.top_intents(texts))
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

@@ -136,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", required=True, help="JSONL rows {question, answer_ids}")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     parser.add_argument("--title-weight", type=float, default=None, help="override title-aware scoring weight")
+    parser.add_argument("--twin-penalty", type=float, default=None,
+                        help="override the near-twin title penalty (0 turns it off)")
     parser.add_argument("--no-group", action="store_true", help="score each document alone, not per title")
     parser.add_argument("--progress", action="store_true", help="show the ingest progress bar")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -143,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options: dict[str, Any] = {}
     if args.title_weight is not None:
         options["title_weight"] = args.title_weight
+    if args.twin_penalty is not None:
+        options["twin_penalty"] = args.twin_penalty
     if args.no_group:
         options["group_by_title"] = False
     try:

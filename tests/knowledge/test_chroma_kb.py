@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from knowledge.answer import DEFAULT_MIN_SCORE
-from knowledge.chroma import ChromaKnowledgeBase
+from knowledge.chroma import ChromaKnowledgeBase, ChunkRecord
 from knowledge.documents import load_folder
 from knowledge.ingest import ingest_folder
 
@@ -143,3 +144,30 @@ def test_chroma_server_mode(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _twin_kb(path: Path, twin_penalty: float) -> ChromaKnowledgeBase:
+    """Titles A and B are near twins (cosine 0.95), C stands alone; the query is a hair closer to A than C."""
+    basis = np.eye(4, dtype=np.float32)
+    vectors = {
+        "A": basis[0],
+        "B": 0.95 * basis[0] + np.sqrt(1 - 0.95 ** 2) * basis[1],
+        "C": 0.5 * basis[0] - 0.3 * basis[1] + np.sqrt(0.66) * basis[2],
+        "query": 0.8 * basis[0] - 0.2 * basis[1] + 0.3939 * basis[2] + np.sqrt(0.1648) * basis[3],
+    }
+    vectors = {k: (v / np.linalg.norm(v)).astype(np.float32) for k, v in vectors.items()}
+    kb = ChromaKnowledgeBase.persistent(str(path), embedder=lambda texts: np.stack([vectors[t] for t in texts]),
+                                        twin_penalty=twin_penalty)
+    kb.upsert([ChunkRecord(id=t, text=f"answer {t}", embedding=vectors[t], path=t, title=t, source=t,
+                           content_hash=t) for t in ("A", "B", "C")])
+    return kb
+
+
+def test_twin_penalty_prefers_the_topic_without_a_near_twin(tmp_path: Path) -> None:
+    plain = _twin_kb(tmp_path / "plain", twin_penalty=0.0).search_sync("query", k=3)
+    assert [p.title for p in plain] == ["A", "C", "B"]
+    penalised = _twin_kb(tmp_path / "penalised", twin_penalty=0.1).search_sync("query", k=3)
+    assert [p.title for p in penalised][0] == "C"
+    assert [p.score for p in penalised] == sorted((p.score for p in penalised), reverse=True)
+    with pytest.raises(ValueError):
+        ChromaKnowledgeBase.persistent(str(tmp_path / "bad"), twin_penalty=-0.1)
