@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_TOKEN = "browser-agent-token"
+AGENTS = {"alice": ("Alice", "admin", "alice-password"), "bob": ("Bob", "agent", "bob-password")}
 
 
 @dataclass
@@ -23,6 +24,22 @@ class Stack:
     agent_token: str
     logs: dict[str, Path]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    serve_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    other_origins: dict[str, str] = field(default_factory=dict)  # "allowed" / "refused" -> origin
+
+    @property
+    def server(self) -> subprocess.Popen[bytes]:
+        return self.processes[-1]
+
+    def kill_server(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing; whatever Redis has is all that survives."""
+        os.killpg(self.server.pid, signal.SIGKILL)
+        self.server.wait()
+
+    def start_server(self) -> None:
+        self.processes.append(spawn(self.serve_args, self.env, self.logs["server"]))
+        wait_healthy(f"{self.base_url}/healthz", [self.server], timeout=60)
 
     def log_tails(self, lines: int = 60) -> str:
         out = []

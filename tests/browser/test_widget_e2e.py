@@ -1,25 +1,23 @@
-"""End to end: the widget on the demo page and the agent console, against a real server and worker.
+"""End to end: the widget and the agent console, against a real server and worker on the real Redis.
 
-Answers come from the shipped sample help center (service/sample_docs) in embedded Chroma; the handoff is
+Answers come from the shipped sample help center (service/sample_docs) in embedded Chroma; handoffs are
 opened by the Celery worker; everything reaches both pages through their WebSockets.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.browser.stack import ROOT, Stack
+from tests.browser.helpers import FIRST_ANSWER, LIVE, XSS, api, ask, open_widget, save_screenshot, sign_in
+from tests.browser.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-XSS = '<img src=x onerror="window.__xss=1">'
-FIRST_ANSWER = 90_000  # ms: the server loads the embedding model on the first question
-LIVE = 20_000
 
 
 class Network:
@@ -43,25 +41,6 @@ class Network:
         self.routes.clear()
 
 
-def open_widget(page: Page) -> Any:
-    page.get_by_role("button", name="Open chat: Acme support").click()
-    return page.locator("#supportbot-widget")
-
-
-def ask(page: Page, text: str) -> None:
-    box = page.get_by_label("Your message")
-    box.fill(text)
-    box.press("Enter")
-
-
-def save_screenshot(page: Page, name: str, **options: Any) -> None:
-    """Into artifacts/ for this run, and into docs/ for the README."""
-    target = ROOT / "artifacts" / "screenshots" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target), **options)
-    shutil.copyfile(target, ROOT / "docs" / name)
-
-
 def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     customer = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
     agent = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
@@ -79,12 +58,7 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
         "href", "https://help.acme.cloud/articles/reset-password")
 
     # 2. The agent signs in before anyone asks for help: the queue must fill without a reload.
-    agent.goto(f"{stack.base_url}/console")
-    agent.get_by_label("Your name").fill("Alice")
-    agent.get_by_label("Agent token").fill(stack.agent_token)
-    agent.get_by_role("button", name="Open the queue").click()
-    expect(agent.locator("#live")).to_have_text("Live", timeout=LIVE)
-    expect(agent.locator("#queue-empty")).to_be_visible()
+    sign_in(agent, stack, "alice")
 
     # 3. Out of scope: an acknowledgement now, a handoff opened by the worker.
     ask(customer, "Can you recommend a good lasagna recipe?")
@@ -112,9 +86,16 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     expect(transcript.locator(".customer .body", has_text="onerror")).to_have_text(XSS, timeout=LIVE)
     assert transcript.locator("img").count() == 0
     agent.get_by_role("button", name="Claim", exact=True).click()
-    expect(agent.locator("#claim")).to_have_text("Claimed by Alice", timeout=LIVE)
+    expect(agent.locator("#claim")).to_have_text("Claimed by you", timeout=LIVE)
     joined = log.locator(".msg.system", has_text="Alice from our support team has joined")
     expect(joined).to_be_visible(timeout=LIVE)
+
+    # Both sides see the other typing (signals only, nothing stored).
+    customer.get_by_label("Your message").fill("Let me think")
+    expect(agent.locator("#typing")).to_have_text(re.compile("is typing"), timeout=LIVE)
+    customer.get_by_label("Your message").fill("")
+    agent.get_by_label("Message").fill("Just a sec")
+    expect(widget.locator(".indicator")).to_have_text("Alice is typing\u2026", timeout=LIVE)
     agent.get_by_label("Message").fill("Off-topic, but friendly customer. Handing back after this.")
     agent.get_by_role("button", name="Add internal note").click()
     expect(transcript.locator(".note")).to_have_count(1, timeout=LIVE)
@@ -141,10 +122,89 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     agent.get_by_role("button", name="Hand back to bot").click()
     back = log.locator(".msg.system", has_text="chatting with the assistant again")
     expect(back).to_be_visible(timeout=LIVE)
-    expect(agent.locator("#queue-empty")).to_be_visible(timeout=LIVE)
+    expect(queued).to_have_count(0, timeout=LIVE)
+
+    # 9. The customer rates the help (CSAT), then the bot answers again and asks whether that solved it.
+    rating = log.get_by_role("group", name="How would you rate the help you got?")
+    rating.get_by_role("button", name=re.compile("^Rate 5 out of 5")).click()
+    expect(log.get_by_text("You rated us 5 out of 5")).to_be_visible(timeout=LIVE)
     ask(customer, "How do I export my data?")
     expect(log.get_by_role("link", name="Exporting your data")).to_be_visible(timeout=LIVE)
+    helpful = log.get_by_role("group", name="Did this answer your question?")
+    expect(helpful).to_be_visible()
     save_screenshot(customer, "widget.png")
+    helpful.get_by_role("button", name="Yes").click()
+    expect(log.get_by_text("Great, thanks for letting us know.")).to_be_visible(timeout=LIVE)
 
     assert customer.evaluate("window.__xss") is None
     assert agent.evaluate("window.__xss") is None
+
+
+def conversation_id(page: Page) -> str:
+    return str(page.evaluate("""() => { for (const k of Object.keys(localStorage))
+        if (k.startsWith('supportbot:')) return JSON.parse(localStorage.getItem(k)).conversation_id; }"""))
+
+
+def test_reload_and_a_killed_server_lose_no_message(stack: Stack, browser: Any) -> None:
+    customer = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
+    customer.goto(f"{stack.base_url}/demo")
+    widget = open_widget(customer)
+    log = widget.get_by_role("log")
+    widget.get_by_role("button", name="Talk to a human").click()
+    expect(log.locator(".msg.system", has_text="support team")).to_be_visible(timeout=FIRST_ANSWER)
+    cid = conversation_id(customer)
+    detail = api(stack, "GET", f"/api/agent/conversations/{cid}")
+    api(stack, "POST", f"/api/agent/handoffs/{detail['handoff']['id']}/claim")
+    api(stack, "POST", f"/api/agent/conversations/{cid}/reply", {"text": "Alice here, how can I help?"})
+    expect(log.locator(".msg.agent", has_text="Alice here")).to_be_visible(timeout=LIVE)
+
+    customer.reload()
+    widget = open_widget(customer)
+    log = widget.get_by_role("log")
+    expect(log.locator(".msg.agent", has_text="Alice here")).to_have_count(1, timeout=LIVE)
+    ask(customer, "One: before the crash")
+    expect(log.locator(".msg.customer:not(.pending)", has_text="One:")).to_have_count(1, timeout=LIVE)
+
+    ask(customer, "Two: while the server dies")
+    stack.kill_server()
+    ask(customer, "Three: while the server is down")
+    expect(log.locator(".unsent").first).to_be_visible(timeout=LIVE)
+    stack.start_server()
+    customer.evaluate("window.dispatchEvent(new Event('online'))")  # as the browser does when back online
+    for text in ("One:", "Two:", "Three:"):
+        expect(log.locator(".msg.customer:not(.pending)", has_text=text)).to_have_count(1, timeout=LIVE)
+    api(stack, "POST", f"/api/agent/conversations/{cid}/reply", {"text": "Got all three."})
+    expect(log.locator(".msg.agent", has_text="Got all three.")).to_have_count(1, timeout=LIVE)
+    expect(log.locator(".pending")).to_have_count(0)
+    seqs = [int(s) for s in log.locator(".msg[data-seq]").evaluate_all("ns => ns.map(n => n.dataset.seq)")]
+    assert seqs == sorted(set(seqs)), seqs
+    stored = [m["text"] for m in api(stack, "GET", f"/api/agent/conversations/{cid}")["transcript"]]
+    for text in ("One: before the crash", "Two: while the server dies", "Three: while the server is down"):
+        assert stored.count(text) == 1, stored
+    assert stored.index("One: before the crash") < stored.index("Three: while the server is down")
+
+
+def test_widget_on_an_allowed_origin_works_and_a_refused_origin_is_turned_away(stack: Stack, browser: Any) -> None:
+    phone = browser.new_context(viewport={"width": 390, "height": 780}, is_mobile=True, has_touch=True).new_page()
+    phone.goto(stack.other_origins["allowed"])
+    widget = open_widget(phone, "Shop support")
+    log = widget.get_by_role("log")
+    expect(log.locator(".greeting")).to_have_text(re.compile("Hello from the shop!"))
+    ask(phone, "How do I export my data?")
+    expect(log.get_by_role("link", name="Exporting your data")).to_be_visible(timeout=FIRST_ANSWER)
+    box = widget.locator(".panel").bounding_box()
+    assert box is not None and box["width"] <= 390  # full width on a phone, no sideways scrolling
+    save_screenshot(phone, "widget-mobile.png")
+
+    refused = browser.new_context().new_page()
+    refused.goto(stack.other_origins["refused"])
+    widget = open_widget(refused, "Shop support")
+    ask(refused, "Hello?")
+    expect(widget.get_by_role("alert")).to_be_visible(timeout=LIVE)
+    assert widget.locator(".msg.customer").count() == 0
+    request = urllib.request.Request(f"{stack.base_url}/api/conversations", method="POST", data=b"{}",
+                                     headers={"Origin": stack.other_origins["refused"],
+                                              "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refusal:
+        urllib.request.urlopen(request, timeout=10)
+    assert refusal.value.code == 403

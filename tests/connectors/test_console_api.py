@@ -182,5 +182,8 @@ def test_approved_draft_is_sent_as_is_and_reject_sends_nothing(draft_client: Tes
 def test_console_files_are_served(client: TestClient) -> None:
     page = client.get("/console")
     assert page.status_code == 200 and 'src="/console.js"' in page.text
-    script = client.get("/console.js")
-    assert script.status_code == 200 and "innerHTML" not in script.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for path in ("/console.js", "/console/charts.js", "/console/console.css"):
+        asset = client.get(path)
+        assert asset.status_code == 200 and "innerHTML" not in asset.text, path
+    assert client.get("/console/secrets.txt").status_code == 404

@@ -51,6 +51,7 @@
   }
 
   var session = loadSession();
+  if (session) { session.outbox = session.outbox || []; session.rated = session.rated || {}; }
   var seenAtLoad = session ? session.last_seq || 0 : 0;  // older replies were already read: no "New" badge
 
   /* ---------- DOM (inside a shadow root so the host page's CSS cannot leak in or out) ---------- */
@@ -102,6 +103,18 @@
     "font-size:13px;cursor:pointer;}",
     ".human:hover{border-color:var(--sb-color);color:var(--sb-color);}",
     ".status{font-size:12px;color:#6b7280;}",
+    ".unsent{display:block;font-size:11px;opacity:.85;margin-top:2px;}",
+    ".ask{align-self:flex-start;display:flex;gap:6px;align-items:center;flex-wrap:wrap;font-size:13px;",
+    "color:#4b5563;margin-top:-4px;}",
+    ".ask button,.csat button{border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:999px;",
+    "padding:3px 12px;font-size:13px;cursor:pointer;}",
+    ".ask button:hover,.csat button:hover{border-color:var(--sb-color);color:var(--sb-color);}",
+    ".csat{align-self:stretch;background:#fff;border:1px solid #e5e7eb;border-radius:12px;padding:10px 12px;",
+    "text-align:center;font-size:14px;}",
+    ".csat p{margin:0 0 8px;font-weight:600;}",
+    ".csat .stars{display:flex;justify-content:center;gap:6px;}",
+    ".csat .stars button{width:38px;height:38px;padding:0;font-size:15px;font-weight:600;}",
+    ".csat .scale{display:flex;justify-content:space-between;font-size:11px;color:#6b7280;margin:4px 18px 0;}",
     ".sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);",
     "border:0;}",
     "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0;}",
@@ -221,12 +234,37 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
-  function addMessage(message) {
+  var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  // The server sends whole answers; a live bot answer is revealed word by word so it reads like typing.
+  function reveal(node) {
+    var textNode = null;
+    for (var i = 0; i < node.childNodes.length; i++) if (node.childNodes[i].nodeType === 3) textNode = node.childNodes[i];
+    if (!textNode || reduceMotion) return;
+    var words = textNode.data.split(/(\s+)/), shown = 0, per = Math.max(1, Math.ceil(words.length / 40));
+    var sources = node.querySelector(".sources");
+    textNode.data = "";
+    if (sources) sources.hidden = true;
+    node.setAttribute("aria-busy", "true");
+    var timer = setInterval(function () {
+      shown = Math.min(words.length, shown + per);
+      textNode.data = words.slice(0, shown).join("");
+      if (shown >= words.length) {
+        clearInterval(timer);
+        if (sources) sources.hidden = false;
+        node.removeAttribute("aria-busy");
+      }
+      scrollDown();
+    }, 30);
+  }
+
+  function addMessage(message, live) {
     if (typeof message.seq !== "number" || rendered[message.seq]) return;
     if (pending[message.id]) {  // our own message came back from the server: replace the placeholder
       pending[message.id].remove();
       delete pending[message.id];
     }
+    if (message.role === "customer") dropOut(message.id);
     var node = bubble(message);
     node.dataset.seq = String(message.seq);
     rendered[message.seq] = node;
@@ -236,6 +274,10 @@
       if (s > message.seq) { before = log.children[i]; break; }
     }
     log.insertBefore(node, before || firstPending());
+    if (live && message.role === "bot") reveal(node);
+    if (message.role === "customer" || message.role === "agent") removePrompts(".ask");
+    if (live && message.role === "bot" && (message.citations || []).length) askHelpful(node);
+    if (message.event === "resolved" || message.event === "handed_back") askRating(node, message.seq);
     if (message.seq > lastSeq) {
       lastSeq = message.seq;
       if (session) { session.last_seq = lastSeq; saveSession(); }
@@ -245,6 +287,63 @@
       if (panel.hidden && message.seq > seenAtLoad) badge.hidden = false;
     }
     scrollDown();
+  }
+
+  function removePrompts(selector) {
+    Array.prototype.forEach.call(log.querySelectorAll(selector), function (n) { n.remove(); });
+  }
+
+  function feedback(body) {
+    if (!session) return Promise.resolve();
+    return request("POST", "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/feedback", body);
+  }
+
+  // "Did this answer your question?": the customer's own word counts as a confirmed resolution.
+  function askHelpful(after) {
+    removePrompts(".ask");
+    var box = el("div", { class: "ask", role: "group", "aria-label": "Did this answer your question?" });
+    box.appendChild(el("span", {}, "Did this answer your question?"));
+    [["Yes", true], ["No", false]].forEach(function (choice) {
+      var b = el("button", { type: "button" }, choice[0]);
+      b.addEventListener("click", function () {
+        feedback({ resolved: choice[1] }).catch(function () {});
+        while (box.firstChild) box.removeChild(box.firstChild);
+        box.appendChild(el("span", { role: "status" }, choice[1] ? "Great, thanks for letting us know."
+          : "Sorry about that. Use \u201cTalk to a human\u201d below and a person will help."));
+      });
+      box.appendChild(b);
+    });
+    log.insertBefore(box, after.nextSibling);
+  }
+
+  // CSAT once a person resolved or handed the conversation back; asked once per resolution.
+  function askRating(after, seq) {
+    if (!session || session.rated[seq]) return;
+    removePrompts(".csat");
+    var box = el("div", { class: "csat", role: "group", "aria-labelledby": "sb-csat-" + seq });
+    box.appendChild(el("p", { id: "sb-csat-" + seq }, "How would you rate the help you got?"));
+    var stars = el("div", { class: "stars" });
+    var words = ["very poor", "poor", "okay", "good", "excellent"];
+    for (var i = 1; i <= 5; i++) {
+      (function (rating) {
+        var b = el("button", { type: "button", "aria-label": "Rate " + rating + " out of 5: " + words[rating - 1] }, String(rating));
+        b.addEventListener("click", function () {
+          feedback({ rating: rating }).then(function () {
+            session.rated[seq] = rating;
+            saveSession();
+            while (box.firstChild) box.removeChild(box.firstChild);
+            box.appendChild(el("p", { role: "status" }, "Thank you! You rated us " + rating + " out of 5."));
+          }).catch(function (error) { showError(error.message); });
+        });
+        stars.appendChild(b);
+      })(i);
+    }
+    box.appendChild(stars);
+    var scale = el("div", { class: "scale", "aria-hidden": "true" });
+    scale.appendChild(el("span", {}, "Very poor"));
+    scale.appendChild(el("span", {}, "Excellent"));
+    box.appendChild(scale);
+    log.insertBefore(box, after.nextSibling);
   }
 
   function firstPending() {
@@ -310,7 +409,8 @@
   function ensureConversation() {
     if (session) return Promise.resolve(session);
     return request("POST", "/api/conversations", {}).then(function (created) {
-      session = { conversation_id: created.conversation_id, token: created.token, last_seq: 0 };
+      session = { conversation_id: created.conversation_id, token: created.token, last_seq: 0, outbox: [],
+                  rated: {} };
       saveSession();
       connect();
       return session;
@@ -328,31 +428,82 @@
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
+  /* Outbox: a message stays in localStorage until the server has it, and is re-sent (same id, so never
+   * twice) when the connection comes back, also after a reload. */
+  function queueOut(id, text) {
+    session.outbox = (session.outbox || []).filter(function (o) { return o.id !== id; });
+    session.outbox.push({ id: id, text: text });
+    saveSession();
+  }
+
+  function dropOut(id) {
+    if (!session || !session.outbox) return;
+    var before = session.outbox.length;
+    session.outbox = session.outbox.filter(function (o) { return o.id !== id; });
+    if (session.outbox.length !== before) saveSession();
+  }
+
+  function placeholderFor(id, text) {
+    if (pending[id]) return pending[id];
+    var node = bubble({ role: "customer", text: text });
+    node.classList.add("pending");
+    pending[id] = node;
+    log.appendChild(node);
+    scrollDown();
+    return node;
+  }
+
+  function markUnsent(node, unsent) {
+    var note = node.querySelector(".unsent");
+    if (!unsent) { if (note) note.remove(); return; }
+    if (!note) node.appendChild(el("span", { class: "unsent" }, "Not sent yet \u2013 will retry when reconnected"));
+  }
+
+  var inflight = {};
+
+  function deliver(id, text) {
+    if (inflight[id] || !session) return Promise.resolve();
+    inflight[id] = true;
+    var placeholder = placeholderFor(id, text);
+    markUnsent(placeholder, false);
+    return postMessage(id, text, 0).then(function (result) {
+      delete inflight[id];
+      dropOut(id);
+      if (result && result.decision === "drafted") showIndicator("A support agent is reviewing the answer\u2026");
+      else if (!result || !result.decision) showIndicator("");
+      // The live connection is down: pick the replies up by hand.
+      if (!socket || socket.readyState !== WebSocket.OPEN) refresh();
+    }).catch(function (error) {
+      delete inflight[id];
+      showIndicator("");
+      if (!error.status) { markUnsent(placeholder, true); return; }  // offline: the outbox keeps it
+      dropOut(id);
+      placeholder.remove();
+      delete pending[id];
+      if (error.status === 403) forget();
+      if (!input.value) input.value = text;  // refused: give the text back so it can be fixed and resent
+      showError(error.message);
+    });
+  }
+
+  function flushOutbox() {
+    ((session && session.outbox) || []).forEach(function (o) { deliver(o.id, o.text); });
+  }
+
   function send(text) {
     text = text.trim();
     if (!text) return;
     showError("");
     var id = clientId();
-    var placeholder = bubble({ role: "customer", text: text });
-    placeholder.classList.add("pending");
-    pending[id] = placeholder;
-    log.appendChild(placeholder);
-    scrollDown();
+    var placeholder = placeholderFor(id, text);
     showIndicator("Assistant is typing\u2026");
     return ensureConversation()
-      .then(function () { return postMessage(id, text, 0); })
-      .then(function (result) {
-        if (result && result.decision === "drafted") showIndicator("A support agent is reviewing the answer\u2026");
-        else if (!result || !result.decision) showIndicator("");
-        // The live connection is down: pick the replies up by hand.
-        if (!socket || socket.readyState !== WebSocket.OPEN) refresh();
-      })
+      .then(function () { queueOut(id, text); return deliver(id, text); })
       .catch(function (error) {
         placeholder.remove();
         delete pending[id];
         showIndicator("");
-        if (error.status === 403) forget();
-        if (!input.value) input.value = text;  // give the text back so it can be fixed and resent
+        if (!input.value) input.value = text;
         showError(error.status ? error.message : "Can't reach the server. Check your connection and try again.");
       });
   }
@@ -371,7 +522,7 @@
     if (!session) return Promise.resolve();
     var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages?after=" + lastSeq;
     return request("GET", path).then(function (page) {
-      (page.messages || []).forEach(addMessage);
+      (page.messages || []).forEach(function (m) { addMessage(m, false); });
     }).catch(function (error) {
       if (error.status === 403) forget();
     });
@@ -380,6 +531,7 @@
   /* ---------- live connection: reconnect with exponential backoff + jitter, resume after last_seq ---------- */
 
   var socket = null;
+  var typingTimer = null;
   var attempts = 0;
   var reconnectTimer = null;
 
@@ -394,11 +546,17 @@
     ws.onopen = function () {
       attempts = 0;
       connection.textContent = "";
+      flushOutbox();
     };
     ws.onmessage = function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      if (data.type === "message") addMessage(data);
+      if (data.type === "message") addMessage(data, true);
+      else if (data.type === "typing" && data.role === "agent") {
+        showIndicator((data.name || "Support agent") + " is typing\u2026");
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { showIndicator(""); }, 5000);
+      }
       else if (data.type === "status" && data.status === "reviewing") {
         showIndicator("A support agent is reviewing the answer\u2026");
       } else if (data.type === "status" && data.status === "typing") showIndicator("Typing\u2026");
@@ -408,7 +566,7 @@
       if (event.code === 4403) { forget(); return; }  // the server no longer knows this conversation
       if (!session) return;
       connection.textContent = "Reconnecting\u2026";
-      var delay = Math.min(30000, 1000 * Math.pow(2, attempts++));
+      var delay = Math.min(15000, 1000 * Math.pow(2, attempts++));
       reconnectTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
     };
   }
@@ -453,7 +611,12 @@
       form.requestSubmit ? form.requestSubmit() : submit(event);
     }
   });
+  var typingSent = 0;
   input.addEventListener("input", function () {
+    if (session && input.value && Date.now() - typingSent > 3000) {  // throttled: one signal per 3 s
+      typingSent = Date.now();
+      request("POST", "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/typing").catch(function () {});
+    }
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
   });
@@ -468,7 +631,11 @@
   humanButton.addEventListener("click", function () { send(HUMAN_REQUEST); });
 
   // A returning visitor with a conversation under way: reopen it where they left it.
-  if (session) { started = true; refresh().then(connect); }
+  if (session) {
+    started = true;
+    session.outbox.forEach(function (o) { markUnsent(placeholderFor(o.id, o.text), true); });
+    refresh().then(connect);
+  }
 
   window.SupportBot = { open: open, close: close };
 })();

@@ -1,0 +1,55 @@
+"""What the browser tests do again and again: sign in, ask, escalate through the API, save screenshots."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.stack import AGENTS, ROOT, Stack
+
+XSS = '<img src=x onerror="window.__xss=1">'
+FIRST_ANSWER = 90_000  # ms: the server loads the embedding model on its first question
+LIVE = 20_000
+
+
+def sign_in(page: Page, stack: Stack, username: str) -> None:
+    page.goto(f"{stack.base_url}/console")
+    form = page.get_by_role("form", name="Sign in")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill(AGENTS[username][2])
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#live")).to_have_text("Live", timeout=LIVE)
+
+
+def open_widget(page: Page, title: str = "Acme support") -> Any:
+    page.get_by_role("button", name=f"Open chat: {title}").click()
+    return page.locator("#supportbot-widget")
+
+
+def ask(page: Page, text: str) -> None:
+    box = page.get_by_label("Your message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None) -> Any:
+    """The agent API as automation uses it: the bearer token, no cookies."""
+    request = urllib.request.Request(f"{stack.base_url}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {stack.agent_token}", "X-Agent": "alice",
+                                              "Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def save_screenshot(page: Page, name: str, **options: Any) -> None:
+    """Into artifacts/ for this run, and into docs/ for the README."""
+    target = ROOT / "artifacts" / "screenshots" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), **options)
+    shutil.copyfile(target, ROOT / "docs" / name)
