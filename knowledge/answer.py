@@ -14,7 +14,7 @@ import numpy as np
 
 from bot.types import Citation
 from knowledge.base import Answer, Passage
-from knowledge.embedding import embed
+from knowledge.embedding import cached_embed
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -105,7 +105,7 @@ def strip_citation_marks(text: str) -> str:
     return _CITATION_MARK.sub("", text).strip()
 
 
-def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedder = embed,
+def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedder = cached_embed,
                         min_similarity: float = SUPPORT_MIN_SIMILARITY,
                         min_overlap: float = SUPPORT_MIN_OVERLAP) -> tuple[list[str], list[str]]:
     """Split `text` into sentences the passages back and sentences they do not.
@@ -172,7 +172,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_sentences: int = 3,
                  min_sentence_relevance: float = 0.3, sentence_margin: float = 0.12,
-                 passage_margin: float = 0.1, lexical_weight: float = 0.3, embedder: Embedder = embed) -> None:
+                 passage_margin: float = 0.1, lexical_weight: float = 0.3, embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_sentences = max_sentences
         self.min_sentence_relevance = min_sentence_relevance

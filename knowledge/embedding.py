@@ -39,3 +39,36 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
             texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
         )
     return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """`embed` with an LRU cache per text: help-center sentences recur in answer after answer."""
+
+    def __init__(self, maxsize: int = 20_000) -> None:
+        from collections import OrderedDict
+
+        self.maxsize = maxsize
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._guard:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            fresh = embed(missing)
+            with self._guard:
+                for text, vector in zip(missing, fresh):
+                    self._cache[text] = vector
+                while len(self._cache) > self.maxsize:
+                    self._cache.popitem(last=False)
+        with self._guard:
+            for text in texts:
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+            vectors = [self._cache.get(t) for t in texts]
+        if any(v is None for v in vectors):  # evicted meanwhile by another thread: recompute plainly
+            return embed(texts)
+        return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
+
+
+cached_embed = CachedEmbedder()
