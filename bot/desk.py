@@ -40,10 +40,11 @@ class AgentDesk:
     async def reply(self, conversation_id: str, agent: Participant, text: str, *, message_id: str | None = None
                     ) -> Turn:
         """The reply enters the same path as every message; the dialogue manager delivers it."""
-        fields = {"id": message_id} if message_id else {}
         state = await self._state(conversation_id)
-        turn = await self.dialogue.handle(Message(conversation_id=conversation_id, channel=state.channel,
-                                                  sender=agent, text=text, **fields))
+        message = Message(conversation_id=conversation_id, channel=state.channel, sender=agent, text=text)
+        if message_id:
+            message = message.model_copy(update={"id": message_id})
+        turn = await self.dialogue.handle(message)
         if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
             if handoff.status is HandoffStatus.QUEUED:
                 await self.queue.claim(handoff.id, agent.id)

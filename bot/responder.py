@@ -64,22 +64,26 @@ class Responder:
         signals = Signals(category_probability=probability, retrieval_score=best,
                           support=answer.support if answer and answer.text else 0.0)
         confidence, short = combine(signals, thresholds)
-        base = dict(category=category, phase=phase, confidence=confidence, signals=signals.model_dump())
+        measured = TurnOutcome(decision=Decision.ESCALATED, category=category, phase=phase, confidence=confidence,
+                               signals=signals.model_dump())
         if answer is None or not answer.text:
-            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.NO_ANSWER,
-                               explanation="; ".join(short) or "no passage answers the question", **base)
-        drafted = dict(text=answer.text, citations=answer.citations, **base)
+            return _as(measured, Decision.ESCALATED, EscalationReason.NO_ANSWER,
+                       "; ".join(short) or "no passage answers the question")
+        drafted = measured.model_copy(update={"text": answer.text, "citations": answer.citations})
         if phase is Phase.CATEGORIZE:
-            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.GATED,
-                               explanation=f"category {category} is in phase categorize", **drafted)
+            return _as(drafted, Decision.ESCALATED, EscalationReason.GATED,
+                       f"category {category} is in phase categorize")
         if answer.unsupported_sentences:
-            return TurnOutcome(decision=Decision.DRAFTED, reason=EscalationReason.DRAFT_REVIEW,
-                               explanation=f"{len(answer.unsupported_sentences)} sentence(s) not supported "
-                               "by a passage", **drafted)
+            return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
+                       f"{len(answer.unsupported_sentences)} sentence(s) not supported by a passage")
         if phase is Phase.DRAFT:
-            return TurnOutcome(decision=Decision.DRAFTED, reason=EscalationReason.DRAFT_REVIEW,
-                               explanation=f"category {category} is in phase draft", **drafted)
+            return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
+                       f"category {category} is in phase draft")
         if short:
-            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.LOW_CONFIDENCE,
-                               explanation="; ".join(short), **drafted)
-        return TurnOutcome(decision=Decision.ANSWERED, explanation="all signals above thresholds", **drafted)
+            return _as(drafted, Decision.ESCALATED, EscalationReason.LOW_CONFIDENCE, "; ".join(short))
+        return _as(drafted, Decision.ANSWERED, None, "all signals above thresholds")
+
+
+def _as(outcome: TurnOutcome, decision: Decision, reason: EscalationReason | None, explanation: str
+        ) -> TurnOutcome:
+    return outcome.model_copy(update={"decision": decision, "reason": reason, "explanation": explanation})
