@@ -13,9 +13,9 @@ lines serve both as a class and as the yardstick for the threshold.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import joblib
 import numpy as np
@@ -42,7 +42,7 @@ class _Featurizer:
     words: TfidfVectorizer = field(default_factory=lambda: TfidfVectorizer(
         ngram_range=(1, 2), sublinear_tf=True, lowercase=True))
 
-    def fit(self, texts: list[str]) -> "_Featurizer":
+    def fit(self, texts: list[str]) -> _Featurizer:
         # min_df=2 would leave tiny training sets without any character feature.
         if len(texts) < 50:
             self.chars.set_params(min_df=1)
@@ -138,7 +138,7 @@ class TrainedCategorizer:
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], *, oos_label: str = "oos", c: float = 1.0,
               embedding_weight: float = 2.0, folds: int = 3, seed: int = 0,
-              min_oos_recall: float = 0.9) -> "TrainedCategorizer":
+              min_oos_recall: float = 0.9) -> TrainedCategorizer:
         """Fit on (text, label) pairs; calibration and threshold come from `folds`-fold out-of-fold scores."""
         texts = [t for t, _ in examples]
         labels = np.array([lab for _, lab in examples])
@@ -232,7 +232,7 @@ class TrainedCategorizer:
                      "threshold": self.threshold}, Path(path), compress=3)
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainedCategorizer":
+    def load(cls, path: str | Path) -> TrainedCategorizer:
         """Load an artifact written by `save`; joblib unpickles, so only load files you produced."""
         data = joblib.load(Path(path))
         if not isinstance(data, dict) or data.get("format") != _FORMAT:

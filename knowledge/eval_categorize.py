@@ -26,28 +26,32 @@ def read_examples(path: str | Path, *, limit: int | None = None) -> list[tuple[s
     """(text, label) pairs; any malformed line raises ValueError naming the file and line."""
     examples: list[tuple[str, str]] = []
     try:
-        handle = open(path, encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            for lineno, line in enumerate(handle, start=1):
+                if limit is not None and len(examples) >= limit:
+                    break
+                if line.strip():
+                    examples.append(_parse_line(line, f"{path}:{lineno}"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from exc
-    with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if limit is not None and len(examples) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object with 'text' and 'label'")
-            for key in ("text", "label"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise ValueError(f"{path}:{lineno}: missing or empty string field '{key}'")
-            examples.append((row["text"], row["label"]))
     if not examples:
         raise ValueError(f"{path}: no examples (empty file)")
     return examples
+
+
+def _parse_line(line: str, where: str) -> tuple[str, str]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: invalid JSON ({exc.msg})") from exc
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected a JSON object with 'text' and 'label'")  # noqa: TRY004 - bad input, one error type
+    for key in ("text", "label"):
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            raise ValueError(f"{where}: missing or empty string field '{key}'")
+    return row["text"], row["label"]
 
 
 def train_from_file(path: str | Path, limit: int | None = None) -> TrainedCategorizer:

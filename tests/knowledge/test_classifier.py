@@ -93,7 +93,7 @@ def test_without_oos_lines_low_confidence_is_unknown() -> None:
 
 
 def test_tune_threshold_sets_the_attribute(model: TrainedCategorizer) -> None:
-    train, test = split()
+    test = split()[1]
     val = test + [(t, "oos") for t in ["what's the weather on mars", "sing me a song"]]
     threshold = model.tune_threshold(val)
     assert model.threshold == threshold and 0.0 <= threshold <= 1.0
