@@ -66,13 +66,15 @@ class Responder:
         confidence, short = combine(signals, thresholds)
         measured = TurnOutcome(decision=Decision.ESCALATED, category=category, phase=phase, confidence=confidence,
                                signals=signals.model_dump())
+        if phase is Phase.CATEGORIZE:  # routed to people whatever the bot found; its answer is kept as shadow
+            shadow = measured.model_copy(update={"text": answer.text, "citations": answer.citations}) \
+                if answer and answer.text else measured
+            return _as(shadow, Decision.ESCALATED, EscalationReason.GATED,
+                       f"category {category} is in phase categorize")
         if answer is None or not answer.text:
             return _as(measured, Decision.ESCALATED, EscalationReason.NO_ANSWER,
                        "; ".join(short) or "no passage answers the question")
         drafted = measured.model_copy(update={"text": answer.text, "citations": answer.citations})
-        if phase is Phase.CATEGORIZE:
-            return _as(drafted, Decision.ESCALATED, EscalationReason.GATED,
-                       f"category {category} is in phase categorize")
         if answer.unsupported_sentences:
             return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
                        f"{len(answer.unsupported_sentences)} sentence(s) not supported by a passage")
