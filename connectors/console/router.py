@@ -1,11 +1,10 @@
 """HTTP + WebSocket API of the agent console: the live queue and everything an agent does to a conversation."""
 
 # No `from __future__ import annotations` here: FastAPI must see the `Agent` alias as a real object.
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -14,6 +13,7 @@ from bot.gates import GateConfig
 from bot.store import Entry
 from bot.types import Participant, Role
 from connectors.console.auth import ConsoleAuth, Identity
+from connectors.live import relay
 
 STATIC = Path(__file__).parent / "static"
 PAGES = {"console.js": "application/javascript", "charts.js": "application/javascript",
@@ -155,18 +155,7 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], GateC
             await websocket.close(code=4401)
             return
         await websocket.accept()
-        subscription = await queue.subscribe()
-        receiver = asyncio.ensure_future(_drain(websocket))
-        try:
-            while not receiver.done():
-                event = await subscription.get(timeout=1.0)
-                if event is not None:
-                    await websocket.send_json(event)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            receiver.cancel()
-            await subscription.close()
+        await relay(websocket, await queue.subscribe(), websocket.send_json)
 
     return router
 
@@ -192,11 +181,3 @@ def console_page_router() -> APIRouter:
         return FileResponse(STATIC / "console.js", media_type="application/javascript")
 
     return router
-
-
-async def _drain(websocket: WebSocket) -> None:
-    try:
-        while True:
-            await websocket.receive_text()
-    except WebSocketDisconnect:
-        return

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Header, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry
 from bot.types import ConversationState, Participant, Role, new_id
+from connectors.live import relay
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
 
 STATIC = Path(__file__).parent / "static"
@@ -112,33 +112,26 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
             return
         await websocket.accept()
         after = max(0, after)  # a negative offset would make the store count from the end
-        subscription = await store.subscribe(conversation_id)
-        receiver: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        try:
-            last = after
-            for entry in await store.history(conversation_id, after):
-                if visible_to_customer(entry.message):
-                    await websocket.send_json({"type": "message", **render(entry)})
-                last = entry.seq
-            receiver = asyncio.ensure_future(_drain_client(websocket))
-            while not receiver.done():
-                event = await subscription.get(timeout=1.0)
-                if event is None:
-                    continue
-                if event.get("type") == "message":
-                    if event["seq"] <= last:
-                        continue
-                    last = event["seq"]
-                    entry = Entry.model_validate(event)
-                    if visible_to_customer(entry.message):
-                        await websocket.send_json({"type": "message", **render(entry)})
-                else:
-                    await websocket.send_json(event)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            receiver.cancel()
-            await subscription.close()
+        subscription = await store.subscribe(conversation_id)  # before the backlog: nothing falls between
+        last = after
+        for entry in await store.history(conversation_id, after):
+            if visible_to_customer(entry.message):
+                await websocket.send_json({"type": "message", **render(entry)})
+            last = entry.seq
+
+        async def forward(event: dict[str, Any]) -> None:
+            nonlocal last
+            if event.get("type") != "message":
+                await websocket.send_json(event)
+                return
+            if event["seq"] <= last:  # already sent with the backlog
+                return
+            last = event["seq"]
+            entry = Entry.model_validate(event)
+            if visible_to_customer(entry.message):
+                await websocket.send_json({"type": "message", **render(entry)})
+
+        await relay(websocket, subscription, forward)
 
     @router.get("/widget.js", include_in_schema=False)
     async def widget_js() -> FileResponse:
@@ -149,12 +142,3 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
         return FileResponse(STATIC / "demo.html", media_type="text/html")
 
     return router
-
-
-async def _drain_client(websocket: WebSocket) -> None:
-    """Read (and ignore) what the widget sends, so a closed socket is noticed."""
-    try:
-        while True:
-            await websocket.receive_text()
-    except WebSocketDisconnect:
-        return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import urllib.request
 from typing import Any
 
@@ -45,6 +46,18 @@ def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None
                                               "Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
+
+
+def wait_for_handoff(stack: Stack, conversation_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The worker queues the handoff shortly after the acknowledgement the customer sees."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = api(stack, "GET", f"/api/agent/conversations/{conversation_id}")
+        if detail["handoff"] is not None:
+            return dict(detail["handoff"])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no handoff for {conversation_id} after {timeout} s")
+        time.sleep(0.2)
 
 
 def save_screenshot(page: Page, name: str, **options: Any) -> None:

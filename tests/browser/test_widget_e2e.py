@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.browser.helpers import FIRST_ANSWER, LIVE, XSS, api, ask, open_widget, save_screenshot, sign_in
+from tests.browser.helpers import (FIRST_ANSWER, LIVE, XSS, api, ask, open_widget, save_screenshot, sign_in,
+                                   wait_for_handoff)
 from tests.browser.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -153,8 +154,8 @@ def test_reload_and_a_killed_server_lose_no_message(stack: Stack, browser: Any) 
     widget.get_by_role("button", name="Talk to a human").click()
     expect(log.locator(".msg.system", has_text="support team")).to_be_visible(timeout=FIRST_ANSWER)
     cid = conversation_id(customer)
-    detail = api(stack, "GET", f"/api/agent/conversations/{cid}")
-    api(stack, "POST", f"/api/agent/handoffs/{detail['handoff']['id']}/claim")
+    handoff = wait_for_handoff(stack, cid)
+    api(stack, "POST", f"/api/agent/handoffs/{handoff['id']}/claim")
     api(stack, "POST", f"/api/agent/conversations/{cid}/reply", {"text": "Alice here, how can I help?"})
     expect(log.locator(".msg.agent", has_text="Alice here")).to_be_visible(timeout=LIVE)
 
