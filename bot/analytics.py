@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -44,7 +45,7 @@ class Row(BaseModel):
 
 
 def _day(at: float) -> str:
-    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d")
 
 
 def _p90(values: list[float]) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import messages
-from bot.dialogue import SYSTEM, BOT, DialogueManager, Turn
+from bot.dialogue import BOT, SYSTEM, DialogueManager, Turn
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidTransition
 from bot.handoff import Step, transition
 from bot.similarity import edit_distance, similarity

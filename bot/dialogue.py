@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
@@ -16,8 +16,20 @@ from bot.hours import BusinessHours
 from bot.responder import Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
-from bot.types import (Citation, ConversationState, Decision, Draft, EscalationReason, Handoff, Message,
-                       Participant, Role, TurnOutcome, new_id, now)
+from bot.types import (
+    Citation,
+    ConversationState,
+    Decision,
+    Draft,
+    EscalationReason,
+    Handoff,
+    Message,
+    Participant,
+    Role,
+    TurnOutcome,
+    new_id,
+    now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +79,8 @@ class DialogueManager:
         """Create the conversation, or return it when a connector asks again for the same id."""
         if conversation_id and (existing := await self.store.load(conversation_id)):
             return existing
-        state = ConversationState(id=conversation_id or new_id(), channel=channel, customer=customer, token_hash=token_hash)
+        state = ConversationState(id=conversation_id or new_id(), channel=channel, customer=customer,
+                                  token_hash=token_hash)
         await self.store.create(state)
         return state
 
@@ -148,7 +161,7 @@ class DialogueManager:
         return handoff.id
 
     async def _ack_text(self, outcome: TurnOutcome) -> str:
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         closed = self.hours is not None and not self.hours.is_open(at)
         wait = await self.expected_wait(outcome.category) if self.expected_wait and not closed else None
         if outcome.reason is EscalationReason.ERROR:

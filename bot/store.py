@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 

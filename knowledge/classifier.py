@@ -176,8 +176,14 @@ class TrainedCategorizer:
     @classmethod
     def train(cls, examples: Sequence[tuple[str, str]], *, oos_label: str = "oos", c: float = 1.0,
               embedding_weight: float = 2.0, folds: int = 3, seed: int = 0,
-              min_oos_recall: float = 0.9) -> TrainedCategorizer:
-        """Fit on (text, label) pairs; calibration and threshold come from `folds`-fold out-of-fold scores."""
+              min_oos_recall: float = 0.9, unknown_below: float = 0.2) -> TrainedCategorizer:
+        """Fit on (text, label) pairs; calibration and threshold come from `folds`-fold out-of-fold scores.
+
+        With `oos` lines the threshold is the one `_best_threshold` picks for `min_oos_recall`. Without them
+        nothing shows what an off-topic message looks like, and every rejection of a right answer costs an
+        escalation, so only answers whose P(right) is below `unknown_below` (wrong four times as likely as
+        right at 0.2) become `unknown`.
+        """
         texts = [t for t, _ in examples]
         labels = np.array([lab for _, lab in examples])
         counts = Counter(labels.tolist())
@@ -207,8 +213,11 @@ class TrainedCategorizer:
             if 0 < right.sum() < len(right):
                 ranks = model.confidence.score(best_p, neighbour_sim)
                 model.confidence.model = LogisticRegression().fit(ranks[:, None], right)
-        conf = model._confidence(best_p, neighbour_sim)
-        model.threshold = _best_threshold(conf, forced, right, ~in_scope if has_oos else None, min_oos_recall)
+        if has_oos:
+            conf = model._confidence(best_p, neighbour_sim)
+            model.threshold = _best_threshold(conf, forced, right, ~in_scope, min_oos_recall)
+        elif model.confidence is not None and model.confidence.model is not None:
+            model.threshold = unknown_below
         return model
 
     def tune_threshold(self, val_examples: Sequence[tuple[str, str]], *, min_oos_recall: float = 0.9) -> float:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.gates import GateConfig
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidMessage, InvalidTransition
+from bot.gates import GateConfig
 from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.admin import admin_router, load_phase_overrides
 from connectors.console.analytics import analytics_router

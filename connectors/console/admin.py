@@ -5,7 +5,8 @@ from where every process loads them when it starts; other running web processes 
 """
 
 # No `from __future__ import annotations`: FastAPI must see the `Admin` alias as a real object.
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field

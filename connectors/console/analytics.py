@@ -3,8 +3,9 @@
 # No `from __future__ import annotations`: FastAPI must see the `Agent` alias as a real object.
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -20,7 +21,7 @@ WindowHours = Annotated[float | None, Query(gt=0, le=24 * 90)]
 
 
 def _rows(entries: list[dict[str, Any]], days: int, window_hours: float) -> list[Row]:
-    cutoff = (datetime.now(timezone.utc) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
+    cutoff = (datetime.now(UTC) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
     return [r for r in analytics(entries, now=time.time(), window_s=window_hours * 3600) if r.day >= cutoff]
 
 
@@ -30,7 +31,7 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
     conversations = {e["conversation_id"] for e in entries if e.get("kind") == "turn"}
     waits = [float(e["seconds"]) for e in entries if e.get("kind") == "first_human_reply"
              and e.get("conversation_id") in conversations
-             and datetime.fromtimestamp(e.get("at", 0), tz=timezone.utc).strftime("%Y-%m-%d") in days]
+             and datetime.fromtimestamp(e.get("at", 0), tz=UTC).strftime("%Y-%m-%d") in days]
     out: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in (
         "conversations", "customer_turns", "answered_by_bot", "drafts_unchanged", "drafts_edited",
         "drafts_rejected", "bot_involved", "bot_resolved", "bot_resolved_confirmed", "reopened", "csat_responses")}

@@ -1,8 +1,9 @@
 """HTTP + WebSocket API of the agent console: the live queue and everything an agent does to a conversation."""
 
 # No `from __future__ import annotations` here: FastAPI must see the `Agent` alias as a real object.
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse

@@ -7,12 +7,13 @@ import codecs
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from email import errors, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, parseaddr
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from bs4 import BeautifulSoup
 from pydantic import BaseModel, Field

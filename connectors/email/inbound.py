@@ -16,13 +16,13 @@ import logging
 import re
 import signal
 import socket
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.runner import InlineTaskRunner
-from connectors.email.convert import (CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail,
-                                      to_message)
+from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail, to_message
 
 if TYPE_CHECKING:
     from service.container import Container

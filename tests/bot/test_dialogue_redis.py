@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bot.desk import agent
-from bot.dialogue import DialogueManager
 from bot.runner import InlineTaskRunner
 from bot.testing import FailingKnowledgeBase, FirstSentenceAnswerer, InMemoryKnowledgeBase, sample_knowledge
 from bot.types import Decision, EscalationReason, Message, Owner, Participant, Role

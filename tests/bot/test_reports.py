@@ -24,7 +24,7 @@ def history() -> list[dict[str, object]]:
         rows.append({"kind": "review", "category": "billing", "verdict": "approved" if i < 28 else "edited"})
     for i in range(25):  # shipping: 10 rejected of 25 -> demote
         rows.append({"kind": "review", "category": "shipping", "verdict": "rejected" if i < 10 else "approved"})
-    for i in range(3):  # newish: too little evidence
+    for _ in range(3):  # newish: too little evidence
         rows.append({"kind": "review", "category": "newish", "verdict": "approved"})
     for i in range(20):  # returns: 20 automatic answers, 5 conversations escalated afterwards -> demote
         rows.append({"kind": "turn", "category": "returns", "decision": "answered", "conversation_id": f"r{i}",

@@ -7,14 +7,15 @@ import os
 import subprocess
 import threading
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import redis
 
-from tests.browser.stack import AGENT_TOKEN, AGENTS, ROOT, Stack, _cli, free_port, spawn, stop, wait_healthy
+from tests.browser.stack import AGENT_TOKEN, AGENTS, ROOT, Stack, _cli, free_port, spawn, stop
 
 EMBEDDING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -48,7 +49,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         (folder / "index.html").write_text(EMBEDDING_PAGE.format(
             title=f"Shop ({name} origin)", background=background, api=f"http://127.0.0.1:{port}"))
         pages[name] = serve_directory(str(folder))
-    env = {**os.environ, "SUPPORTBOT_ALLOWED_ORIGINS": json.dumps([pages["allowed"][1]]), "SUPPORTBOT_REDIS_URL": redis_url, "SUPPORTBOT_REDIS_PREFIX": prefix,
+    env = {**os.environ, "SUPPORTBOT_ALLOWED_ORIGINS": json.dumps([pages["allowed"][1]]),
+           "SUPPORTBOT_REDIS_URL": redis_url, "SUPPORTBOT_REDIS_PREFIX": prefix,
            "SUPPORTBOT_DATA_DIR": str(tmp / "data"), "SUPPORTBOT_AGENT_TOKEN": AGENT_TOKEN,
            "SUPPORTBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}

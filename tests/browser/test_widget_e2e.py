@@ -14,8 +14,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.browser.helpers import (FIRST_ANSWER, LIVE, XSS, api, ask, open_widget, save_screenshot, sign_in,
-                                   wait_for_handoff)
+from tests.browser.helpers import (
+    FIRST_ANSWER,
+    LIVE,
+    XSS,
+    api,
+    ask,
+    open_widget,
+    save_screenshot,
+    sign_in,
+    wait_for_handoff,
+)
 from tests.browser.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -12,8 +12,13 @@ from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.auth import COOKIE
 from service.container import Container
 from tests.connectors.test_console_api import ALICE, escalate
-from tests.connectors.test_webchat_api import client  # noqa: F401  (the fixture)
-from tests.connectors.test_webchat_api import history, receive, say, start_conversation
+from tests.connectors.test_webchat_api import (
+    client,  # noqa: F401  (the fixture)
+    history,
+    receive,
+    say,
+    start_conversation,
+)
 
 
 @pytest.fixture
@@ -156,9 +161,10 @@ def test_bearer_token_still_works_for_automation(client: TestClient) -> None:
 def test_feedback_is_journaled_and_analytics_count_it(client: TestClient, container: Container) -> None:
     cid, headers = start_conversation(client)
     say(client, cid, headers, "How do I reset my password?")
-    assert client.post(f"/api/conversations/{cid}/feedback", json={"resolved": True}, headers=headers).status_code == 200
-    assert client.post(f"/api/conversations/{cid}/feedback", json={"rating": 5}, headers=headers).status_code == 200
-    assert client.post(f"/api/conversations/{cid}/feedback", json={"rating": 9}, headers=headers).status_code == 422
+    feedback = f"/api/conversations/{cid}/feedback"
+    assert client.post(feedback, json={"resolved": True}, headers=headers).status_code == 200
+    assert client.post(feedback, json={"rating": 5}, headers=headers).status_code == 200
+    assert client.post(feedback, json={"rating": 9}, headers=headers).status_code == 422
     assert client.post(f"/api/conversations/{cid}/feedback", json={}, headers=headers).status_code == 422
     assert client.post(f"/api/conversations/{cid}/feedback", json={"rating": 4}).status_code == 403
     escalate(client)

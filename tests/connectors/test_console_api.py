@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,9 +14,17 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from service.asgi import create_app
 from service.container import build_container
 from service.settings import Settings
-from tests.connectors.test_webchat_api import client  # noqa: F401  (the fixture)
-from tests.connectors.test_webchat_api import (AGENT_TOKEN, agent_headers, history, receive, receive_messages,
-                                               say, start_conversation, wait_for)
+from tests.connectors.test_webchat_api import (
+    AGENT_TOKEN,
+    agent_headers,
+    client,  # noqa: F401  (the fixture)
+    history,
+    receive,
+    receive_messages,
+    say,
+    start_conversation,
+    wait_for,
+)
 
 ALICE, BOB = agent_headers("alice"), agent_headers("bob")
 

@@ -13,11 +13,12 @@ import smtplib
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import AsyncIterator, Awaitable, Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller

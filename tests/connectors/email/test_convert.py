@@ -9,7 +9,7 @@ from email.parser import BytesParser
 import pytest
 
 from bot.types import Citation, Message, Participant, Role
-from connectors.email.convert import (conversation_id_for, reply_subject, render, strip_quotes, to_message)
+from connectors.email.convert import conversation_id_for, render, reply_subject, strip_quotes, to_message
 
 
 def raw_mail(body: bytes | str = "How do I reset my password?", **headers: str) -> bytes:
