@@ -154,8 +154,8 @@ class _Confidence:
 class TrainedCategorizer:
     """`Categorizer` backed by a linear SVM over embedding + n-gram features.
 
-    The reported probability is P(top intent is right), from a two-feature logistic model (calibrated intent
-    probability, similarity to the nearest training messages) fitted on out-of-fold predictions. The SVM
+    The reported probability is P(top intent is right), from `_Confidence` (ranks of the calibrated intent
+    probability and of the similarity to the nearest training messages) fitted on out-of-fold predictions. The SVM
     probability alone misses out-of-scope messages that happen to sit far from every intent; nearness to
     known messages catches most of them.
     """
