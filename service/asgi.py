@@ -124,3 +124,10 @@ def _handler(status: int):  # type: ignore[no-untyped-def]
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     return handle
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-process serving: each process reads the same settings."""
+    from service.settings import load_settings
+
+    return create_app(load_settings())

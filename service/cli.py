@@ -35,8 +35,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.port = args.port
     if getattr(args, "ingest", None):
         _ingest(settings, Path(args.ingest))
-    app = create_app(settings)
     base = f"http://{settings.host}:{settings.port}"
+    if args.workers > 1:  # stateless processes sharing Redis: each builds its own app from the environment
+        if settings.embedded:
+            sys.exit("supportbot: --workers needs SUPPORTBOT_REDIS_URL (embedded state lives in one process)")
+        if not settings.agent_token:
+            sys.exit("supportbot: --workers needs SUPPORTBOT_AGENT_TOKEN, so every process accepts the same one")
+        print(f"supportbot: {args.workers} processes on {base}", flush=True)
+        uvicorn.run("service.asgi:app_from_environment", factory=True, host=settings.host, port=settings.port,
+                    workers=args.workers, log_level=args.log_level)
+        return 0
+    app = create_app(settings)
     print(f"supportbot: widget demo {base}/demo  agent console {base}/console  "
           f"agent token {settings.agent_token}  ({'embedded' if settings.embedded else 'redis'} mode)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
@@ -45,6 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     args.ingest = str(SAMPLE_DOCS)
+    args.workers = 1
     return cmd_serve(args)
 
 
@@ -248,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--log-level", default="info")
         if name == "serve":
             p.add_argument("--ingest", metavar="PATH", help="ingest this folder before serving")
+            p.add_argument("--workers", type=int, default=1, help="processes (Redis mode)")
         p.set_defaults(func=handler)
 
     p = sub.add_parser("slack", help="the Slack app alone: HTTP events, or Socket Mode with an app token")
