@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,8 +13,8 @@ from bot.types import Message, Participant, Role
 from service.container import build_container
 from service.settings import Settings
 
-MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-SATURDAY_10 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SATURDAY_10 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def test_parse_and_open_hours() -> None:
@@ -27,7 +27,7 @@ def test_parse_and_open_hours() -> None:
 
 
 async def test_out_of_hours_acknowledgement(settings: Settings) -> None:
-    tomorrow = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(datetime.now(timezone.utc).weekday() + 1) % 7]
+    tomorrow = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(datetime.now(UTC).weekday() + 1) % 7]
     settings.business_hours = f"{tomorrow} 09:00-17:00"  # open only tomorrow: closed now
     bot = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
                           answerer=FirstSentenceAnswerer())
