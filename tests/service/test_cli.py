@@ -30,3 +30,28 @@ def test_several_processes_need_shared_state(tmp_path: Path) -> None:
 def test_the_worker_needs_a_broker(tmp_path: Path) -> None:
     result = supportbot("worker", env={}, cwd=tmp_path)
     assert result.returncode != 0 and "SUPPORTBOT_REDIS_URL" in result.stderr
+
+
+def test_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
+    docs = Path(__file__).resolve().parents[2] / "service" / "sample_docs"
+    env = {"SUPPORTBOT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    ingested = supportbot("ingest", str(docs), "--quiet", env=env, cwd=tmp_path)
+    assert ingested.returncode == 0, ingested.stderr
+    assert '"added": 9' in ingested.stdout
+
+    import json
+
+    answered = supportbot("ask", "How long do refunds take to appear?", "--json", env=env, cwd=tmp_path)
+    outcome = json.loads(answered.stdout)
+    assert outcome["decision"] == "answered" and "business days" in outcome["text"]
+    assert outcome["citations"][0] == {"title": "Changing your billing plan and our refund policy",
+                                       "source": "https://help.acme.cloud/articles/billing-plans-refunds"}
+    assert 0 < outcome["confidence"] <= 1 and outcome["reason"] is None
+
+    escalated = json.loads(supportbot("ask", "Can you recommend a lasagna recipe?", "--json", env=env,
+                                      cwd=tmp_path).stdout)
+    assert escalated["decision"] == "escalated" and escalated["reason"] == "no_answer"
+    assert escalated["text"] == "" and escalated["citations"] == []
+
+    again = supportbot("ingest", str(docs), "--quiet", env=env, cwd=tmp_path)
+    assert '"unchanged": 9' in again.stdout
