@@ -25,14 +25,18 @@ class AgentDesk:
             raise ConversationNotFound(conversation_id)
         return state
 
-    async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
-        handoff = await self.queue.claim(handoff_id, agent.id)
-        async with self.store.lock(handoff.conversation_id):
-            state = await self._state(handoff.conversation_id)
+    async def _join(self, conversation_id: str, agent: Participant) -> None:
+        """The agent now owns the conversation, and the customer is told who joined."""
+        async with self.store.lock(conversation_id):
+            state = await self._state(conversation_id)
             state.owner = transition(state.owner, Step.CLAIM)
             state.agent = agent.id
             await self.dialogue.say(state, messages.agent_joined(agent.name or agent.id), SYSTEM)
             await self.store.save(state)
+
+    async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
+        handoff = await self.queue.claim(handoff_id, agent.id)
+        await self._join(handoff.conversation_id, agent)
         await self.queue.notify({"type": "claimed", "handoff_id": handoff.id, "agent": agent.id,
                                  "conversation_id": handoff.conversation_id})
         return handoff
@@ -111,12 +115,7 @@ class AgentDesk:
         if handoff.status is HandoffStatus.RESOLVED:
             raise InvalidTransition("resolved", "assign a resolved handoff")
         handoff = await self.queue.reassign(handoff_id, to.id)
-        async with self.store.lock(handoff.conversation_id):
-            state = await self._state(handoff.conversation_id)
-            state.owner = transition(state.owner, Step.CLAIM)
-            state.agent = to.id
-            await self.dialogue.say(state, messages.agent_joined(to.name or to.id), SYSTEM)
-            await self.store.save(state)
+        await self._join(handoff.conversation_id, to)
         await self.queue.notify({"type": "assigned", "handoff_id": handoff.id, "agent": to.id, "by": by.id,
                                  "conversation_id": handoff.conversation_id})
         return handoff
