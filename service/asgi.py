@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidMessage, InvalidTransition
@@ -21,6 +23,8 @@ from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
 from service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -89,6 +93,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.state.container = container
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))
+    app.add_exception_handler(RedisError, _store_unavailable)
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
@@ -117,6 +122,13 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         return {"status": "ok", "mode": "embedded" if settings.embedded else "redis"}
 
     return app
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Redis down: a retryable 503 (the widget keeps the message and sends it again), never a bare 500."""
+    log.error("conversation store unavailable: %s", exc)
+    return JSONResponse({"detail": "the conversation store is unavailable; retry shortly"}, status_code=503,
+                        headers={"Retry-After": "5"})
 
 
 def _handler(status: int):  # type: ignore[no-untyped-def]

@@ -87,7 +87,9 @@ _EMBEDDED_SERVERS: dict[str, Any] = {}
 
 def build_redis(settings: Settings) -> Redis:
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url, decode_responses=True)
+        # bounded connects: an unreachable Redis fails fast instead of hanging a request for minutes
+        return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5,
+                              health_check_interval=30)
     import fakeredis
 
     server = _EMBEDDED_SERVERS.setdefault("default", fakeredis.FakeServer())

@@ -421,9 +421,14 @@
   function postMessage(id, text, attempt) {
     var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages";
     return request("POST", path, { id: id, text: text }).catch(function (error) {
-      if (error.status || attempt >= 3) throw error;
+      if (!retryable(error) || attempt >= 3) throw error;
       return sleep(500 * Math.pow(2, attempt)).then(function () { return postMessage(id, text, attempt + 1); });
     });
+  }
+
+  // Offline, or the server says "retry" (its store is briefly down): keep the message and send it later.
+  function retryable(error) {
+    return !error.status || error.status === 502 || error.status === 503 || error.status === 504;
   }
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
@@ -476,7 +481,7 @@
     }).catch(function (error) {
       delete inflight[id];
       showIndicator("");
-      if (!error.status) { markUnsent(placeholder, true); return; }  // offline: the outbox keeps it
+      if (retryable(error)) { markUnsent(placeholder, true); return; }  // offline or busy: the outbox keeps it
       dropOut(id);
       placeholder.remove();
       delete pending[id];
