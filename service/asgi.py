@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,7 +87,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         await load_phase_overrides(container.redis, settings.redis_prefix, gates())
         if settings.admin_password and await accounts.get("admin") is None:
             await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, "Admin")
+        warm_up = asyncio.create_task(container.warm_up())  # the first customer should not wait for it
         yield
+        warm_up.cancel()
         await container.close()
 
     app = FastAPI(title="supportbot", lifespan=lifespan)

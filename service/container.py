@@ -124,6 +124,14 @@ class Container:
     delivery: Delivery
     extras: dict[str, Any] = field(default_factory=dict)
 
+    async def warm_up(self) -> None:
+        """Open the knowledge base and load the encoder before the first question, when they are ours to load."""
+        if isinstance(self.dialogue.responder.knowledge, LazyKnowledge):
+            try:
+                await self.dialogue.responder.knowledge.search("warm up", k=1)
+            except Exception:  # an empty or missing collection is reported on the first real question
+                log.warning("knowledge base warm-up failed", exc_info=True)
+
     async def close(self) -> None:
         if isinstance(self.runner, InlineTaskRunner):
             self.runner.cancel_all()
