@@ -60,9 +60,10 @@ def wait_for_handoff(stack: Stack, conversation_id: str, timeout: float = 60.0) 
         time.sleep(0.2)
 
 
-def save_screenshot(page: Page, name: str, **options: Any) -> None:
-    """Into artifacts/ for this run, and into docs/ for the README."""
+def save_screenshot(page: Page, name: str, *, for_readme: bool = True, **options: Any) -> None:
+    """Into artifacts/ for this run, and into docs/ when the README shows it."""
     target = ROOT / "artifacts" / "screenshots" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), **options)
-    shutil.copyfile(target, ROOT / "docs" / name)
+    if for_readme:
+        shutil.copyfile(target, ROOT / "docs" / name)

@@ -54,7 +54,7 @@ def test_draft_reaches_the_customer_only_as_the_agent_edited_it(stack: Stack, br
     expect(agent.locator("#chart-days svg")).to_be_visible(timeout=LIVE)
     expect(agent.locator("#kpis")).to_contain_text("Automation rate")
     expect(agent.locator("#chart-drafts svg")).to_be_visible()
-    save_screenshot(agent, "analytics.png", full_page=True)
+    save_screenshot(agent, "analytics.png", for_readme=False, full_page=True)  # docs/make_screenshots.py
 
 
 def test_two_agents_claim_one_handoff_one_wins(stack: Stack, browser: Any) -> None:
