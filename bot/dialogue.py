@@ -179,27 +179,25 @@ class DialogueManager:
 
     async def _from_agent(self, state: ConversationState, message: Message) -> Turn:
         """An agent's reply takes the conversation (if the bot or the queue still had it) and reaches the customer."""
-        await self._record_first_human_reply(state, message)
+        handoff = await self.queue.get(state.handoff_id) if state.handoff_id else None
+        if handoff is not None and state.slots.get("human_replied") != handoff.id:
+            await self._record_first_human_reply(state, handoff, message)
         state.owner = transition(state.owner, Step.AGENT_REPLY)
         state.agent = message.sender.id
         state.pending_draft = None
         await self.store.append(message)
         self._push(state, message)
         await self.store.save(state)
-        if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
-            if handoff.shadow and handoff.shadow.text:
-                await self.journal.record("shadow", shadow_comparison(handoff, message.text))
         return Turn(replies=[message])
 
-    async def _record_first_human_reply(self, state: ConversationState, message: Message) -> None:
-        """Time from the handoff to the first human word: the wait customers actually feel."""
-        handoff = await self.queue.get(state.handoff_id) if state.handoff_id else None
-        if handoff is None or state.slots.get("human_replied") == handoff.id:
-            return
+    async def _record_first_human_reply(self, state: ConversationState, handoff: Handoff, message: Message) -> None:
+        """The wait customers actually feel, and how close the bot's unsent answer was to the human one."""
         state.slots["human_replied"] = handoff.id
         await self.journal.record("first_human_reply", {
             "conversation_id": state.id, "handoff_id": handoff.id, "category": handoff.category,
             "seconds": round(message.created_at - handoff.created_at, 3), "at": message.created_at})
+        if handoff.shadow and handoff.shadow.text:
+            await self.journal.record("shadow", shadow_comparison(handoff, message.text))
 
     async def record_feedback(self, conversation_id: str, *, rating: int | None = None,
                               resolved: bool | None = None) -> None:

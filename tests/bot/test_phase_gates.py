@@ -104,3 +104,14 @@ async def test_draft_review_sends_exactly_what_was_approved(gated: Container, ve
     assert (review["edit_distance"] == 0) if verdict == "approved" else True
     if verdict == "edited":
         assert review["edit_distance"] > 0 and review["final"].startswith("Open Settings")
+
+
+async def test_shadow_answer_is_compared_with_the_first_human_reply_only(gated: Container) -> None:
+    conversation_id, turn = await ask(gated, "How do I reset my account password? Settings Security")
+    alice = agent("alice")
+    await gated.desk.claim(turn.handoff_id, alice)  # type: ignore[arg-type]
+    await gated.desk.reply(conversation_id, alice, "To reset your password open Settings, then Security.")
+    await gated.desk.reply(conversation_id, alice, "Anything else I can help with?")
+    [shadow] = await gated.journal.entries("shadow")
+    assert shadow["category"] == "account" and shadow["agent_text"].startswith("To reset your password")
+    assert len(await gated.journal.entries("first_human_reply")) == 1
