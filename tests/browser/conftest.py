@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.browser.stack import AGENT_TOKEN, AGENTS, ROOT, Stack, _cli, free_port, spawn, stop
+from tests.browser.stack import AGENT_TOKEN, AGENTS, ROOT, Stack, _cli, spawn, stop
+from tests.net import free_port
 
 EMBEDDING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>

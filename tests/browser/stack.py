@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -47,12 +46,6 @@ class Stack:
             text = path.read_text(errors="replace").splitlines() if path.exists() else []
             out.append(f"----- {name} ({path}) -----\n" + "\n".join(text[-lines:]))
         return "\n".join(out)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli() -> list[str]:

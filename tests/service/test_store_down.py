@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,12 +14,7 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from service.asgi import create_app
 from service.container import build_container
 from service.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.net import free_port
 
 
 def test_widget_api_says_retry_when_the_store_goes_down(tmp_path: Path) -> None:

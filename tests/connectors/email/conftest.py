@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import smtplib
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -29,6 +28,7 @@ from connectors.email.channel import EmailChannel
 from connectors.email.inbound import InboundHandler, InboundServer
 from service.container import Container, build_container
 from service.settings import Settings
+from tests.net import free_port
 
 SUPPORT = "support@acme.test"
 CUSTOMER = "ada@example.test"
@@ -81,11 +81,6 @@ class Sink:
         with self.lock:
             return [r for r in self.received if address in r.rcpt_tos]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,12 +13,7 @@ import redis
 
 from service.settings import Settings
 from tests.connectors.rasa.test_actions import action_call
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.net import free_port
 
 
 def test_action_server_pauses_and_records_the_handoff(settings: Settings, tmp_path: Path) -> None:
