@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, Field, model_validator
 
 from bot.types import Phase
@@ -64,3 +66,21 @@ class GateConfig(BaseModel):
     @property
     def configured(self) -> bool:
         return bool(self.categories)
+
+
+def with_overrides(gates: GateConfig, overrides: Mapping[str, Phase]) -> GateConfig:
+    """A copy in which each overridden category has that one phase on every channel.
+
+    An admin who moves a category means the whole category: per-channel phases from the file would
+    otherwise keep some channels where they were without anyone seeing it.
+    """
+    if not overrides:
+        return gates
+    result = gates.model_copy(deep=True)
+    for name, phase in overrides.items():
+        config = next((c for c in result.categories if c.name == name), None)
+        if config is None:
+            result.categories.append(CategoryConfig(name=name, phase=phase))
+        else:
+            config.phase, config.channels = phase, {}
+    return result

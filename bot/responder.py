@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.confidence import Signals, combine
-from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig
+from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
+from bot.store import PhaseOverrides
 from bot.types import Decision, EscalationReason, Message, Phase, TurnOutcome
 from knowledge.base import Answerer, Categorizer, KnowledgeBase
 
@@ -30,12 +31,24 @@ class Responder:
         gates: GateConfig,
         categorizer: Categorizer | None = None,
         top_k: int = 4,
+        overrides: PhaseOverrides | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
-        self.gates = gates
+        self.gates = gates  # as configured (the categories file)
         self.categorizer = categorizer
         self.top_k = top_k
+        self.overrides = overrides
+        self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
+
+    async def current_gates(self) -> GateConfig:
+        """The configured gates with the phases changed since start, rebuilt only when those change."""
+        if self.overrides is None:
+            return self.gates
+        changed = await self.overrides.load()
+        if changed != self._current[0]:
+            self._current = (changed, with_overrides(self.gates, changed))
+        return self._current[1]
 
     def categorize(self, text: str) -> tuple[str, float]:
         if self.categorizer is None:
@@ -55,8 +68,9 @@ class Responder:
                 explanation=f"category {category} (p={probability:.2f})",
                 signals={"category_probability": probability},
             )
-        phase = self.gates.phase_for(category, message.channel)
-        thresholds = self.gates.thresholds_for(category)
+        gates = await self.current_gates()
+        phase = gates.phase_for(category, message.channel)
+        thresholds = gates.thresholds_for(category)
         passages = await self.knowledge.search(text, k=self.top_k)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]

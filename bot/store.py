@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from bot.types import ConversationState, Handoff, Message
+from bot.types import ConversationState, Handoff, Message, Phase
 
 
 class Entry(BaseModel):
@@ -104,3 +104,13 @@ class Journal(Protocol):
     async def export(self) -> list[dict[str, Any]]:
         """Every record of every kind, each with its `kind`."""
         ...
+
+
+class PhaseOverrides(Protocol):
+    """Phases changed while running (the console's admin page), seen by every process on its next turn."""
+
+    async def load(self) -> dict[str, Phase]:
+        """Category → phase; cheap to call every turn."""
+        ...
+
+    async def set(self, category: str, phase: Phase) -> None: ...

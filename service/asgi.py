@@ -16,13 +16,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidMessage, InvalidTransition
 from bot.gates import GateConfig
 from connectors.console.accounts import AccountRole, Accounts
-from connectors.console.admin import admin_router, load_phase_overrides
+from connectors.console.admin import admin_router
 from connectors.console.analytics import analytics_router
 from connectors.console.auth import ConsoleAuth
 from connectors.console.router import console_page_router, console_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
+from service.redis_store import RedisPhaseOverrides
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         else settings.public_url.startswith("https://")
     auth = ConsoleAuth(accounts, settings.agent_token, secure_cookie=secure)
 
-    def gates() -> GateConfig:
-        return container.dialogue.responder.gates
+    async def gates() -> GateConfig:
+        return await container.dialogue.responder.current_gates()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await load_phase_overrides(container.redis, settings.redis_prefix, gates())
         if settings.admin_password and await accounts.get("admin") is None:
             await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, "Admin")
         warm_up = asyncio.create_task(container.warm_up())  # the first customer should not wait for it
@@ -100,7 +100,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
-    app.include_router(admin_router(auth, gates))
+    app.include_router(admin_router(auth, gates, RedisPhaseOverrides(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours))
     app.include_router(console_page_router())

@@ -8,8 +8,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from bot.gates import GateConfig
+    from bot.types import Phase
+    from service.settings import Settings
 
 SAMPLE_DOCS = Path(__file__).parent / "sample_docs"
 
@@ -165,6 +171,26 @@ def _journal_entries(args: argparse.Namespace) -> list[dict]:  # type: ignore[ty
     return asyncio.run(export())
 
 
+def _current_gates(settings: Settings, *, with_console_changes: bool) -> GateConfig:
+    """The categories file, plus the phases admins changed in the console when reading a live deployment."""
+    from bot.gates import with_overrides
+    from service.container import build_redis, load_gates
+    from service.redis_store import RedisPhaseOverrides
+
+    gates = load_gates(settings)
+    if not with_console_changes:
+        return gates
+
+    async def read() -> dict[str, Phase]:
+        redis = build_redis(settings)
+        try:
+            return await RedisPhaseOverrides(redis, settings.redis_prefix).load()
+        finally:
+            await redis.aclose()
+
+    return with_overrides(gates, asyncio.run(read()))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     entries = _journal_entries(args)
     if args.what == "export":
@@ -174,9 +200,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.what == "phases":
         from bot.reports import format_phase_report, phase_report
-        from service.container import load_gates
 
-        rows = phase_report(entries, load_gates(settings), channel=args.channel)
+        rows = phase_report(entries, _current_gates(settings, with_console_changes=not args.history),
+                            channel=args.channel)
         print(json.dumps([r.model_dump(mode="json") for r in rows]) if args.json else format_phase_report(rows))
         return 0
     from knowledge.gaps import cluster_gaps, unanswered_questions

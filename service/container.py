@@ -21,7 +21,7 @@ from bot.hours import BusinessHours
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from knowledge.base import Answerer, Categorizer, KnowledgeBase, Passage
-from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal
+from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     gates.thresholds.min_retrieval_score = settings.min_retrieval_score
     gates.thresholds.min_confidence = settings.min_confidence
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
-                          categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k)
+                          categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
+                          overrides=RedisPhaseOverrides(redis, settings.redis_prefix))
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:

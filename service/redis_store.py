@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.errors import AlreadyClaimed, HandoffNotFound
 from bot.store import Entry
-from bot.types import ConversationState, Handoff, HandoffStatus, Message, now
+from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 JOURNAL_KINDS = ("turn", "review", "shadow", "csat", "confirmation", "first_human_reply")
@@ -229,3 +229,28 @@ class RedisJournal:
         for kind in JOURNAL_KINDS:
             out.extend({"kind": kind, **entry} for entry in await self.entries(kind))
         return out
+
+
+class RedisPhaseOverrides:
+    """Phases set in the console: a hash plus a version counter, so a turn costs one GET unless they changed."""
+
+    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+        self.redis = redis
+        self.key = f"{prefix}:phases"
+        self.version_key = f"{prefix}:phases:version"
+        self._seen: tuple[str | None, dict[str, Phase]] = ("unread", {})
+
+    async def load(self) -> dict[str, Phase]:
+        stored = await self.redis.get(self.version_key)
+        version = None if stored is None else str(stored)
+        if version != self._seen[0]:
+            raw = await self.redis.hgetall(self.key)
+            phases = {str(k): Phase(str(v)) for k, v in raw.items() if str(v) in Phase._value2member_map_}
+            self._seen = (version, phases)
+        return dict(self._seen[1])
+
+    async def set(self, category: str, phase: Phase) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, category, phase.value)
+            pipe.incr(self.version_key)
+            await pipe.execute()

@@ -1,18 +1,18 @@
 """Admin-only: agent accounts and the phase of each category.
 
-Phase changes apply at once to new turns in this web process and are kept in Redis (`{prefix}:phases`),
-from where every process loads them when it starts; other running web processes need a restart to see them.
+Phase changes are kept in Redis (`{prefix}:phases`, see `RedisPhaseOverrides`) and apply from the next turn in
+every process (web, worker, Slack, email), since each checks a version counter before it gates a turn.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the `Admin` alias as a real object.
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
-from bot.gates import CategoryConfig, GateConfig
+from bot.gates import GateConfig
+from bot.store import PhaseOverrides
 from bot.types import Phase
 from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.auth import ConsoleAuth, Identity
@@ -29,30 +29,8 @@ class PhaseChange(BaseModel):
     phase: Phase
 
 
-def phases_key(prefix: str) -> str:
-    return f"{prefix}:phases"
-
-
-def apply_phase(gates: GateConfig, category: str, phase: Phase) -> None:
-    """Change the category's default phase in place (per-channel overrides are dropped: one clear phase)."""
-    for config in gates.categories:
-        if config.name == category:
-            config.phase = phase
-            config.channels = {}
-            return
-    gates.categories.append(CategoryConfig(name=category, phase=phase))
-
-
-async def load_phase_overrides(redis: Redis, prefix: str, gates: GateConfig) -> None:
-    """At start: what admins changed in the console wins over the categories file."""
-    for category, phase in (await redis.hgetall(phases_key(prefix))).items():
-        name = category.decode() if isinstance(category, bytes) else category
-        value = phase.decode() if isinstance(phase, bytes) else phase
-        if value in Phase._value2member_map_:
-            apply_phase(gates, name, Phase(value))
-
-
-def admin_router(auth: ConsoleAuth, gates: Callable[[], GateConfig]) -> APIRouter:
+def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], overrides: PhaseOverrides
+                 ) -> APIRouter:
     router = APIRouter(prefix="/api/agent/admin")
     Admin = Annotated[Identity, Depends(auth.admin)]
     accounts: Accounts = auth.accounts
@@ -79,7 +57,7 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], GateConfig]) -> APIRoute
 
     @router.get("/phases")
     async def list_phases(who: Admin) -> list[dict[str, Any]]:
-        config = gates()
+        config = await gates()
         names = [c.name for c in config.categories] or ["general"]
         return [{"category": n, "phase": config.category(n).phase.value,
                  "channels": {k: v.value for k, v in config.category(n).channels.items()},
@@ -90,8 +68,7 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], GateConfig]) -> APIRoute
     async def change_phase(category: str, body: PhaseChange, who: Admin) -> dict[str, str]:
         if not 1 <= len(category) <= 64:
             raise HTTPException(422, "category name must have 1-64 characters")
-        apply_phase(gates(), category, body.phase)
-        await accounts.redis.hset(phases_key(accounts.prefix), category, body.phase.value)
+        await overrides.set(category, body.phase)
         return {"category": category, "phase": body.phase.value}
 
     return router

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI must see the `Agent` alias as a real object.
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -52,7 +52,7 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], GateConfig], *,
+def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Awaitable[GateConfig]], *,
                      default_window_hours: float = 72) -> APIRouter:
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
@@ -65,7 +65,7 @@ def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Ga
         return {"days": days, "window_hours": window_hours, "rows": [r.model_dump() for r in rows],
                 "totals": totals(rows, entries),
                 "phase_report": [dict(e.model_dump(mode="json"), reviewed=e.reviewed)
-                                 for e in phase_report(entries, gates())]}
+                                 for e in phase_report(entries, await gates())]}
 
     @router.get("/analytics.csv")
     async def csv(who: Agent, days: Days = 30, window_hours: WindowHours | None = None) -> Response:

@@ -1,7 +1,7 @@
 """HTTP + WebSocket API of the agent console: the live queue and everything an agent does to a conversation."""
 
 # No `from __future__ import annotations` here: FastAPI must see the `Agent` alias as a real object.
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,13 +51,13 @@ def render_entry(entry: Entry) -> dict[str, Any]:
             "citations": [c.model_dump() for c in m.citations]}
 
 
-def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], GateConfig]) -> APIRouter:
+def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]]) -> APIRouter:
     store, queue = desk.store, desk.queue
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
 
-    def with_sla(handoff: dict[str, Any]) -> dict[str, Any]:
-        config = gates().category(handoff["category"])
+    async def with_sla(handoff: dict[str, Any]) -> dict[str, Any]:
+        config = (await gates()).category(handoff["category"])
         return {**handoff, "sla_seconds": config.sla_seconds}
 
     @router.get("/handoffs")
@@ -65,7 +65,7 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], GateC
             alias="queue")] = None) -> list[dict[str, Any]]:
         listed = [h for h in await queue.open_handoffs(category) if queue_name is None or h.queue == queue_name]
         listed.sort(key=lambda h: (-h.priority, h.created_at))
-        return [with_sla(h.model_dump(mode="json", exclude={"shadow"})) for h in listed]
+        return [await with_sla(h.model_dump(mode="json", exclude={"shadow"})) for h in listed]
 
     @router.get("/conversations")
     async def conversations(who: Agent, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
@@ -91,7 +91,7 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], GateC
             raise HTTPException(404, "conversation not found")
         handoff = await queue.get(state.handoff_id) if state.handoff_id else None
         return {"state": state.model_dump(mode="json", exclude={"token_hash"}),
-                "handoff": with_sla(handoff.model_dump(mode="json")) if handoff else None,
+                "handoff": await with_sla(handoff.model_dump(mode="json")) if handoff else None,
                 "transcript": [render_entry(e) for e in await store.history(conversation_id)]}
 
     @router.post("/handoffs/{handoff_id}/claim")

@@ -58,3 +58,30 @@ def test_report_command_reads_a_recorded_history(tmp_path: Path) -> None:
                                  "SUPPORTBOT_DATA_DIR": str(tmp_path)})
     rows = {r["category"]: r["recommendation"] for r in json.loads(result.stdout)}
     assert rows["billing"] == "promote to full" and rows["shipping"] == "demote to categorize"
+
+
+async def test_report_on_a_live_deployment_shows_phases_changed_in_the_console(
+        tmp_path: Path, redis_url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    from bot.types import Phase
+    from service.redis_store import RedisJournal, RedisPhaseOverrides
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        journal = RedisJournal(redis, prefix)
+        for row in history():
+            await journal.record(str(row["kind"]), {k: v for k, v in row.items() if k != "kind"})
+        await RedisPhaseOverrides(redis, prefix).set("billing", Phase.FULL)
+        categories = tmp_path / "categories.yml"
+        categories.write_text(yaml.safe_dump(GATES.model_dump(mode="json")))
+        result = subprocess.run([sys.executable, "-m", "service.cli", "report", "phases", "--json"],
+                                capture_output=True, text=True, check=True,
+                                env={"SUPPORTBOT_CATEGORIES_FILE": str(categories), "PATH": "/usr/bin:/bin",
+                                     "SUPPORTBOT_DATA_DIR": str(tmp_path), "SUPPORTBOT_REDIS_URL": redis_url,
+                                     "SUPPORTBOT_REDIS_PREFIX": prefix})
+    finally:
+        await redis.aclose()
+    rows = {r["category"]: r for r in json.loads(result.stdout)}
+    assert rows["billing"]["phase"] == "full" and rows["shipping"]["phase"] == "draft"
+    assert rows["billing"]["recommendation"] != "promote to full"

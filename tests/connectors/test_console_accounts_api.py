@@ -8,9 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from bot.runner import InlineTaskRunner
+from bot.testing import FirstSentenceAnswerer, sample_knowledge
+from bot.types import Message, Participant, Phase, Role
 from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.auth import COOKIE
-from service.container import Container
+from service.container import Container, build_container
+from service.redis_store import RedisPhaseOverrides
+from service.settings import Settings
 from tests.connectors.test_console_api import ALICE, escalate
 from tests.connectors.test_webchat_api import (
     client,  # noqa: F401  (the fixture)
@@ -193,3 +198,28 @@ def test_admin_password_creates_the_admin_account(settings, container: Container
 
 
 
+
+
+async def test_a_phase_change_reaches_other_running_processes_on_their_next_turn(settings: Settings) -> None:
+    """Two containers on one Redis stand for two web or worker processes: no restart is needed."""
+    first, second = (build_container(settings.model_copy(), runner=InlineTaskRunner(),
+                                     knowledge=sample_knowledge(), answerer=FirstSentenceAnswerer())
+                     for _ in range(2))
+    try:
+        async def ask(container: Container, text: str) -> str:
+            customer = Participant(role=Role.CUSTOMER, id="c1")
+            state = await container.dialogue.start("web", customer)
+            turn = await container.dialogue.handle(Message(conversation_id=state.id, channel="web",
+                                                           sender=customer, text=text))
+            assert turn.outcome is not None
+            return turn.outcome.decision.value
+
+        assert await ask(second, "How do I reset my password?") == "answered"
+        await RedisPhaseOverrides(first.redis, settings.redis_prefix).set("general", Phase.DRAFT)
+        assert await ask(second, "How do I reset my password?") == "drafted"
+        assert (await second.dialogue.responder.current_gates()).phase_for("general", "email") is Phase.DRAFT
+        await RedisPhaseOverrides(first.redis, settings.redis_prefix).set("general", Phase.FULL)
+        assert await ask(second, "How do I reset my password?") == "answered"
+    finally:
+        for container in (first, second):
+            await container.close()
