@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.confidence import Signals, combine
+from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
 from bot.store import PhaseOverrides
 from bot.types import Decision, EscalationReason, Message, Phase, TurnOutcome
@@ -32,6 +32,7 @@ class Responder:
         categorizer: Categorizer | None = None,
         top_k: int = 4,
         overrides: PhaseOverrides | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -39,6 +40,7 @@ class Responder:
         self.categorizer = categorizer
         self.top_k = top_k
         self.overrides = overrides
+        self.calibration = calibration
         self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
 
     async def current_gates(self) -> GateConfig:
@@ -77,7 +79,7 @@ class Responder:
         answer = await self.answerer.answer(text, usable) if usable else None
         signals = Signals(category_probability=probability, retrieval_score=best,
                           support=answer.support if answer and answer.text else 0.0)
-        confidence, short = combine(signals, thresholds)
+        confidence, short = combine(signals, thresholds, self.calibration)
         measured = TurnOutcome(decision=Decision.ESCALATED, category=category, phase=phase, confidence=confidence,
                                signals=signals.model_dump())
         if phase is Phase.CATEGORIZE:  # routed to people whatever the bot found; its answer is kept as shadow

@@ -220,6 +220,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.what == "confidence":
+        return _train_confidence(args)
+    if not args.data:
+        print("supportbot: train categories needs --data FILE.jsonl", file=sys.stderr)
+        return 2
     from knowledge.eval_categorize import train_from_file
 
     settings = _settings()
@@ -234,6 +239,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     model.save(out)
     print(json.dumps({"artifact": str(out)}))
+    return 0
+
+
+def _train_confidence(args: argparse.Namespace) -> int:
+    """Fit the confidence to reviewed turns; print held-out reliability of the product and of the fit."""
+    from knowledge.calibration import compare, fit_calibration, labelled_turns
+    from service.container import calibration_path, load_gates
+
+    settings = _settings()
+    pairs = labelled_turns(_journal_entries(args), load_gates(settings))
+    try:
+        calibration = fit_calibration(pairs)
+        figures = compare(pairs)
+    except ValueError as error:
+        print(f"supportbot: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else calibration_path(settings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(calibration.model_dump_json(indent=2), encoding="utf-8")
+    print(json.dumps({"artifact": str(out), **figures}))
     return 0
 
 
@@ -318,10 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("train", help="train the categorizer from labelled examples")
-    p.add_argument("what", choices=["categories"])
-    p.add_argument("--data", required=True, help='JSONL lines {"text": ..., "label": ...}')
-    p.add_argument("--out", help="artifact path (default: next to the categories file)")
+    p = sub.add_parser("train", help="train the categorizer, or fit the confidence to reviewed turns")
+    p.add_argument("what", choices=["categories", "confidence"])
+    p.add_argument("--data", help='categories: JSONL lines {"text": ..., "label": ...}')
+    p.add_argument("--history", metavar="FILE.jsonl",
+                   help="confidence: a recorded journal (`report export`) instead of the live Redis")
+    p.add_argument("--out", help="artifact path (default: next to the categories file; "
+                                 "confidence: SUPPORTBOT_CALIBRATION_FILE or data_dir/confidence.json)")
     p.add_argument("--limit", type=int)
     p.set_defaults(func=cmd_train)
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from bot.confidence import Calibration
 from bot.delivery import Channel, Delivery
 from bot.desk import AgentDesk
 from bot.dialogue import DialogueManager
@@ -68,6 +70,23 @@ def build_answerer(settings: Settings) -> Answerer:
     from knowledge.answer import ExtractiveAnswerer
 
     return ExtractiveAnswerer()
+
+
+def calibration_path(settings: Settings) -> Path:
+    return settings.calibration_file or settings.data_dir / "confidence.json"
+
+
+def load_calibration(settings: Settings) -> Calibration | None:
+    """The fitted confidence, if one was trained; a broken file stops the start rather than go unnoticed."""
+    path = calibration_path(settings)
+    if not path.exists():
+        if settings.calibration_file is not None:
+            raise ValueError(f"{path}: calibration file not found")
+        return None
+    try:
+        return Calibration.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        raise ValueError(f"{path}: not a confidence calibration: {error}") from error
 
 
 def build_categorizer(settings: Settings) -> Categorizer | None:
@@ -170,7 +189,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     gates.thresholds.min_confidence = settings.min_confidence
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
-                          overrides=RedisPhaseOverrides(redis, settings.redis_prefix))
+                          overrides=RedisPhaseOverrides(redis, settings.redis_prefix),
+                          calibration=load_calibration(settings))
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:

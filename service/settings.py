@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     collection: str = "helpcenter"
     categories_file: Path | None = None
     categorizer_artifact: Path | None = None
+    calibration_file: Path | None = Field(
+        None, description="`supportbot train confidence` output; unset: data_dir/confidence.json when present")
 
     agent_token: str = Field("", description="Bearer token for agent endpoints; generated when empty")
     admin_password: str | None = Field(None, description="Creates the `admin` account at start if missing")
