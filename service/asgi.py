@@ -102,7 +102,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(console_router(container.desk, auth, gates))
     app.include_router(admin_router(auth, gates, RedisPhaseOverrides(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,
-                                        default_window_hours=settings.resolution_window_hours))
+                                        default_window_hours=settings.resolution_window_hours,
+                                        calibration=container.dialogue.responder.calibration))
     app.include_router(console_page_router())
     if settings.slack_mount:
         from connectors.slack.app import build_slack_app

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from bot.analytics import Row, _p90, analytics, to_csv
+from bot.confidence import Calibration
 from bot.gates import GateConfig
 from bot.reports import phase_report
 from bot.store import Journal
@@ -53,7 +54,7 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Awaitable[GateConfig]], *,
-                     default_window_hours: float = 72) -> APIRouter:
+                     default_window_hours: float = 72, calibration: Calibration | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
 
@@ -62,10 +63,15 @@ def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Aw
         entries = await journal.export()
         window_hours = window_hours or default_window_hours
         rows = _rows(entries, days, window_hours)
+        current = await gates()
         return {"days": days, "window_hours": window_hours, "rows": [r.model_dump() for r in rows],
                 "totals": totals(rows, entries),
                 "phase_report": [dict(e.model_dump(mode="json"), reviewed=e.reviewed)
-                                 for e in phase_report(entries, await gates())]}
+                                 for e in phase_report(entries, current)],
+                "confidence": {"calibrated": calibration is not None,
+                               "samples": calibration.samples if calibration else 0,
+                               "accepted": calibration.accepted if calibration else 0,
+                               "min_confidence": current.thresholds.min_confidence}}
 
     @router.get("/analytics.csv")
     async def csv(who: Agent, days: Days = 30, window_hours: WindowHours | None = None) -> Response:

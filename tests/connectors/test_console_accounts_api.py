@@ -181,6 +181,7 @@ def test_feedback_is_journaled_and_analytics_count_it(client: TestClient, contai
     assert totals["escalated"] == {"no_answer": 1}
     assert totals["automation_rate"] == pytest.approx(0.5)
     assert data["phase_report"][0]["category"] == "general"
+    assert data["confidence"] == {"calibrated": False, "samples": 0, "accepted": 0, "min_confidence": 0.35}
     csv = client.get("/api/agent/analytics.csv?days=7", headers=ALICE)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     header, *lines = csv.text.strip().splitlines()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from httpx import ASGITransport, AsyncClient
 
 from bot.confidence import Calibration, Signals, combine, raw_confidence
 from bot.gates import GateConfig, Thresholds
@@ -17,6 +18,7 @@ from bot.runner import InlineTaskRunner
 from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from bot.types import Decision, Message, Participant, Role
 from knowledge.calibration import compare, fit_calibration, labelled_turns, reliability
+from service.asgi import create_app
 from service.container import build_container, load_calibration
 from service.settings import Settings
 
@@ -102,10 +104,16 @@ def test_a_calibration_turns_the_product_into_the_confidence_the_floor_is_checke
 
 async def test_the_bot_uses_a_trained_calibration_and_a_broken_one_stops_the_start(settings: Settings) -> None:
     settings.calibration_file = settings.data_dir / "confidence.json"
-    settings.calibration_file.write_text(Calibration(slope=1.0, intercept=-10.0).model_dump_json())
+    settings.calibration_file.write_text(Calibration(slope=1.0, intercept=-10.0, samples=42,
+                                                     accepted=30).model_dump_json())
     container = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
                                 answerer=FirstSentenceAnswerer())
     try:
+        async with AsyncClient(transport=ASGITransport(app=create_app(settings, container)),
+                               base_url="http://test") as client:
+            analytics = await client.get("/api/agent/analytics", headers={"Authorization": "Bearer agent-secret"})
+        assert analytics.json()["confidence"] == {"calibrated": True, "samples": 42, "accepted": 30,
+                                                  "min_confidence": 0.35}
         customer = Participant(role=Role.CUSTOMER, id="c1")
         state = await container.dialogue.start("web", customer)
         outcome = (await container.dialogue.handle(Message(conversation_id=state.id, channel="web",

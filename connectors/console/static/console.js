@@ -544,6 +544,13 @@
     table($("phase-report"), ["Category", "Phase", "Recommendation", "Evidence"], data.phase_report.map(function (e) {
       return [e.category, e.phase, { text: e.recommendation, cls: "rec " + e.recommendation.split(" ")[0] }, e.evidence];
     }), "No categories yet.");
+    var c = data.confidence;
+    $("confidence-status").textContent = c.calibrated
+      ? "Confidence is calibrated on " + c.samples + " reviewed turns (" + c.accepted + " accepted): a turn's " +
+        "confidence is the chance an agent would send its answer unchanged. The bot answers alone above " +
+        c.min_confidence + "."
+      : "Confidence is not calibrated yet: it ranks answers but is not a probability. After 20 or more reviewed " +
+        "drafts, run `supportbot train confidence` and restart. The bot answers alone above " + c.min_confidence + ".";
   }
 
   function table(target, headers, rows, emptyText) {
