@@ -102,9 +102,31 @@ def held_out(pairs: Sequence[tuple[float, bool]], folds: int = 5, seed: int = 0)
     return fitted
 
 
-def compare(pairs: Sequence[tuple[float, bool]], folds: int = 5) -> dict[str, Any]:
-    """Reliability of the uncalibrated product and of the calibration, the latter on held-out folds."""
+def suggest_floor(confidences: np.ndarray, labels: np.ndarray, precision: float = 0.9) -> dict[str, float] | None:
+    """The lowest confidence floor above which at least `precision` of the answers were accepted.
+
+    Lower floors let the bot answer more; this is the lowest that still keeps the promised share right,
+    measured on the given (held-out) confidences. None when no floor gets there.
+    """
+    order = np.argsort(-confidences, kind="stable")
+    ranked = confidences[order]
+    right = np.cumsum(labels[order]) / np.arange(1, len(order) + 1)
+    # a floor keeps whole groups of equal confidence: only a group's last turn can be the cut
+    group_end = np.append(ranked[:-1] > ranked[1:], True)
+    ok = np.flatnonzero((right >= precision) & group_end)
+    if not len(ok):
+        return None
+    last = int(ok.max())  # answering the `last + 1` most confident turns keeps the precision
+    return {"min_confidence": round(float(ranked[last]), 3), "precision": round(float(right[last]), 3),
+            "coverage": round((last + 1) / len(order), 3)}
+
+
+def compare(pairs: Sequence[tuple[float, bool]], folds: int = 5, precision: float = 0.9) -> dict[str, Any]:
+    """Reliability of the uncalibrated product and of the calibration (on held-out folds), and the floor
+    that keeps `precision` of the answers acceptable."""
     labels = np.array([accepted for _, accepted in pairs], dtype=bool)
     raw = np.array([p for p, _ in pairs])
+    fitted = held_out(pairs, folds)
     return {"samples": len(pairs), "accepted": int(labels.sum()),
-            "product": reliability(raw, labels), "calibrated": reliability(held_out(pairs, folds), labels)}
+            "product": reliability(raw, labels), "calibrated": reliability(fitted, labels),
+            "suggested": suggest_floor(fitted, labels, precision)}

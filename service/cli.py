@@ -251,7 +251,7 @@ def _train_confidence(args: argparse.Namespace) -> int:
     pairs = labelled_turns(_journal_entries(args), load_gates(settings))
     try:
         calibration = fit_calibration(pairs)
-        figures = compare(pairs)
+        figures = compare(pairs, precision=args.precision)
     except ValueError as error:
         print(f"supportbot: {error}", file=sys.stderr)
         return 2
@@ -348,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help='categories: JSONL lines {"text": ..., "label": ...}')
     p.add_argument("--history", metavar="FILE.jsonl",
                    help="confidence: a recorded journal (`report export`) instead of the live Redis")
+    p.add_argument("--precision", type=float, default=0.9,
+                   help="confidence: share of automatic answers that must be acceptable; the output suggests "
+                        "the SUPPORTBOT_MIN_CONFIDENCE that keeps it")
     p.add_argument("--out", help="artifact path (default: next to the categories file; "
                                  "confidence: SUPPORTBOT_CALIBRATION_FILE or data_dir/confidence.json)")
     p.add_argument("--limit", type=int)

@@ -17,7 +17,7 @@ from bot.gates import GateConfig, Thresholds
 from bot.runner import InlineTaskRunner
 from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from bot.types import Decision, Message, Participant, Role
-from knowledge.calibration import compare, fit_calibration, labelled_turns, reliability
+from knowledge.calibration import compare, fit_calibration, labelled_turns, reliability, suggest_floor
 from service.asgi import create_app
 from service.container import build_container, load_calibration
 from service.settings import Settings
@@ -85,6 +85,15 @@ def test_the_fit_matches_outcome_rates_the_product_overstates() -> None:
     assert held["calibrated"]["ece"] < held["product"]["ece"]
 
 
+def test_the_suggested_floor_is_the_lowest_that_keeps_the_promised_share_right() -> None:
+    confidences, labels = np.array([0.6, 0.95, 0.8, 0.9, 0.7]), np.array([True, True, True, True, False])
+    assert suggest_floor(confidences, labels, 0.8) == {"min_confidence": 0.6, "precision": 0.8, "coverage": 1.0}
+    assert suggest_floor(confidences, labels, 0.9) == {"min_confidence": 0.8, "precision": 1.0, "coverage": 0.6}
+    assert suggest_floor(np.array([0.9, 0.8, 0.8]), np.array([True, True, False]), 1.0) == {
+        "min_confidence": 0.9, "precision": 1.0, "coverage": 0.333}  # the tie at 0.8 goes in or out together
+    assert suggest_floor(np.array([0.9, 0.8]), np.array([False, False]), 0.5) is None
+
+
 def test_the_fit_refuses_too_little_or_one_sided_evidence() -> None:
     with pytest.raises(ValueError, match="at least 20"):
         fit_calibration(synthetic(10, 0))
@@ -146,6 +155,7 @@ def test_train_confidence_command_writes_what_the_bot_loads(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["samples"] == 200 and figures["calibrated"]["brier"] < figures["product"]["brier"]
+    assert figures["suggested"]["precision"] >= 0.9 and 0 < figures["suggested"]["coverage"] < 1
     loaded = load_calibration(Settings(data_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
     assert loaded is not None and loaded.samples == 200
     history.write_text("\n".join(json.dumps(r) for r in rows[:10]))
