@@ -16,7 +16,6 @@ not feed back into the next fit.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,7 +36,7 @@ def labelled_turns(entries: Iterable[dict[str, Any]], gates: GateConfig | None =
     """(uncalibrated confidence, accepted) for every journaled turn whose outcome is known."""
     gates, policy = gates or GateConfig(), policy or Policy()
     by_text: dict[tuple[str, str], dict[str, Any]] = {}
-    answered: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    last_answer: dict[str, dict[str, Any]] = {}  # per conversation: what a confirmation is about
     outcomes: list[tuple[dict[str, Any], bool]] = []
     rows = sorted(entries, key=lambda e: float(e.get("at") or 0.0))
     for entry in rows:
@@ -45,15 +44,15 @@ def labelled_turns(entries: Iterable[dict[str, Any]], gates: GateConfig | None =
         if kind == "turn" and entry.get("signals") and entry.get("text"):
             by_text[(cid, entry["text"])] = entry
             if entry.get("decision") == "answered":
-                answered[cid].append(entry)
+                last_answer[cid] = entry
         elif kind == "review" and (turn := by_text.get((cid, entry.get("original", "")))):
             verdict = entry.get("verdict")
             close = entry.get("similarity") is not None and entry["similarity"] >= EDIT_STILL_ACCEPTED
             outcomes.append((turn, verdict == "approved" or (verdict == "edited" and close)))
         elif kind == "shadow" and (turn := by_text.get((cid, entry.get("bot_text", "")))):
             outcomes.append((turn, float(entry.get("similarity", 0.0)) >= policy.shadow_resolved_similarity))
-        elif kind == "confirmation" and answered.get(cid):
-            outcomes.append((answered[cid][-1], bool(entry.get("resolved"))))
+        elif kind == "confirmation" and (turn := last_answer.get(cid)):
+            outcomes.append((turn, bool(entry.get("resolved"))))
     return [(raw_confidence(Signals.model_validate(turn["signals"]),
                             gates.thresholds_for(str(turn.get("category", "general")))), accepted)
             for turn, accepted in outcomes]

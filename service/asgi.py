@@ -23,7 +23,6 @@ from connectors.console.router import console_page_router, console_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
-from service.redis_store import RedisPhaseOverrides
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
-    app.include_router(admin_router(auth, gates, RedisPhaseOverrides(container.redis, settings.redis_prefix)))
+    app.include_router(admin_router(auth, gates, container.phase_overrides))
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours,
                                         calibration=container.dialogue.responder.calibration))

@@ -14,8 +14,6 @@ from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from bot.gates import GateConfig
-    from bot.types import Phase
-    from service.settings import Settings
 
 SAMPLE_DOCS = Path(__file__).parent / "sample_docs"
 
@@ -145,9 +143,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return main(forwarded)
 
 
-def _journal_entries(args: argparse.Namespace) -> list[dict]:  # type: ignore[type-arg]
-    """From a recorded history file (`report export` output), or from the deployment's Redis."""
+def _recorded(args: argparse.Namespace) -> tuple[list[dict], GateConfig]:  # type: ignore[type-arg]
+    """The journal and the gates in force: from a recorded history file (`report export` output) and the
+    categories file, or from the deployment's Redis with the phases admins changed in the console."""
+    settings = _settings()
     if args.history:
+        from service.container import load_gates
+
         rows = []
         for number, line in enumerate(Path(args.history).read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
@@ -155,60 +157,37 @@ def _journal_entries(args: argparse.Namespace) -> list[dict]:  # type: ignore[ty
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as error:
                     sys.exit(f"supportbot: {args.history}:{number}: not JSON: {error}")
-        return rows
-    settings = _settings()
+        return rows, load_gates(settings)
     if settings.embedded:
         sys.exit("supportbot: reports read the journal in Redis; set SUPPORTBOT_REDIS_URL or pass --history FILE")
     from service.container import build_container
 
-    async def export() -> list[dict]:  # type: ignore[type-arg]
+    async def export() -> tuple[list[dict], GateConfig]:  # type: ignore[type-arg]
         container = build_container(settings)
         try:
-            return await container.journal.export()
+            return await container.journal.export(), await container.dialogue.responder.current_gates()
         finally:
             await container.close()
 
     return asyncio.run(export())
 
 
-def _current_gates(settings: Settings, *, with_console_changes: bool) -> GateConfig:
-    """The categories file, plus the phases admins changed in the console when reading a live deployment."""
-    from bot.gates import with_overrides
-    from service.container import build_redis, load_gates
-    from service.redis_store import RedisPhaseOverrides
-
-    gates = load_gates(settings)
-    if not with_console_changes:
-        return gates
-
-    async def read() -> dict[str, Phase]:
-        redis = build_redis(settings)
-        try:
-            return await RedisPhaseOverrides(redis, settings.redis_prefix).load()
-        finally:
-            await redis.aclose()
-
-    return with_overrides(gates, asyncio.run(read()))
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    entries = _journal_entries(args)
+    entries, gates = _recorded(args)
     if args.what == "export":
         for entry in entries:
             print(json.dumps(entry))
         return 0
-    settings = _settings()
     if args.what == "phases":
         from bot.reports import format_phase_report, phase_report
 
-        rows = phase_report(entries, _current_gates(settings, with_console_changes=not args.history),
-                            channel=args.channel)
+        rows = phase_report(entries, gates, channel=args.channel)
         print(json.dumps([r.model_dump(mode="json") for r in rows]) if args.json else format_phase_report(rows))
         return 0
     from knowledge.gaps import cluster_gaps, unanswered_questions
 
     gaps = cluster_gaps(unanswered_questions((e for e in entries if e.get("kind") == "turn"),
-                                             settings.min_retrieval_score))
+                                             gates.thresholds.min_retrieval_score))
     if args.json:
         print(json.dumps([g.model_dump() for g in gaps]))
     else:
@@ -245,10 +224,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_confidence(args: argparse.Namespace) -> int:
     """Fit the confidence to reviewed turns; print held-out reliability of the product and of the fit."""
     from knowledge.calibration import compare, fit_calibration, labelled_turns
-    from service.container import calibration_path, load_gates
+    from service.container import calibration_path
 
     settings = _settings()
-    pairs = labelled_turns(_journal_entries(args), load_gates(settings))
+    pairs = labelled_turns(*_recorded(args))
     try:
         calibration = fit_calibration(pairs)
         figures = compare(pairs, precision=args.precision)

@@ -30,12 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def load_gates(settings: Settings) -> GateConfig:
-    """Categories file (YAML or TOML-like YAML); none configured means one `general` category in `full`."""
+    """Categories file (YAML or TOML-like YAML); none configured means one `general` category in `full`.
+
+    The default floors come from the settings, so every reader of the gates (the bot, reports, the
+    confidence fit) checks turns against the same ones.
+    """
     path = settings.categories_file
-    if path is None:
-        return GateConfig()
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return GateConfig.model_validate(data)
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path is not None else None
+    gates = GateConfig.model_validate(data or {})
+    gates.thresholds.min_retrieval_score = settings.min_retrieval_score
+    gates.thresholds.min_confidence = settings.min_confidence
+    return gates
 
 
 @lru_cache(maxsize=4)
@@ -141,6 +146,7 @@ class Container:
     desk: AgentDesk
     escalation: EscalationJobs
     delivery: Delivery
+    phase_overrides: RedisPhaseOverrides
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def warm_up(self) -> None:
@@ -185,11 +191,10 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     if runner is None:
         runner = _default_runner(settings)
     gates = load_gates(settings)
-    gates.thresholds.min_retrieval_score = settings.min_retrieval_score
-    gates.thresholds.min_confidence = settings.min_confidence
+    phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
-                          overrides=RedisPhaseOverrides(redis, settings.redis_prefix),
+                          overrides=phase_overrides,
                           calibration=load_calibration(settings))
 
     async def expected_wait(category: str) -> int | None:
@@ -211,7 +216,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner.register("remind_handoff", escalation.remind_handoff)
         runner.register("deliver", delivery.deliver)
     return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
-                     delivery)
+                     delivery, phase_overrides)
 
 
 def _default_runner(settings: Settings) -> TaskRunner:

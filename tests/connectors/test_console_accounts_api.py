@@ -14,7 +14,6 @@ from bot.types import Message, Participant, Phase, Role
 from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.auth import COOKIE
 from service.container import Container, build_container
-from service.redis_store import RedisPhaseOverrides
 from service.settings import Settings
 from tests.connectors.test_console_api import ALICE, escalate
 from tests.connectors.test_webchat_api import (
@@ -216,10 +215,10 @@ async def test_a_phase_change_reaches_other_running_processes_on_their_next_turn
             return turn.outcome.decision.value
 
         assert await ask(second, "How do I reset my password?") == "answered"
-        await RedisPhaseOverrides(first.redis, settings.redis_prefix).set("general", Phase.DRAFT)
+        await first.phase_overrides.set("general", Phase.DRAFT)
         assert await ask(second, "How do I reset my password?") == "drafted"
         assert (await second.dialogue.responder.current_gates()).phase_for("general", "email") is Phase.DRAFT
-        await RedisPhaseOverrides(first.redis, settings.redis_prefix).set("general", Phase.FULL)
+        await first.phase_overrides.set("general", Phase.FULL)
         assert await ask(second, "How do I reset my password?") == "answered"
     finally:
         for container in (first, second):

@@ -19,7 +19,7 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from bot.types import Decision, Message, Participant, Role
 from knowledge.calibration import compare, fit_calibration, labelled_turns, reliability, suggest_floor
 from service.asgi import create_app
-from service.container import build_container, load_calibration
+from service.container import build_container, load_calibration, load_gates
 from service.settings import Settings
 
 STRONG = {"category_probability": 1.0, "retrieval_score": 0.7, "support": 1.0}
@@ -162,3 +162,11 @@ def test_train_confidence_command_writes_what_the_bot_loads(tmp_path: Path) -> N
     refused = subprocess.run([sys.executable, "-m", "service.cli", "train", "confidence", "--history",
                               str(history)], capture_output=True, text=True, env=env)
     assert refused.returncode == 2 and "at least 20" in refused.stderr
+
+
+def test_reports_and_the_fit_use_the_floors_the_bot_uses(tmp_path: Path) -> None:
+    """A history replayed offline is scored against the deployment's floors, not the defaults."""
+    settings = Settings(data_dir=tmp_path, min_retrieval_score=0.5, min_confidence=0.8,
+                        _env_file=None)  # type: ignore[call-arg]
+    thresholds = load_gates(settings).thresholds
+    assert (thresholds.min_retrieval_score, thresholds.min_confidence) == (0.5, 0.8)
