@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -16,7 +15,7 @@ import pytest
 import redis
 
 from tests.browser.stack import AGENT_TOKEN, AGENTS, ROOT, Stack, _cli, spawn, stop
-from tests.net import free_port
+from tests.net import QuietHandler, free_port, serve_in_background
 
 EMBEDDING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -27,10 +26,10 @@ EMBEDDING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 
 
 def serve_directory(directory: str) -> tuple[ThreadingHTTPServer, str]:
-    handler = partial(SimpleHTTPRequestHandler, directory=directory)
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    class QuietFiles(QuietHandler, SimpleHTTPRequestHandler):
+        pass
+
+    server = serve_in_background(partial(QuietFiles, directory=directory))
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 CHROMIUM = "/usr/bin/chromium"

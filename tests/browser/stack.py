@@ -7,10 +7,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.net import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_TOKEN = "browser-agent-token"
@@ -72,17 +72,3 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for p in processes:
-            if p.poll() is not None:
-                raise RuntimeError(f"{p.args} exited with {p.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout} s")

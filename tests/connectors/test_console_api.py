@@ -23,8 +23,8 @@ from tests.connectors.test_webchat_api import (
     receive_messages,
     say,
     start_conversation,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 ALICE, BOB = agent_headers("alice"), agent_headers("bob")
 

@@ -6,9 +6,8 @@ The small helpers at the top are shared with test_console_api.py.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -20,7 +19,6 @@ from service.asgi import create_app
 from service.container import Container
 from service.settings import Settings
 
-T = TypeVar("T")
 AGENT_TOKEN = "agent-secret"  # what the `settings` fixture configures
 
 
@@ -84,15 +82,6 @@ def nothing_more(ws: WebSocketTestSession, quiet: float = 0.5) -> None:
     except TimeoutError:
         return
     raise AssertionError(f"unexpected extra event: {extra}")
-
-
-def wait_for(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := probe():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ---------------------------------------------------------------- answers

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -17,6 +14,7 @@ from knowledge.answer import DEFAULT_MIN_SCORE
 from knowledge.chroma import ChromaKnowledgeBase, ChunkRecord
 from knowledge.documents import load_folder
 from knowledge.ingest import ingest_folder
+from tests.net import free_port, wait_healthy
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "service" / "sample_docs"
 LATIN1_NOTE = "Caf\xe9 Cr\xe8me office: our Lyon team handles invoices for the Caf\xe9 Cr\xe8me partner programme.\n"
@@ -103,30 +101,15 @@ def test_reingest_is_incremental(tmp_path: Path) -> None:
     assert (third.added, third.updated, third.removed, third.unchanged, third.chunks) == (0, 0, 0, 2, 0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_chroma_server_mode(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     process = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "chroma server exited"
-            assert time.monotonic() < deadline, "chroma server did not start"
-            time.sleep(0.2)
+        wait_healthy(f"{url}/api/v2/heartbeat", [process], timeout=30)
         folder = tmp_path / "docs"
         folder.mkdir()
         for name in ("cancel-subscription.md", "api-rate-limits.md"):

@@ -8,16 +8,13 @@ them.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import smtplib
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -33,21 +30,6 @@ from tests.net import free_port
 SUPPORT = "support@acme.test"
 CUSTOMER = "ada@example.test"
 
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], T | Awaitable[T]], timeout: float = 10.0) -> T:
-    """Poll until `probe()` is truthy: replies leave through background jobs after the 250."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result  # type: ignore[return-value]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -12,7 +12,8 @@ from bot.desk import agent
 from bot.types import Owner, Role
 from connectors.email.convert import conversation_id_for
 from connectors.email.inbound import InboundHandler, InboundServer
-from tests.connectors.email.conftest import CUSTOMER, SUPPORT, Mailbox, Sink, eventually, mail
+from tests.connectors.email.conftest import CUSTOMER, SUPPORT, Mailbox, Sink, mail
+from tests.waiting import eventually
 
 
 async def roles_and_texts(box: Mailbox, conversation_id: str) -> list[tuple[Role, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import redis
 
 from service.settings import Settings
 from tests.connectors.rasa.test_actions import action_call
-from tests.net import free_port
+from tests.net import free_port, wait_healthy
 
 
 def test_action_server_pauses_and_records_the_handoff(settings: Settings, tmp_path: Path) -> None:
@@ -25,15 +24,7 @@ def test_action_server_pauses_and_records_the_handoff(settings: Settings, tmp_pa
     server = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "connectors.rasa.actions",
                                "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "actions.log").read_text()
-            time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}/health", [server], timeout=60, log=tmp_path / "actions.log")
         response = httpx.post(f"http://127.0.0.1:{port}/webhook", timeout=30,
                               json=action_call("action_supportbot_handoff", "my invoice is wrong", sender="s-1"))
         assert response.status_code == 200, response.text

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -44,19 +44,6 @@ CATEGORIES = {
 }
 KEYWORDS = {"account": ["account"], "security": ["security", "vpn"], "password": ["password"]}
 
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], T], timeout: float = 10.0) -> T:
-    """Poll until `probe()` is truthy (the app works after its ack, in background tasks)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)
 
 
 def texts(blocks: list[dict[str, Any]]) -> str:
@@ -217,18 +204,13 @@ class Slack:
             for e in b["elements"]
             if e["action_id"] == action_id
         ]
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "acme"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A1",
-            "token": "legacy",
-            "trigger_id": f"trig-{next(self._ids)}",
-            "container": {"type": "message", "message_ts": post["ts"], "channel_id": AGENTS},
-            "channel": {"id": AGENTS, "name": "it-agents"},
-            "message": {"ts": post["ts"], "text": ""},
-            "response_url": "https://hooks.slack.com/actions/x",
-            "actions": [
+        return await self._interaction(
+            "block_actions", user,
+            container={"type": "message", "message_ts": post["ts"], "channel_id": AGENTS},
+            channel={"id": AGENTS, "name": "it-agents"},
+            message={"ts": post["ts"], "text": ""},
+            response_url="https://hooks.slack.com/actions/x",
+            actions=[
                 {
                     "type": "button",
                     "action_id": action_id,
@@ -238,22 +220,25 @@ class Slack:
                     "action_ts": self.ts(),
                 }
             ],
-        }
-        return await self.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )
 
     async def submit(self, view: dict[str, Any], text: str, user: str = AGENT) -> httpx.Response:
         """Submit a modal as `views.open` received it, with `text` typed in its input."""
         state = {"values": {"draft": {"text": {"type": "plain_text_input", "value": text}}}}
+        return await self._interaction(
+            "view_submission", user, view={**view, "id": "V1", "team_id": TEAM_ID, "state": state}
+        )
+
+    async def _interaction(self, kind: str, user: str, **fields: Any) -> httpx.Response:
+        """An interactivity request as Slack sends it: the shared envelope, form-encoded as `payload`."""
         payload = {
-            "type": "view_submission",
+            "type": kind,
             "team": {"id": TEAM_ID, "domain": "acme"},
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
             "api_app_id": "A1",
             "token": "legacy",
             "trigger_id": f"trig-{next(self._ids)}",
-            "view": {**view, "id": "V1", "team_id": TEAM_ID, "state": state},
+            **fields,
         }
         return await self.post(
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"

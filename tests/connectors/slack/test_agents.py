@@ -13,11 +13,11 @@ from tests.connectors.slack.conftest import (
     OTHER_AGENT,
     STRANGER,
     Slack,
-    eventually,
     settle,
     texts,
 )
 from tests.fakes.slack_api import TEAM_ID
+from tests.waiting import eventually
 
 DRAFTED = "How do I reset my security password?"  # category security: phase draft on slack
 

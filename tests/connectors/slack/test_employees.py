@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from connectors.slack.convert import SlackThread
-from tests.connectors.slack.conftest import EMPLOYEE, Slack, eventually, settle, texts
+from tests.connectors.slack.conftest import EMPLOYEE, Slack, settle, texts
 from tests.fakes.slack_api import TEAM_ID
+from tests.waiting import eventually
 
 
 async def test_dm_question_is_answered_in_its_thread_with_sources(slack: Slack) -> None:

@@ -13,8 +13,9 @@ from connectors.slack.app import build_slack_app
 from connectors.slack.main import create_http_app
 from connectors.slack.socket import socket_mode_handler
 from service.settings import Settings
-from tests.connectors.slack.conftest import Slack, eventually, open_harness, settle, sign, slack_settings
+from tests.connectors.slack.conftest import Slack, open_harness, settle, sign, slack_settings
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.waiting import eventually
 
 
 async def test_socket_mode_envelope_is_answered_without_a_signing_secret(

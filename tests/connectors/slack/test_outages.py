@@ -11,8 +11,9 @@ import redis.asyncio as aioredis
 
 from connectors.slack.employees import UNAVAILABLE
 from service.settings import Settings
-from tests.connectors.slack.conftest import eventually, open_harness, settle, slack_settings
+from tests.connectors.slack.conftest import open_harness, settle, slack_settings
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.waiting import eventually
 
 
 async def test_redis_down_still_acks_and_tells_the_employee(
