@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
@@ -58,7 +59,7 @@ class Responder:
         prediction = self.categorizer.predict([text])[0]
         return prediction.label, prediction.probability
 
-    async def respond(self, message: Message) -> TurnOutcome:
+    async def respond(self, message: Message, history: Sequence[Message] = ()) -> TurnOutcome:
         text = message.text
         if wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,

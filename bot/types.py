@@ -106,6 +106,7 @@ class TurnOutcome(BaseModel):
     category: str = "general"
     phase: Phase = Phase.FULL
     signals: dict[str, float] = Field(default_factory=dict)
+    searched: str = ""  # the standalone question the knowledge base was searched with
 
 
 class Draft(BaseModel):

@@ -138,6 +138,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from knowledge.eval_categorize import main
     elif args.what == "retrieval":
         from knowledge.eval_retrieval import main
+    elif args.what == "answers":
+        from service.eval_answers import main  # type: ignore[no-redef]
     else:
         from service.eval_transcripts import main  # type: ignore[no-redef]
     return main(forwarded)
@@ -343,8 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_agents)
 
-    p = sub.add_parser("eval", help="evaluate categorization, retrieval or recorded transcripts")
-    p.add_argument("what", choices=["categorize", "retrieval", "transcripts"])
+    p = sub.add_parser("eval", help="evaluate categorization, retrieval, grounded answers or recorded transcripts")
+    p.add_argument("what", choices=["categorize", "retrieval", "answers", "transcripts"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_eval)
     return parser
