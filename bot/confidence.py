@@ -19,6 +19,7 @@ class Signals(BaseModel):
     category_probability: float = 1.0
     retrieval_score: float = 0.0
     support: float = 0.0
+    grounding: float = 1.0
 
 
 def _retrieval_probability(score: float, floor: float) -> float:
@@ -49,10 +50,10 @@ class Calibration(BaseModel):
 
 
 def raw_confidence(signals: Signals, thresholds: Thresholds) -> float:
-    """The product of the three: any weak signal pulls the whole turn down."""
+    """The product of the signals: any weak one pulls the whole turn down."""
     return (signals.category_probability
             * _retrieval_probability(signals.retrieval_score, thresholds.min_retrieval_score)
-            * signals.support)
+            * signals.support * signals.grounding)
 
 
 def combine(signals: Signals, thresholds: Thresholds,

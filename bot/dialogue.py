@@ -100,13 +100,14 @@ class DialogueManager:
             raise ConversationNotFound(message.conversation_id)
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
+        history = [entry.message for entry in await self.store.history(state.id)]
         await self.store.append(message)
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
                                      "handoff_id": state.handoff_id})
             return Turn()
         try:
-            outcome = await self.responder.respond(message)
+            outcome = await self.responder.respond(message, history)
         except Exception:  # the customer is never left unanswered: a failure becomes a handoff
             log.exception("bot path failed for conversation %s", state.id)
             outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,

@@ -19,6 +19,8 @@ class Thresholds(BaseModel):
     min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_support: float = Field(0.75, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
+    # the composer's estimate that its text addresses the question (`Answer.grounding`)
+    min_grounding: float = Field(0.5, ge=0, le=1)
 
 
 class CategoryConfig(BaseModel):

@@ -49,3 +49,9 @@ def draft_rejected_log(reason: str) -> str:
 
 def handoff_reminder(handoff_id: str, waited_seconds: float) -> str:
     return f"Handoff {handoff_id} unclaimed for {int(waited_seconds)} s"
+
+
+def uncovered_parts(parts: list[str]) -> str:
+    quoted = "; ".join(f'"{p}"' for p in parts)
+    return (f"Our help centre doesn't cover {quoted}. If you'd like a person to help with that, "
+            "just say \"talk to a person\".")

@@ -5,25 +5,44 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot import messages
 from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
+from bot.ports import Answerer, Categorizer, Exchange, KnowledgeBase
+from bot.safety import looks_like_injection
+from bot.smalltalk import Kind, SmallTalk, small_talk
 from bot.store import PhaseOverrides
-from bot.types import Decision, EscalationReason, Message, Phase, TurnOutcome
-from knowledge.base import Answerer, Categorizer, KnowledgeBase
+from bot.types import Decision, EscalationReason, Message, Phase, Role, TurnOutcome
 
 _HUMAN_REQUEST = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|representative|operator|"
     r"real person|somebody|staff)\b|\b(human|live) (agent|support|person)\b|\brepresentative\b|\bhuman please\b",
     re.IGNORECASE,
 )
+HISTORY_TURNS = 6  # earlier messages the answer path sees
 
 
 def wants_human(text: str) -> bool:
     return bool(_HUMAN_REQUEST.search(text))
 
 
+def exchanges(history: Sequence[Message]) -> list[Exchange]:
+    """The conversation as the answering side sees it: customers' words and what support said, without
+    internal notes and the system's own notices (handoff acknowledgements say nothing about the topic)."""
+    out = [Exchange(role="customer" if m.sender.role is Role.CUSTOMER else "support", text=m.text)
+           for m in history if not m.internal and m.sender.role in (Role.CUSTOMER, Role.BOT, Role.AGENT)]
+    return out[-HISTORY_TURNS:]
+
+
+def search_context(history: Sequence[Exchange]) -> list[str]:
+    """The previous question and the last reply: what a follow-up ("is it free?") is about."""
+    question = next((e.text for e in reversed(history) if e.role == "customer"), "")
+    reply = next((e.text for e in reversed(history) if e.role == "support"), "")
+    return [t for t in (question, reply) if t]
+
+
 class Responder:
-    """Runs the policies in order: explicit request, category, gate, retrieval, answer, confidence."""
+    """Runs the policies in order: explicit request, small talk, category, gate, retrieval, answer, confidence."""
 
     def __init__(
         self,
@@ -34,6 +53,7 @@ class Responder:
         top_k: int = 4,
         overrides: PhaseOverrides | None = None,
         calibration: Calibration | None = None,
+        smalltalk: SmallTalk | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -42,6 +62,7 @@ class Responder:
         self.top_k = top_k
         self.overrides = overrides
         self.calibration = calibration
+        self.smalltalk = smalltalk or SmallTalk()
         self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
 
     async def current_gates(self) -> GateConfig:
@@ -59,39 +80,64 @@ class Responder:
         prediction = self.categorizer.predict([text])[0]
         return prediction.label, prediction.probability
 
+    def _built_in(self, kind: Kind, explanation: str, **update: object) -> TurnOutcome:
+        return TurnOutcome(decision=Decision.ANSWERED, text=self.smalltalk.reply(kind), handled_as=kind.value,
+                           explanation=explanation, confidence=1.0, **update)  # type: ignore[arg-type]
+
+    def _off_topic(self, explanation: str, **update: object) -> TurnOutcome:
+        if self.smalltalk.off_topic == "escalate":
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.OUT_OF_SCOPE,
+                               explanation=explanation, **update)  # type: ignore[arg-type]
+        return self._built_in(Kind.OFF_TOPIC, explanation, **update)
+
     async def respond(self, message: Message, history: Sequence[Message] = ()) -> TurnOutcome:
         text = message.text
         if wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
                                explanation="the customer asked for a person", confidence=1.0)
+        if looks_like_injection(text):
+            return self._built_in(Kind.INSTRUCTIONS, "the message tries to instruct the bot")
+        if kind := small_talk(text):
+            return self._built_in(kind, f"small talk: {kind.value}")
         category, probability = self.categorize(text)
         if category in UNKNOWN_LABELS:
-            return TurnOutcome(
-                decision=Decision.ESCALATED, reason=EscalationReason.OUT_OF_SCOPE, category=category,
-                explanation=f"category {category} (p={probability:.2f})",
-                signals={"category_probability": probability},
-            )
+            return self._off_topic(f"category {category} (p={probability:.2f})", category=category,
+                                   signals={"category_probability": probability})
         gates = await self.current_gates()
         phase = gates.phase_for(category, message.channel)
         thresholds = gates.thresholds_for(category)
-        passages = await self.knowledge.search(text, k=self.top_k)
+        earlier = exchanges(history)
+        context = search_context(earlier)
+        searched = " ← ".join([text, *context]) if context else text
+        passages = await self.knowledge.search(text, k=self.top_k, context=context)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
-        answer = await self.answerer.answer(text, usable) if usable else None
+        if not usable and not context and phase is not Phase.CATEGORIZE:
+            return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})", category=category,
+                                   phase=phase, searched=searched, signals={"retrieval_score": best})
+        answer = await self.answerer.answer(text, usable, earlier) if usable else None
+        answered = answer is not None and bool(answer.text)
         signals = Signals(category_probability=probability, retrieval_score=best,
-                          support=answer.support if answer and answer.text else 0.0)
+                          support=answer.support if answer and answered else 0.0,
+                          grounding=answer.grounding if answer and answered else 0.0)
         confidence, short = combine(signals, thresholds, self.calibration)
         measured = TurnOutcome(decision=Decision.ESCALATED, category=category, phase=phase, confidence=confidence,
-                               signals=signals.model_dump())
+                               signals={**signals.model_dump(), **(answer.measures if answer else {})},
+                               searched=searched)
         if phase is Phase.CATEGORIZE:  # routed to people whatever the bot found; its answer is kept as shadow
             shadow = measured.model_copy(update={"text": answer.text, "citations": answer.citations}) \
-                if answer and answer.text else measured
+                if answer and answered else measured
             return _as(shadow, Decision.ESCALATED, EscalationReason.GATED,
                        f"category {category} is in phase categorize")
-        if answer is None or not answer.text:
+        if answer is None or not answered:
             return _as(measured, Decision.ESCALATED, EscalationReason.NO_ANSWER,
                        "; ".join(short) or "no passage answers the question")
-        drafted = measured.model_copy(update={"text": answer.text, "citations": answer.citations})
+        if answer.grounding < thresholds.min_grounding:
+            return _as(measured, Decision.ESCALATED, EscalationReason.NO_ANSWER,
+                       f"the best passages do not address the question (grounding {answer.grounding:.2f} < "
+                       f"{thresholds.min_grounding:.2f})")
+        reply = answer.text + ("\n\n" + messages.uncovered_parts(answer.uncovered) if answer.uncovered else "")
+        drafted = measured.model_copy(update={"text": reply, "citations": answer.citations})
         if answer.unsupported_sentences:
             return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
                        f"{len(answer.unsupported_sentences)} sentence(s) not supported by a passage")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 
+from bot.ports import Answer, Exchange, Passage, Prediction
 from bot.types import Citation
-from knowledge.base import Answer, Passage, Prediction
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("a an the is are do does i my me to of in on for how what can you your it and or with".split())
@@ -31,7 +32,7 @@ class InMemoryKnowledgeBase:
     def add(self, id: str, title: str, text: str, source: str = "") -> None:
         self.passages.append(Passage(id=id, title=title, text=text, source=source or f"{id}.md"))
 
-    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -46,7 +47,7 @@ class InMemoryKnowledgeBase:
 class FirstSentenceAnswerer:
     """Answers with the best passage's first sentence, citing it."""
 
-    async def answer(self, question: str, passages: list[Passage]) -> Answer:
+    async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
         if not passages:
             return Answer(text="")
         best = passages[0]
@@ -57,7 +58,7 @@ class FirstSentenceAnswerer:
 class FailingKnowledgeBase:
     """Raises on every search: the path that must still end in a handoff."""
 
-    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         raise RuntimeError("knowledge base unavailable")
 
 

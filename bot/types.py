@@ -106,7 +106,8 @@ class TurnOutcome(BaseModel):
     category: str = "general"
     phase: Phase = Phase.FULL
     signals: dict[str, float] = Field(default_factory=dict)
-    searched: str = ""  # the standalone question the knowledge base was searched with
+    searched: str = ""  # what the knowledge base was searched with: the question ← the turns that steered it
+    handled_as: str = ""  # a built-in reply instead of a handoff: greeting, thanks, off_topic, instructions ...
 
 
 class Draft(BaseModel):

@@ -1,20 +1,38 @@
 """Grounded answers: an offline extractive composer, and a checker for any answer's sentences.
 
-Document text is data, never instructions: the extractive composer only copies sentences, and drops
-candidate sentences that read like instructions to a language model (prompt injection).
+The composer answers with whole blocks of a help-centre section (a paragraph, or a list with its lead-in,
+steps whole and in order), chosen for the question read in the light of the conversation so far. Before
+answering it checks that the chosen text addresses what was asked (`grounding`): a page on a similar topic
+that never mentions the question's key terms is no answer.
+
+Document text is data, never instructions: sentences that address a language model, or that ask customers
+to send card numbers, passwords or codes anywhere, are never part of an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from bot.ports import Answer, Exchange, Passage
+from bot.safety import looks_like_injection
 from bot.types import Citation
-from knowledge.base import Answer, Passage
 from knowledge.embedding import cached_embed
+from knowledge.text import (
+    Block,
+    blocks,
+    key_terms,
+    normalize,
+    numbers,
+    split_sentences,
+    stems,
+    term_set,
+)
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -31,78 +49,43 @@ DEFAULT_MIN_SCORE = 0.30
 SUPPORT_MIN_SIMILARITY = 0.6
 SUPPORT_MIN_OVERLAP = 0.6
 
-_INJECTION = re.compile(
-    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier|preceding) (?:instructions|prompts?|rules|messages)"
-    r"|disregard (?:all |any |the )?(?:previous|prior|above|earlier)"
-    r"|forget (?:all |your |the )?(?:previous |prior )?instructions"
-    r"|system prompt|developer message|jailbreak"
-    r"|you are now\b|from now on,? you|act as (?:an? )?(?:ai|assistant|chatbot|language model)"
-    r"|(?:new|updated|override) instructions|do anything now"
-    r"|(?:as an?|you are an?) (?:ai|llm|language model|chatbot|assistant)\b"
-    r"|reveal (?:your|the) (?:prompt|instructions|system)",
+_SECRET = (r"(?:full )?(?:credit |debit )?card numbers?|cvv2?|cvc|security code|pin(?: code)?|passwords?|passcodes?"
+           r"|one[- ]time (?:code|password)s?|verification codes?|2fa codes?|otp|social security numbers?"
+           r"|bank (?:login|credentials)|login details|credentials")
+_SECRET_REQUEST = re.compile(
+    rf"\b(?:send|e-?mail|give|share|provide|reply with|text|forward|post|tell|dm|submit|include)\b[^.!?\n]{{0,60}}"
+    rf"\b(?:{_SECRET})\b|\b(?:{_SECRET})\b[^.!?\n]{{0,40}}\b(?:to|at|via)\b[^.!?\n]{{0,30}}(?:@|https?://|\bwww\.)",
     re.I,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_SECRET_WARNING = re.compile(r"\b(?:never|not|don't|do not|won't|will not)\b", re.I)
 _CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\](?:\s*\[(\d{1,3})\])*")
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.,:/-][a-z0-9]+)*")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being it its this that "
-    "these those you your yours we our us they them their i me my he she his her do does did can could will "
-    "would should may might must not no so than then there here what which who whom how when where why all any "
-    "each other some such only own same too very just also into out up down over under again about after before "
-    "has have had having once more most both few until while because through during per".split()
-)
+_ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|them|their|such|the latter|the former|then|"
+                      r"also|however|otherwise|in that case|here)\b", re.I)
+_PART_SPLIT = re.compile(r"\?\s+(?=\S)|;\s+|,?\s+and\s+(?=(?:how|what|when|where|why|who|which|can|could|do|does|"
+                         r"is|are|will|would|should)\b)|\s+also\s+(?=(?:how|what|when|where|why|can|do|does|is|are)\b)",
+                         re.I)
 
 
-def looks_like_injection(sentence: str) -> bool:
-    """Text that addresses a language model rather than a customer."""
-    return bool(_INJECTION.search(sentence))
+def asks_for_secrets(sentence: str) -> bool:
+    """Text telling customers to send card numbers, passwords or codes somewhere (a warning against it is fine)."""
+    return bool(_SECRET_REQUEST.search(sentence)) and not _SECRET_WARNING.search(sentence)
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items; headings (`# ...`) are not sentences."""
-    out: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = _LIST_MARKER.sub("", line)
-        out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
-    return out
-
-
-def _normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def _content_tokens(text: str) -> set[str]:
-    return {t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS}
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
-
-
-def _stem(token: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-            return token[: -len(suffix)]
-    return token
-
-
-def _stems(text: str) -> set[str]:
-    return {_stem(t) for t in _content_tokens(text)}
+def unsafe_for_customers(sentence: str) -> bool:
+    return looks_like_injection(sentence) or asks_for_secrets(sentence)
 
 
 def _coverage(asked: set[str], sentence: str) -> float:
     """Share of the question's content words that the sentence uses."""
-    return len(asked & _stems(sentence)) / len(asked) if asked else 0.0
+    return len(asked & stems(sentence)) / len(asked) if asked else 0.0
 
 
 def strip_citation_marks(text: str) -> str:
     return _CITATION_MARK.sub("", text).strip()
+
+
+def _evidence(passage: Passage) -> str:
+    return passage.section_text or passage.text
 
 
 def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedder = cached_embed,
@@ -110,50 +93,40 @@ def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedde
                         min_overlap: float = SUPPORT_MIN_OVERLAP) -> tuple[list[str], list[str]]:
     """Split `text` into sentences the passages back and sentences they do not.
 
-    A sentence is backed when it appears verbatim in a passage, or when some passage sentence is close
-    in meaning (embedding similarity) and the sentence's content words mostly occur in that passage and
-    every number it states occurs there too (invented figures are the costly kind of error).
+    A sentence is backed when it appears verbatim in a passage (or its section), or when some passage
+    sentence is close in meaning (embedding similarity) and the sentence's content words mostly occur in that
+    passage and every number it states occurs there too (invented figures are the costly kind of error).
     """
     sentences = split_sentences(strip_citation_marks(text))
     if not sentences:
         return [], []
     if not passages:
         return [], sentences
-    haystacks = [_normalize(p.text) for p in passages]
-    pending = [s for s in sentences if not any(_normalize(s).rstrip(".") in h for h in haystacks)]
+    haystacks = [normalize(_evidence(p)) for p in passages]
+    pending = [s for s in sentences if not any(normalize(s).rstrip(".") in h for h in haystacks)]
     verdict = {s: True for s in sentences if s not in pending}
     if pending:
-        candidates = [(i, s) for i, p in enumerate(passages) for s in split_sentences(p.text)]
-        passage_tokens = [_stems(p.text) for p in passages]
-        passage_numbers = [_numbers(p.text) for p in passages]
+        candidates = [(i, s) for i, p in enumerate(passages) for s in split_sentences(_evidence(p))]
+        passage_tokens = [stems(_evidence(p)) for p in passages]
+        passage_numbers = [numbers(_evidence(p)) for p in passages]
         vectors = embedder(pending + [s for _, s in candidates])
         claims, evidence = vectors[: len(pending)], vectors[len(pending):]
         sims = claims @ evidence.T if len(candidates) else np.zeros((len(pending), 0))
         for row, sentence in enumerate(pending):
-            tokens, numbers = _stems(sentence), _numbers(sentence)
+            tokens, figures = stems(sentence), numbers(sentence)
             ok = False
             for col in np.argsort(-sims[row])[:5] if sims.shape[1] else []:
                 if sims[row, col] < min_similarity:
                     break
                 owner = candidates[col][0]
                 overlap = len(tokens & passage_tokens[owner]) / len(tokens) if tokens else 1.0
-                if overlap >= min_overlap and numbers <= passage_numbers[owner]:
+                if overlap >= min_overlap and figures <= passage_numbers[owner]:
                     ok = True
                     break
             verdict[sentence] = ok
     supported = [s for s in sentences if verdict[s]]
     unsupported = [s for s in sentences if not verdict[s]]
     return supported, unsupported
-
-
-def _join(sentences: list[str]) -> str:
-    """Space after a finished sentence, newline after a list item, so the text splits back the same."""
-    out = ""
-    for sentence in sentences:
-        if out:
-            out += " " if out.endswith((".", "!", "?")) else "\n"
-        out += sentence
-    return out
 
 
 def cite(passages: list[Passage]) -> list[Citation]:
@@ -167,58 +140,251 @@ def cite(passages: list[Passage]) -> list[Citation]:
     return out
 
 
-class ExtractiveAnswerer:
-    """Answers with up to `max_sentences` sentences copied verbatim from the best-matching passages."""
+def question_parts(question: str) -> list[str]:
+    """The separate questions in one message ("How do I export, and can I delete it after?"), each with
+    at least two key terms; a single question comes back alone."""
+    parts = [p.strip(" ,.?") for p in _PART_SPLIT.split(question.strip()) if p and p.strip(" ,.?")]
+    parts = [p for p in parts if len(key_terms(p)) >= 2]
+    return parts if len(parts) > 1 else [question]
 
-    def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_sentences: int = 3,
-                 min_sentence_relevance: float = 0.3, sentence_margin: float = 0.12,
-                 passage_margin: float = 0.1, lexical_weight: float = 0.3, embedder: Embedder = cached_embed) -> None:
+
+def previous_question(history: Sequence[Exchange]) -> str:
+    return next((e.text for e in reversed(history) if e.role == "customer"), "")
+
+
+@dataclass
+class Candidate:
+    """A block of one passage's section, with what it is scored on."""
+
+    passage: int
+    order: int
+    block: Block
+    heading: str  # a label or question line just before the block: scored with it, never shown
+
+
+@dataclass(frozen=True)
+class GroundingModel:
+    """Logistic model of "the chosen text answers the question" on the composer's measurements.
+
+    Fitted by `bench/grounding.py` on the supportqa development conversations (answered right: a gold page
+    cited first; not: an unanswerable question, or another page), with few features so that it carries over
+    to other help centres: how many of the question's key terms the answer and its page contain, how close
+    the answer is in meaning, and how well the page was retrieved.
+    """
+
+    intercept: float = -9.0
+    answer_coverage: float = 2.0
+    page_coverage: float = 3.0
+    similarity: float = 6.0
+    retrieval: float = 6.0
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = (self.intercept + self.answer_coverage * features["answer_coverage"]
+             + self.page_coverage * features["page_coverage"] + self.similarity * features["similarity"]
+             + self.retrieval * features["retrieval"])
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+class ExtractiveAnswerer:
+    """Answers with whole blocks copied from the best-matching sections, and says when they do not answer."""
+
+    def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
+                 passage_margin: float = 0.1, lexical_weight: float = 0.3, context_weight: float = 0.25,
+                 min_part_coverage: float = 0.5, grounding: GroundingModel | None = None,
+                 embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
-        self.max_sentences = max_sentences
-        self.min_sentence_relevance = min_sentence_relevance
-        self.lexical_weight = lexical_weight
-        self.sentence_margin = sentence_margin
+        self.max_words = max_words
+        self.max_list_items = max_list_items
         self.passage_margin = passage_margin
+        self.lexical_weight = lexical_weight
+        self.context_weight = context_weight
+        self.min_part_coverage = min_part_coverage
+        self.grounding = grounding or GroundingModel()
         self.embedder = embedder
 
-    async def answer(self, question: str, passages: list[Passage]) -> Answer:
-        return await asyncio.to_thread(self.answer_sync, question, passages)
+    async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
+        return await asyncio.to_thread(self.answer_sync, question, passages, history)
 
-    def answer_sync(self, question: str, passages: list[Passage]) -> Answer:
+    def answer_sync(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
         usable = [p for p in passages if p.score >= self.min_score]
         if not usable or not question.strip():
-            return Answer(text="")
+            return Answer(text="", grounding=0.0)
         top = max(p.score for p in usable)
         # passages far behind the best one would drag in a different topic
         usable = [p for p in usable if p.score >= top - self.passage_margin]
-        candidates: list[tuple[int, int, str]] = []
-        seen: set[str] = set()
-        for pi, passage in enumerate(usable):
-            for si, sentence in enumerate(split_sentences(passage.text)):
-                key = _normalize(sentence)
-                if key in seen or len(key.split()) < 3 or looks_like_injection(sentence):
-                    continue
-                seen.add(key)
-                candidates.append((pi, si, sentence))
+        candidates = self._candidates(usable)
         if not candidates:
-            return Answer(text="")
-        vectors = self.embedder([question] + [c[2] for c in candidates])
-        # short sentences embed noisily; the question's own words (e.g. "SMS", "refund") steady the ranking
-        asked = _stems(question)
-        relevance = np.asarray([
-            (1 - self.lexical_weight) * float(sim) + self.lexical_weight * _coverage(asked, c[2])
-            for sim, c in zip(vectors[1:] @ vectors[0], candidates)
-        ])
-        order = np.argsort(-relevance, kind="stable")
-        best = float(relevance[order[0]])
-        if best < self.min_sentence_relevance:
-            return Answer(text="")
-        floor = max(self.min_sentence_relevance, best - self.sentence_margin)
-        chosen = [int(i) for i in order if relevance[i] >= floor][: self.max_sentences]
-        chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
-        text = _join([candidates[i][2] for i in chosen])
-        used = [usable[pi] for pi in sorted({candidates[i][0] for i in chosen})]
+            return Answer(text="", grounding=0.0)
+        earlier = previous_question(history)
+        parts = question_parts(question)
+        texts = [question, earlier, *parts] if len(parts) > 1 else [question, earlier]
+        vectors = self.embedder([t or "-" for t in texts] + [self._scored_text(c) for c in candidates])
+        asked = vectors[: len(texts)]
+        block_vectors = vectors[len(texts):]
+        whole = self._focus(asked[0], asked[1] if earlier else None)
+        chosen, relevance, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
+        picks = [chosen]
+        uncovered: list[str] = []
+        if len(parts) > 1:
+            picks, uncovered = self._per_part(parts, asked[2:], block_vectors, candidates, usable, top, chosen)
+        picks = sorted(dict.fromkeys(picks), key=lambda i: (candidates[i].passage, candidates[i].order))
+        primary = candidates[chosen].passage if chosen in picks else candidates[picks[0]].passage
+        text = "\n\n".join(self._render(candidates, i) for i in picks)
+        used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
+        used = [usable[i] for i in dict.fromkeys(used_order)]
+        features = self._features(question, text, candidates, chosen, usable, similarity)
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
         return Answer(text=text, citations=cite(used), support=len(supported) / total if total else 0.0,
-                      unsupported_sentences=unsupported)
+                      grounding=round(self.grounding.probability(features), 4), unsupported_sentences=unsupported,
+                      uncovered=uncovered, measures={k: round(v, 4) for k, v in features.items()})
+
+    # -- choosing ---------------------------------------------------------------------------------
+
+    def _candidates(self, usable: list[Passage]) -> list[Candidate]:
+        out: list[Candidate] = []
+        seen_sections: set[tuple[str, str]] = set()
+        seen_blocks: set[str] = set()
+        for pi, passage in enumerate(usable):
+            key = (passage.source, normalize(_evidence(passage))[:200])
+            if key in seen_sections:
+                continue
+            seen_sections.add(key)
+            heading = ""
+            for order, block in enumerate(blocks(_evidence(passage))):
+                clean = _safe(block)
+                if clean is None:
+                    continue
+                text = normalize(clean.text)
+                if _is_heading(clean):
+                    heading = clean.text
+                    continue
+                if text in seen_blocks or clean.words < 4:
+                    continue
+                seen_blocks.add(text)
+                out.append(Candidate(pi, order, clean, heading))
+                heading = ""
+        return out
+
+    @staticmethod
+    def _scored_text(candidate: Candidate) -> str:
+        return f"{candidate.heading}\n{candidate.block.text}" if candidate.heading else candidate.block.text
+
+    def _focus(self, question: np.ndarray, earlier: np.ndarray | None) -> np.ndarray:
+        """The question's vector, nudged towards the previous question so a follow-up keeps its topic."""
+        if earlier is None:
+            return question
+        vector = question + self.context_weight * earlier
+        return vector / (np.linalg.norm(vector) or 1.0)
+
+    def _relevance(self, text: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
+                   usable: list[Passage], top: float) -> np.ndarray:
+        asked = key_terms(text)
+        sims = block_vectors @ vector
+        coverage = np.asarray([
+            len(asked & term_set(self._scored_text(c))) / len(asked) if asked else 0.0 for c in candidates])
+        # a block of a lower-ranked page must be clearly better to win
+        rank = np.asarray([usable[c.passage].score - top for c in candidates])
+        return (1 - self.lexical_weight) * sims + self.lexical_weight * coverage + rank
+
+    def _best(self, question: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
+              usable: list[Passage], top: float) -> tuple[int, float, float]:
+        relevance = self._relevance(question, vector, block_vectors, candidates, usable, top)
+        best = int(np.argmax(relevance))
+        return best, float(relevance[best]), float(block_vectors[best] @ vector)
+
+    def _per_part(self, parts: list[str], vectors: np.ndarray, block_vectors: np.ndarray,
+                  candidates: list[Candidate], usable: list[Passage], top: float,
+                  chosen: int) -> tuple[list[int], list[str]]:
+        """Each part of a several-part question answered from its own best block, or named as not covered."""
+        picks: list[int] = []
+        uncovered: list[str] = []
+        for part, vector in zip(parts, vectors):
+            relevance = self._relevance(part, vector, block_vectors, candidates, usable, top)
+            best = int(np.argmax(relevance))
+            asked = key_terms(part)
+            found = asked & term_set(self._scored_text(candidates[best]) + " " + usable[candidates[best].passage].title)
+            if asked and len(found) / len(asked) >= self.min_part_coverage:
+                picks.append(best)
+            else:
+                uncovered.append(part)
+        return (picks or [chosen]), uncovered
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def _render(self, candidates: list[Candidate], index: int) -> str:
+        """The block as the customer reads it: a list whole (up to `max_list_items`), a paragraph cut at a
+        sentence end, starting where no pronoun has lost what it refers to; a short block takes its neighbour."""
+        block = candidates[index].block
+        if block.kind == "list":
+            lines = block.lines
+            return "\n".join(lines[: self.max_list_items + (1 if not _item(lines[0]) else 0)])
+        if block.kind == "rows":
+            return "\n".join(block.lines[: self.max_list_items])
+        sentences = block.sentences()
+        text = _window(sentences, self.max_words)
+        nxt = index + 1
+        if len(text.split()) < 25 and nxt < len(candidates) and candidates[nxt].passage == candidates[index].passage \
+                and candidates[nxt].order == block_order(candidates[index]) + 1 and not candidates[nxt].heading:
+            following = candidates[nxt].block
+            extra = "\n".join(following.lines[: self.max_list_items]) if following.kind != "paragraph" \
+                else _window(following.sentences(), self.max_words - len(text.split()))
+            text = f"{text}\n{extra}" if following.kind != "paragraph" else f"{text} {extra}"
+        return text
+
+    def _features(self, question: str, text: str, candidates: list[Candidate], chosen: int,
+                  usable: list[Passage], similarity: float) -> dict[str, float]:
+        asked = key_terms(question)
+        page = usable[candidates[chosen].passage]
+        page_terms = term_set(f"{page.title} {page.section} {_evidence(page)}")
+        answer_terms = term_set(f"{page.title} {candidates[chosen].heading} {text}")
+        return {
+            "answer_coverage": len(asked & answer_terms) / len(asked) if asked else 0.5,
+            "page_coverage": len(asked & page_terms) / len(asked) if asked else 0.5,
+            "similarity": similarity,
+            "retrieval": max(p.score for p in usable),
+        }
+
+
+def block_order(candidate: Candidate) -> int:
+    return candidate.order
+
+
+def _item(line: str) -> bool:
+    from knowledge.text import LIST_MARKER
+
+    return bool(LIST_MARKER.match(line))
+
+
+def _is_heading(block: Block) -> bool:
+    """A label line ("Account types") or a FAQ's question line: it names the block after it."""
+    text = block.text.strip()
+    return (block.kind == "rows" and len(block.lines) == 1) or (
+        block.kind == "paragraph" and text.endswith("?") and len(split_sentences(text)) == 1)
+
+
+def _safe(block: Block) -> Block | None:
+    """The block without any sentence that must never reach a customer; None when nothing is left."""
+    kept: list[str] = []
+    for line in block.lines:
+        sentences = split_sentences(line) or [line]
+        if any(unsafe_for_customers(s) for s in sentences):
+            clean = [s for s in sentences if not unsafe_for_customers(s)]
+            if not clean or block.kind == "list":
+                continue
+            line = " ".join(clean)
+        kept.append(line)
+    return Block(block.kind, kept) if kept else None
+
+
+def _window(sentences: list[str], max_words: int) -> str:
+    """Sentences from the start of the paragraph, up to `max_words` (at least one)."""
+    out: list[str] = []
+    words = 0
+    for sentence in sentences:
+        n = len(sentence.split())
+        if out and words + n > max_words:
+            break
+        out.append(sentence)
+        words += n
+    return " ".join(out)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,12 +32,15 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings
 
-from knowledge.base import Passage
+from bot.ports import Passage
 from knowledge.embedding import embed
+from knowledge.text import STOPWORDS
 
 Embedder = Callable[[list[str]], np.ndarray]
 
 _BATCH = 1000
+# Bumped when what a chunk stores changes (2: the enclosing section's text), so re-ingest rewrites old chunks.
+LAYOUT = 2
 
 
 def _settings() -> Settings:
@@ -59,6 +64,7 @@ class ChunkRecord:
     content_hash: str
     section: str = ""
     index: int = 0
+    section_text: str = ""
 
 
 class ChromaKnowledgeBase:
@@ -75,6 +81,9 @@ class ChromaKnowledgeBase:
         candidates: int = 50,
         title_candidates: int = 10,
         twin_penalty: float = 0.1,
+        context_weight: float = 0.25,
+        lexical_weight: float = 0.1,
+        lexical_candidates: int = 20,
     ) -> None:
         if not 0.0 <= title_weight <= 1.0:
             raise ValueError("title_weight must be within 0..1")
@@ -88,6 +97,8 @@ class ChromaKnowledgeBase:
         self.candidates = candidates
         self.title_candidates = title_candidates
         self.twin_penalty = twin_penalty
+        self.context_weight = context_weight
+        self.lexical = LexicalIndex(lexical_weight, lexical_candidates)
         cosine = {"hnsw": {"space": "cosine"}}
         # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
         self.chunks = client.get_or_create_collection(
@@ -129,7 +140,8 @@ class ChromaKnowledgeBase:
                 documents=[r.text for r in batch],
                 embeddings=np.stack([r.embedding for r in batch]).astype(np.float32),
                 metadatas=[{"path": r.path, "title": r.title, "source": r.source,
-                            "content_hash": r.content_hash, "section": r.section, "chunk": r.index}
+                            "content_hash": r.content_hash, "section": r.section, "chunk": r.index,
+                            "section_text": r.section_text, "layout": LAYOUT}
                            for r in batch],
             )
         self._add_titles({r.title for r in records})
@@ -139,7 +151,7 @@ class ChromaKnowledgeBase:
 
     def hashes_by_path(self) -> dict[str, str]:
         """Path → content hash of what is stored now (drives incremental re-ingest)."""
-        return {m["path"]: m["content_hash"] for m in self._all_metadatas()}
+        return {m["path"]: m["content_hash"] if m.get("layout") == LAYOUT else "" for m in self._all_metadatas()}
 
     def prune_titles(self) -> int:
         """Drop title vectors no chunk refers to any more; returns how many were dropped."""
@@ -174,26 +186,35 @@ class ChromaKnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         """Best passages first; `score` is a cosine similarity clipped to 0..1."""
-        return await asyncio.to_thread(self.search_sync, query, k=k)
+        return await asyncio.to_thread(self.search_sync, query, k=k, context=context)
 
-    def search_sync(self, query: str, *, k: int = 4) -> list[Passage]:
+    def query_vector(self, query: str, context: Sequence[str] = ()) -> np.ndarray:
+        """The query's embedding, nudged towards the earlier turns: a follow-up ("is it free?") keeps its
+        topic, while its own words still weigh most (each earlier turn counts `context_weight`)."""
+        extra = [c for c in context if c.strip()]
+        vectors = self.embedder([query, *extra])
+        vector = vectors[0] + self.context_weight * vectors[1:].sum(axis=0) if extra else vectors[0]
+        return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
+
+    def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         if not query.strip() or k <= 0:
             return []
         n_chunks = self.chunks.count()
         if n_chunks == 0:
             return []
-        vector = np.asarray(self.embedder([query])[0], dtype=np.float32)
+        vector = self.query_vector(query, context)
         pool = min(n_chunks, max(self.candidates, 2 * k))
         hits = self.chunks.query(query_embeddings=[vector], n_results=pool,
                                  include=["metadatas", "documents", "distances"])
         ids, texts = hits["ids"][0], hits["documents"][0]
         metas, distances = hits["metadatas"][0], hits["distances"][0]
+        lexical = self.lexical.scores(self, n_chunks, query)
         if self.title_weight == 0.0 and not self.group_by_title:
             sims = [1.0 - d for d in distances]
-            return self._rank(ids, texts, metas, np.asarray(sims, dtype=np.float32), {}, k)
-        titles = {m["title"] for m in metas}
+            return self._rank(ids, texts, metas, np.asarray(sims, dtype=np.float32), {}, k, lexical=lexical)
+        titles = {m["title"] for m in metas} | (lexical.titles if lexical else set())
         n_titles = self.titles.count()
         if n_titles:
             near = self.titles.query(query_embeddings=[vector], n_results=min(n_titles, self.title_candidates),
@@ -209,7 +230,7 @@ class ChromaKnowledgeBase:
             sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
         else:
             sims = np.asarray([1.0 - d for d in distances], dtype=np.float32)
-        return self._rank(ids, texts, metas, sims, title_sims, k, penalties)
+        return self._rank(ids, texts, metas, sims, title_sims, k, penalties, lexical=lexical)
 
     def _title_similarities(self, vector: np.ndarray,
                             titles: set[str]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -239,11 +260,12 @@ class ChromaKnowledgeBase:
 
     def _rank(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], sims: np.ndarray,
               title_sims: dict[str, float], k: int,
-              penalties: dict[str, float] | None = None) -> list[Passage]:
+              penalties: dict[str, float] | None = None, *, lexical: "LexicalScores | None" = None) -> list[Passage]:
         w = self.title_weight
         scores = [
             (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
-            for s, m in zip(sims, metas)
+            + (lexical.bonus(chunk_id) if lexical else 0.0)
+            for s, m, chunk_id in zip(sims, metas, ids)
         ]
         penalty = penalties or {}
         best_in_doc: dict[str, float] = defaultdict(lambda: -1.0)
@@ -265,6 +287,84 @@ class ChromaKnowledgeBase:
         )
         return [
             Passage(id=ids[i], text=texts[i], title=metas[i]["title"], source=metas[i]["source"],
-                    score=min(1.0, max(0.0, scores[i] + shift[metas[i]["path"]])))
+                    score=min(1.0, max(0.0, scores[i] + shift[metas[i]["path"]])),
+                    section=metas[i].get("section") or "", section_text=metas[i].get("section_text") or "")
             for i in ranked[:k]
         ]
+
+
+@dataclass
+class LexicalScores:
+    """BM25 evidence for one query: a bonus per chunk (0..weight) and the titles of the best lexical hits."""
+
+    weight: float
+    by_id: dict[str, float]
+    titles: set[str]
+
+    def bonus(self, chunk_id: str) -> float:
+        return self.weight * self.by_id.get(chunk_id, 0.0)
+
+
+class LexicalIndex:
+    """BM25 over every chunk (title, section and text), rebuilt when the collection's size changes.
+
+    Dense similarity finds paraphrases; exact product names, error codes and rare terms ("Plivo", "HTTP 429")
+    are what BM25 finds, and support questions are full of them. Its score enters as a small bonus scaled
+    by the query's best BM25 score, so the cosine scale the answer thresholds rely on is kept.
+    """
+
+    def __init__(self, weight: float, candidates: int) -> None:
+        self.weight = weight
+        self.candidates = candidates
+        self._built_for = -1
+        self._ids: list[str] = []
+        self._titles: list[str] = []
+        self._index: Any = None
+        self._lock = threading.Lock()
+
+    def scores(self, kb: "ChromaKnowledgeBase", n_chunks: int, query: str) -> "LexicalScores | None":
+        if self.weight == 0.0:
+            return None
+        with self._lock:
+            if self._built_for != n_chunks:
+                self._build(kb)
+                self._built_for = n_chunks
+            index, ids, titles = self._index, self._ids, self._titles
+        terms = [t for t in lexical_terms(query) if t in index.vocab_dict]
+        if not terms:
+            return None
+        raw = np.asarray(index.get_scores(terms), dtype=np.float32)
+        top = float(raw.max()) if raw.size else 0.0
+        if top <= 0.0:
+            return None
+        best = np.argsort(-raw)[: self.candidates]
+        return LexicalScores(self.weight, {ids[i]: float(raw[i]) / top for i in np.flatnonzero(raw)},
+                             {titles[i] for i in best if raw[i] > 0})
+
+    def _build(self, kb: "ChromaKnowledgeBase") -> None:
+        import bm25s
+
+        ids: list[str] = []
+        titles: list[str] = []
+        corpus: list[list[str]] = []
+        offset = 0
+        while True:
+            got = kb.chunks.get(include=["metadatas", "documents"], limit=_BATCH * 5, offset=offset)
+            for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                ids.append(chunk_id)
+                titles.append(meta["title"])
+                corpus.append(lexical_terms(f"{meta['title']} {meta.get('section') or ''} {text}") or ["-"])
+            if len(got["ids"]) < _BATCH * 5:
+                break
+            offset += len(got["ids"])
+        index = bm25s.BM25()
+        index.index(corpus, show_progress=False)
+        self._index, self._ids, self._titles = index, ids, titles
+
+
+_LEXICAL_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Lower-cased words without the commonest function words."""
+    return [t for t in _LEXICAL_TOKEN.findall(text.lower()) if t not in STOPWORDS]

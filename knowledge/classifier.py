@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from knowledge.base import Prediction
+from bot.ports import Prediction
 from knowledge.embedding import embed
 
 UNKNOWN = "unknown"

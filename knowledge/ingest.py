@@ -7,6 +7,7 @@ skipped, changed ones have their old chunks replaced, and documents that disappe
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,11 +39,15 @@ class IngestReport:
         return asdict(self)
 
 
+SECTION_TEXT_LIMIT = 12_000  # characters of the enclosing section kept with each chunk
+
+
 @dataclass(frozen=True)
 class Chunk:
     text: str
     section: str
     index: int
+    section_text: str = ""
 
     def embedded_text(self, title: str) -> str:
         """Title and section go in front of the text so a short chunk still says what it is about."""
@@ -63,9 +68,11 @@ class Chunker:
             names = [section.metadata[key] for _, key in _HEADERS if key in section.metadata]
             names = [n for n in names if n != document.title]
             heading = " › ".join(names)
+            # the splitter marks a blank line between paragraphs as "  \n"; keep them as paragraphs
+            whole = re.sub(r"[ \t]{2}\n", "\n\n", section.page_content).strip()[:SECTION_TEXT_LIMIT]
             for piece in self.pieces.split_text(section.page_content):
                 if piece.strip():
-                    chunks.append(Chunk(text=piece.strip(), section=heading, index=len(chunks)))
+                    chunks.append(Chunk(text=piece.strip(), section=heading, index=len(chunks), section_text=whole))
         return chunks
 
 
@@ -133,7 +140,8 @@ def _embed_batch(batch: Sequence[Document], chunker: Chunker, embedder: Callable
             records.append(ChunkRecord(
                 id=f"{document.path}::{document.content_hash[:12]}::{chunk.index}", text=chunk.text,
                 embedding=vectors[row], path=document.path, title=document.title, source=document.source,
-                content_hash=document.content_hash, section=chunk.section, index=chunk.index))
+                content_hash=document.content_hash, section=chunk.section, index=chunk.index,
+                section_text=chunk.section_text))
             row += 1
     return records
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +21,10 @@ from bot.dialogue import DialogueManager
 from bot.escalation import AgentNotifier, EscalationJobs
 from bot.gates import GateConfig
 from bot.hours import BusinessHours
+from bot.ports import Answerer, Categorizer, KnowledgeBase, Passage
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
-from knowledge.base import Answerer, Categorizer, KnowledgeBase, Passage
+from bot.smalltalk import SmallTalk
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
 
@@ -40,6 +42,7 @@ def load_gates(settings: Settings) -> GateConfig:
     gates = GateConfig.model_validate(data or {})
     gates.thresholds.min_retrieval_score = settings.min_retrieval_score
     gates.thresholds.min_confidence = settings.min_confidence
+    gates.thresholds.min_grounding = settings.min_grounding
     return gates
 
 
@@ -62,8 +65,8 @@ class LazyKnowledge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def search(self, query: str, *, k: int = 4) -> list[Passage]:
-        return await build_knowledge(self.settings).search(query, k=k)
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+        return await build_knowledge(self.settings).search(query, k=k, context=context)
 
 
 def build_answerer(settings: Settings) -> Answerer:
@@ -75,6 +78,21 @@ def build_answerer(settings: Settings) -> Answerer:
     from knowledge.answer import ExtractiveAnswerer
 
     return ExtractiveAnswerer()
+
+
+def load_smalltalk(settings: Settings) -> SmallTalk:
+    """Built-in replies: the scope and off-topic policy from the settings, texts from the replies file."""
+    replies = {}
+    if settings.replies_file is not None:
+        data = yaml.safe_load(Path(settings.replies_file).read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{settings.replies_file}: expected a mapping of reply kind to text")
+        replies = data
+    try:
+        return SmallTalk(scope=settings.help_scope, off_topic=settings.off_topic,
+                         replies={**SmallTalk().replies, **replies})
+    except ValidationError as error:
+        raise ValueError(f"{settings.replies_file}: {error}") from error
 
 
 def calibration_path(settings: Settings) -> Path:
@@ -195,7 +213,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
                           overrides=phase_overrides,
-                          calibration=load_calibration(settings))
+                          calibration=load_calibration(settings), smalltalk=load_smalltalk(settings))
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:

@@ -142,10 +142,13 @@ async def answer_rows(kb_folder: Path, rows: list[EvalRow], data_dir: Path) -> t
             message = Message(conversation_id=row["id"], channel="web", sender=CUSTOMER, text=row["question"])
             t0 = time.perf_counter()
             outcome = await responder.respond(message, _messages(row["id"], row["history"]))
+            # a built-in reply ("I can only help with ...", a refusal) answers nothing from the help centre
+            decision = Decision.ESCALATED if outcome.handled_as else outcome.decision
             predictions.append({
-                "id": row["id"], "decision": outcome.decision.value, "text": outcome.text,
+                "id": row["id"], "decision": decision.value, "text": outcome.text, "handled_as": outcome.handled_as,
                 "citations": [{"title": c.title, "source": c.source} for c in outcome.citations],
                 "confidence": outcome.confidence, "searched": outcome.searched,
+                "signals": outcome.signals, "reason": outcome.reason.value if outcome.reason else None,
                 "ms": round((time.perf_counter() - t0) * 1000, 1)})
     finally:
         await container.close()

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     top_k: int = Field(4, ge=1, le=50)
     min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
+    min_grounding: float = Field(0.5, ge=0, le=1, description="below it the composer's text does not address the "
+                                                                "question and the bot says so")
+    help_scope: str = Field("our product and your account", description="what the help centre covers, as in "
+                                                                        "\"I can only help with ...\"")
+    off_topic: str = Field("reply", pattern="^(reply|escalate)$",
+                           description="reply: a built-in reply offers a person; escalate: open a handoff")
+    replies_file: Path | None = Field(None, description="YAML: built-in reply texts by kind (greeting, thanks, ...)")
 
     reminder_seconds: float = Field(300.0, gt=0)
     max_reminders: int = Field(3, ge=0)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from bot.ports import Passage
 from knowledge.answer import DEFAULT_MIN_SCORE, ExtractiveAnswerer, looks_like_injection, supported_sentences
-from knowledge.base import Passage
 from knowledge.chroma import ChromaKnowledgeBase
 from knowledge.ingest import ingest_folder
 from knowledge.llm import NO_ANSWER, LangChainAnswerer, build_messages

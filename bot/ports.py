@@ -1,0 +1,81 @@
+"""What the core needs from a knowledge base, an answer composer and a categorizer.
+
+The core owns these interfaces; `knowledge/` implements them (Chroma, the extractive composer, a chat model,
+the trained categorizer), and `bot.testing` has fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from bot.types import Citation
+
+
+class Passage(BaseModel):
+    """A chunk of a help-centre page with its similarity to the query (0..1, higher is closer).
+
+    `section_text` is the whole section the chunk was cut from (its heading is `section`), so a composer
+    can answer with a complete list or paragraph rather than the piece that happened to match.
+    """
+
+    id: str
+    text: str
+    title: str
+    source: str
+    score: float = 0.0
+    section: str = ""
+    section_text: str = ""
+
+    def citation(self) -> Citation:
+        return Citation(title=self.title, source=self.source, passage_id=self.id,
+                        snippet=self.text[:280], score=round(self.score, 4))
+
+
+class Answer(BaseModel):
+    """A reply built only from passages.
+
+    `support` is how much of it the passages back (0..1); `grounding` is how well the chosen text addresses
+    what was asked (its key terms found there, not only a similar topic), the signal that tells a right
+    answer from a confident wrong one.
+    """
+
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    support: float = 0.0
+    grounding: float = 1.0
+    unsupported_sentences: list[str] = Field(default_factory=list)
+    uncovered: list[str] = Field(default_factory=list)  # parts of the question no passage answers
+    measures: dict[str, float] = Field(default_factory=dict)  # what `grounding` was computed from
+
+
+class Exchange(BaseModel):
+    """One earlier turn of the conversation as the answering side sees it."""
+
+    role: str  # "customer" or "support"
+    text: str
+
+
+class KnowledgeBase(Protocol):
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+        """Best passages first; `context` (earlier turns, oldest first) steers follow-ups, at a lower weight."""
+        ...
+
+
+class Answerer(Protocol):
+    async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
+        """Compose an answer from the passages alone; empty text when they do not answer."""
+        ...
+
+
+class Prediction(BaseModel):
+    label: str
+    probability: float
+
+
+class Categorizer(Protocol):
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        """Label per text; `unknown` / `oos` below the trained threshold."""
+        ...
