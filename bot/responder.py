@@ -50,7 +50,7 @@ class Responder:
         answerer: Answerer,
         gates: GateConfig,
         categorizer: Categorizer | None = None,
-        top_k: int = 4,
+        top_k: int = 8,
         overrides: PhaseOverrides | None = None,
         calibration: Calibration | None = None,
         smalltalk: SmallTalk | None = None,

@@ -189,8 +189,8 @@ class ExtractiveAnswerer:
     """Answers with whole blocks copied from the best-matching sections, and says when they do not answer."""
 
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
-                 passage_margin: float = 0.1, lexical_weight: float = 0.3, context_weight: float = 0.25,
-                 min_part_coverage: float = 0.5, grounding: GroundingModel | None = None,
+                 passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
+                 min_part_coverage: float = 0.5, page_weight: float = 0.5, grounding: GroundingModel | None = None,
                  embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
@@ -199,6 +199,7 @@ class ExtractiveAnswerer:
         self.lexical_weight = lexical_weight
         self.context_weight = context_weight
         self.min_part_coverage = min_part_coverage
+        self.page_weight = page_weight
         self.grounding = grounding or GroundingModel()
         self.embedder = embedder
 
@@ -284,7 +285,7 @@ class ExtractiveAnswerer:
         coverage = np.asarray([
             len(asked & term_set(self._scored_text(c))) / len(asked) if asked else 0.0 for c in candidates])
         # a block of a lower-ranked page must be clearly better to win
-        rank = np.asarray([usable[c.passage].score - top for c in candidates])
+        rank = self.page_weight * np.asarray([usable[c.passage].score - top for c in candidates])
         return (1 - self.lexical_weight) * sims + self.lexical_weight * coverage + rank
 
     def _best(self, question: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
@@ -338,7 +339,11 @@ class ExtractiveAnswerer:
         page = usable[candidates[chosen].passage]
         page_terms = term_set(f"{page.title} {page.section} {_evidence(page)}")
         answer_terms = term_set(f"{page.title} {candidates[chosen].heading} {text}")
+        others = [p.score for p in usable if p.source != page.source]
         return {
+            "title_coverage": len(asked & term_set(page.title)) / len(asked) if asked else 0.0,
+            "margin": max(p.score for p in usable) - max(others) if others else self.passage_margin,
+            "key_terms": float(len(asked)),
             "answer_coverage": len(asked & answer_terms) / len(asked) if asked else 0.5,
             "page_coverage": len(asked & page_terms) / len(asked) if asked else 0.5,
             "similarity": similarity,

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     max_message_chars: int = Field(4000, ge=1, le=100_000)
 
-    top_k: int = Field(4, ge=1, le=50)
+    top_k: int = Field(8, ge=1, le=50)
     min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
     min_grounding: float = Field(0.5, ge=0, le=1, description="below it the composer's text does not address the "
