@@ -243,27 +243,32 @@ class ExtractiveAnswerer:
     # -- choosing ---------------------------------------------------------------------------------
 
     def _candidates(self, usable: list[Passage]) -> list[Candidate]:
-        out: list[Candidate] = []
-        seen_sections: set[tuple[str, str]] = set()
-        seen_blocks: set[str] = set()
+        """Blocks of each retrieved section that the retrieved chunks touch, with the block on either side
+        (a lead-in, the rest of a list); a section retrieved through several chunks is read once."""
+        sections: dict[tuple[str, str], tuple[int, list[str]]] = {}
         for pi, passage in enumerate(usable):
             key = (passage.source, normalize(_evidence(passage))[:200])
-            if key in seen_sections:
-                continue
-            seen_sections.add(key)
+            first, hits = sections.setdefault(key, (pi, []))
+            hits.append(normalize(passage.text))
+        out: list[Candidate] = []
+        seen_blocks: set[str] = set()
+        for first, hits in sections.values():
+            parsed = blocks(_evidence(usable[first]))
+            touched = {i for i, block in enumerate(parsed) if _touches(block, hits)}
+            wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else \
+                set(range(len(parsed)))
             heading = ""
-            for order, block in enumerate(blocks(_evidence(passage))):
+            for order, block in enumerate(parsed):
                 clean = _safe(block)
                 if clean is None:
                     continue
-                text = normalize(clean.text)
                 if _is_heading(clean):
                     heading = clean.text
                     continue
-                if text in seen_blocks or clean.words < 4:
-                    continue
-                seen_blocks.add(text)
-                out.append(Candidate(pi, order, clean, heading))
+                text = normalize(clean.text)
+                if order in wanted and text not in seen_blocks and clean.words >= 4:
+                    seen_blocks.add(text)
+                    out.append(Candidate(first, order, clean, heading))
                 heading = ""
         return out
 
@@ -349,6 +354,15 @@ class ExtractiveAnswerer:
             "similarity": similarity,
             "retrieval": max(p.score for p in usable),
         }
+
+
+def _touches(block: Block, hits: list[str]) -> bool:
+    """Whether a retrieved chunk contains part of the block (a sentence's opening words)."""
+    for sentence in block.sentences()[:6]:
+        probe = normalize(sentence)[:60]
+        if len(probe) >= 12 and any(probe in hit for hit in hits):
+            return True
+    return False
 
 
 def block_order(candidate: Candidate) -> int:
