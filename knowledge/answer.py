@@ -58,6 +58,7 @@ _SECRET_REQUEST = re.compile(
     re.I,
 )
 _SECRET_WARNING = re.compile(r"\b(?:never|not|don't|do not|won't|will not)\b", re.I)
+SCORED_WORDS = 180  # the encoder reads about this many words (256 word pieces)
 _CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\](?:\s*\[(\d{1,3})\])*")
 _ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|them|their|such|the latter|the former|then|"
                       r"also|however|otherwise|in that case|here)\b", re.I)
@@ -161,6 +162,33 @@ class Candidate:
     block: Block
     heading: str  # a label or question line just before the block: scored with it, never shown
 
+    def scored_text(self) -> str:
+        """Heading and the block's words, as far as the encoder reads."""
+        text = " ".join(self.block.text.split()[:SCORED_WORDS])
+        return f"{self.heading}\n{text}" if self.heading else text
+
+
+def section_candidates(section_text: str, passage: int = 0) -> list[Candidate]:
+    """Every block of a section an answer may use, in order, with the heading line it sits under."""
+    out: list[Candidate] = []
+    heading = ""
+    for order, block in enumerate(blocks(section_text)):
+        clean = _safe(block)
+        if clean is None:
+            continue
+        if _is_heading(clean):
+            heading = clean.text
+            continue
+        if clean.words >= 4:
+            out.append(Candidate(passage, order, clean, heading))
+        heading = ""
+    return out
+
+
+def scoring_texts(section_text: str) -> list[str]:
+    """What the composer embeds for a section: computed once at ingest, looked up at answer time."""
+    return [c.scored_text() for c in section_candidates(section_text)]
+
 
 @dataclass(frozen=True)
 class GroundingModel:
@@ -253,28 +281,19 @@ class ExtractiveAnswerer:
         out: list[Candidate] = []
         seen_blocks: set[str] = set()
         for first, hits in sections.values():
-            parsed = blocks(_evidence(usable[first]))
-            touched = {i for i, block in enumerate(parsed) if _touches(block, hits)}
-            wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else \
-                set(range(len(parsed)))
-            heading = ""
-            for order, block in enumerate(parsed):
-                clean = _safe(block)
-                if clean is None:
-                    continue
-                if _is_heading(clean):
-                    heading = clean.text
-                    continue
-                text = normalize(clean.text)
-                if order in wanted and text not in seen_blocks and clean.words >= 4:
+            parsed = section_candidates(_evidence(usable[first]), first)
+            touched = {c.order for c in parsed if _touches(c.block, hits)}
+            wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else None
+            for candidate in parsed:
+                text = normalize(candidate.block.text)
+                if (wanted is None or candidate.order in wanted) and text not in seen_blocks:
                     seen_blocks.add(text)
-                    out.append(Candidate(first, order, clean, heading))
-                heading = ""
+                    out.append(candidate)
         return out
 
     @staticmethod
     def _scored_text(candidate: Candidate) -> str:
-        return f"{candidate.heading}\n{candidate.block.text}" if candidate.heading else candidate.block.text
+        return candidate.scored_text()
 
     def _focus(self, question: np.ndarray, earlier: np.ndarray | None) -> np.ndarray:
         """The question's vector, nudged towards the previous question so a follow-up keeps its topic."""

@@ -51,6 +51,10 @@ def title_id(title: str) -> str:
     return hashlib.sha1(title.encode("utf-8")).hexdigest()
 
 
+def text_id(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass
 class ChunkRecord:
     """One stored chunk: `text` is shown to customers, `embedding` was computed from title/section + text."""
@@ -105,6 +109,9 @@ class ChromaKnowledgeBase:
             collection_name, configuration=cosine, embedding_function=None)
         self.titles = client.get_or_create_collection(
             f"{collection_name}__titles", configuration=cosine, embedding_function=None)
+        # vectors of the texts the answer composer scores (blocks of sections), computed at ingest
+        self.texts = client.get_or_create_collection(
+            f"{collection_name}__texts", configuration=cosine, embedding_function=None)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -145,6 +152,27 @@ class ChromaKnowledgeBase:
                            for r in batch],
             )
         self._add_titles({r.title for r in records})
+
+    def store_text_vectors(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Keep vectors of help-centre texts that answers are composed from (never of customers' words)."""
+        ids = [text_id(t) for t in texts]
+        unique = dict(zip(ids, range(len(ids))))
+        rows = list(unique.values())
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start:start + _BATCH]
+            self.texts.upsert(ids=[ids[i] for i in batch], embeddings=np.asarray(vectors[batch], dtype=np.float32))
+
+    def embed_known(self, texts: list[str]) -> np.ndarray:
+        """Vectors for `texts`: stored ones read back, the rest computed (and not stored)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        ids = [text_id(t) for t in texts]
+        got = self.texts.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+        found = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        missing = list(dict.fromkeys(t for t, i in zip(texts, ids) if i not in found))
+        if missing:
+            found.update(zip((text_id(t) for t in missing), self.embedder(missing)))
+        return np.stack([found[i] for i in ids])
 
     def delete_where_path(self, path: str) -> None:
         self.chunks.delete(where={"path": path})

@@ -114,6 +114,7 @@ def ingest_documents(
             else:
                 report.added += 1
         kb.upsert(records)
+        _store_answer_texts(kb, records, embedder)
         report.chunks += len(records)
         bar.update(len(batch))
     bar.close()
@@ -144,6 +145,17 @@ def _embed_batch(batch: Sequence[Document], chunker: Chunker, embedder: Callable
                 section_text=chunk.section_text))
             row += 1
     return records
+
+
+def _store_answer_texts(kb: ChromaKnowledgeBase, records: Sequence[ChunkRecord],
+                        embedder: Callable[[list[str]], np.ndarray]) -> None:
+    """Embed once, at ingest, the blocks the answer composer will score, so answering reads vectors."""
+    from knowledge.answer import scoring_texts
+
+    sections = dict.fromkeys(r.section_text for r in records if r.section_text)
+    texts = list(dict.fromkeys(t for section in sections for t in scoring_texts(section)))
+    if texts:
+        kb.store_text_vectors(texts, embedder(texts))
 
 
 def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,

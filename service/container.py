@@ -77,7 +77,24 @@ def build_answerer(settings: Settings) -> Answerer:
                                                          settings.llm_api_key))
     from knowledge.answer import ExtractiveAnswerer
 
-    return ExtractiveAnswerer()
+    return ExtractiveAnswerer(embedder=KnowledgeEmbedder(settings))
+
+
+class KnowledgeEmbedder:
+    """The composer's encoder: block vectors stored at ingest are read from the knowledge base."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, texts: list[str]) -> Any:
+        from knowledge.chroma import ChromaKnowledgeBase
+
+        kb = build_knowledge(self.settings)
+        if isinstance(kb, ChromaKnowledgeBase):
+            return kb.embed_known(texts)
+        from knowledge.embedding import cached_embed
+
+        return cached_embed(texts)
 
 
 def load_smalltalk(settings: Settings) -> SmallTalk:
