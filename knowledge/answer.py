@@ -26,6 +26,7 @@ from knowledge.embedding import cached_embed
 from knowledge.text import (
     Block,
     blocks,
+    elliptical,
     key_terms,
     normalize,
     numbers,
@@ -58,6 +59,9 @@ _SECRET_REQUEST = re.compile(
     re.I,
 )
 _SECRET_WARNING = re.compile(r"\b(?:never|not|don't|do not|won't|will not)\b", re.I)
+_PROCEDURE = re.compile(r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocedure\b|"
+                        r"\b(?:set ?up|turn on|enable|configure|install)\b", re.I)
+_STEP = re.compile(r"^\s*\d{1,3}[.)]\s+")
 SCORED_WORDS = 180  # the encoder reads about this many words (256 word pieces)
 _CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\](?:\s*\[(\d{1,3})\])*")
 _ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|them|their|such|the latter|the former|then|"
@@ -168,10 +172,11 @@ class Candidate:
         return f"{self.heading}\n{text}" if self.heading else text
 
 
-def section_candidates(section_text: str, passage: int = 0) -> list[Candidate]:
-    """Every block of a section an answer may use, in order, with the heading line it sits under."""
+def section_candidates(section_text: str, passage: int = 0, section: str = "") -> list[Candidate]:
+    """Every block of a section an answer may use, in order, with the heading it sits under (a label or
+    question line in the text, else the section's own heading)."""
     out: list[Candidate] = []
-    heading = ""
+    heading = section
     for order, block in enumerate(blocks(section_text)):
         clean = _safe(block)
         if clean is None:
@@ -181,13 +186,13 @@ def section_candidates(section_text: str, passage: int = 0) -> list[Candidate]:
             continue
         if clean.words >= 4:
             out.append(Candidate(passage, order, clean, heading))
-        heading = ""
+        heading = section
     return out
 
 
-def scoring_texts(section_text: str) -> list[str]:
+def scoring_texts(section_text: str, section: str = "") -> list[str]:
     """What the composer embeds for a section: computed once at ingest, looked up at answer time."""
-    return [c.scored_text() for c in section_candidates(section_text)]
+    return [c.scored_text() for c in section_candidates(section_text, section=section)]
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
-                 min_part_coverage: float = 0.5, page_weight: float = 0.5, grounding: GroundingModel | None = None,
+                 min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05, grounding: GroundingModel | None = None,
                  embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
@@ -228,6 +233,7 @@ class ExtractiveAnswerer:
         self.context_weight = context_weight
         self.min_part_coverage = min_part_coverage
         self.page_weight = page_weight
+        self.procedure_bonus = procedure_bonus
         self.grounding = grounding or GroundingModel()
         self.embedder = embedder
 
@@ -239,8 +245,13 @@ class ExtractiveAnswerer:
         if not usable or not question.strip():
             return Answer(text="", grounding=0.0)
         top = max(p.score for p in usable)
-        # passages far behind the best one would drag in a different topic
-        usable = [p for p in usable if p.score >= top - self.passage_margin]
+        # pages far behind the best one would drag in a different topic; within a page every retrieved
+        # section is read (the steps may sit under their own heading, below the page's introduction)
+        page_score: dict[str, float] = {}
+        for p in usable:
+            page_score[p.source] = max(page_score.get(p.source, 0.0), p.score)
+        usable = [p.model_copy(update={"score": page_score[p.source]}) for p in usable
+                  if page_score[p.source] >= top - self.passage_margin]
         candidates = self._candidates(usable)
         if not candidates:
             return Answer(text="", grounding=0.0)
@@ -250,7 +261,7 @@ class ExtractiveAnswerer:
         vectors = self.embedder([t or "-" for t in texts] + [self._scored_text(c) for c in candidates])
         asked = vectors[: len(texts)]
         block_vectors = vectors[len(texts):]
-        whole = self._focus(asked[0], asked[1] if earlier else None)
+        whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
         chosen, relevance, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
         picks = [chosen]
         uncovered: list[str] = []
@@ -281,7 +292,7 @@ class ExtractiveAnswerer:
         out: list[Candidate] = []
         seen_blocks: set[str] = set()
         for first, hits in sections.values():
-            parsed = section_candidates(_evidence(usable[first]), first)
+            parsed = section_candidates(_evidence(usable[first]), first, usable[first].section)
             touched = {c.order for c in parsed if _touches(c.block, hits)}
             wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else None
             for candidate in parsed:
@@ -295,11 +306,12 @@ class ExtractiveAnswerer:
     def _scored_text(candidate: Candidate) -> str:
         return candidate.scored_text()
 
-    def _focus(self, question: np.ndarray, earlier: np.ndarray | None) -> np.ndarray:
-        """The question's vector, nudged towards the previous question so a follow-up keeps its topic."""
+    def _focus(self, question: np.ndarray, earlier: np.ndarray | None, follow_up: bool) -> np.ndarray:
+        """The question's vector, nudged towards the previous question so a follow-up keeps its topic
+        (twice as far when it cannot stand alone)."""
         if earlier is None:
             return question
-        vector = question + self.context_weight * earlier
+        vector = question + self.context_weight * (2.0 if follow_up else 1.0) * earlier
         return vector / (np.linalg.norm(vector) or 1.0)
 
     def _relevance(self, text: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
@@ -310,7 +322,10 @@ class ExtractiveAnswerer:
             len(asked & term_set(self._scored_text(c))) / len(asked) if asked else 0.0 for c in candidates])
         # a block of a lower-ranked page must be clearly better to win
         rank = self.page_weight * np.asarray([usable[c.passage].score - top for c in candidates])
-        return (1 - self.lexical_weight) * sims + self.lexical_weight * coverage + rank
+        # "how do I ..." asks for a procedure: numbered steps answer it better than the paragraph about it
+        steps = self.procedure_bonus * np.asarray([_numbered_steps(c.block) for c in candidates]) \
+            if _PROCEDURE.search(text) else 0.0
+        return (1 - self.lexical_weight) * sims + self.lexical_weight * coverage + rank + steps
 
     def _best(self, question: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
               usable: list[Passage], top: float) -> tuple[int, float, float]:
@@ -373,6 +388,10 @@ class ExtractiveAnswerer:
             "similarity": similarity,
             "retrieval": max(p.score for p in usable),
         }
+
+
+def _numbered_steps(block: Block) -> float:
+    return 1.0 if block.kind == "list" and sum(bool(_STEP.match(line)) for line in block.lines) >= 2 else 0.0
 
 
 def _touches(block: Block, hits: list[str]) -> bool:

@@ -34,7 +34,7 @@ from chromadb.config import Settings
 
 from bot.ports import Passage
 from knowledge.embedding import embed
-from knowledge.text import STOPWORDS
+from knowledge.text import STOPWORDS, elliptical
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -86,6 +86,7 @@ class ChromaKnowledgeBase:
         title_candidates: int = 10,
         twin_penalty: float = 0.1,
         context_weight: float = 0.25,
+        follow_up_boost: float = 1.0,
         lexical_weight: float = 0.1,
         lexical_candidates: int = 20,
     ) -> None:
@@ -102,6 +103,7 @@ class ChromaKnowledgeBase:
         self.title_candidates = title_candidates
         self.twin_penalty = twin_penalty
         self.context_weight = context_weight
+        self.follow_up_boost = follow_up_boost
         self.lexical = LexicalIndex(lexical_weight, lexical_candidates)
         cosine = {"hnsw": {"space": "cosine"}}
         # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
@@ -223,7 +225,8 @@ class ChromaKnowledgeBase:
         topic, while its own words still weigh most (each earlier turn counts `context_weight`)."""
         extra = [c for c in context if c.strip()]
         vectors = self.embedder([query, *extra])
-        vector = vectors[0] + self.context_weight * vectors[1:].sum(axis=0) if extra else vectors[0]
+        weight = self.context_weight * (self.follow_up_boost if elliptical(query) else 1.0)
+        vector = vectors[0] + weight * vectors[1:].sum(axis=0) if extra else vectors[0]
         return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
 
     def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:

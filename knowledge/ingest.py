@@ -152,8 +152,8 @@ def _store_answer_texts(kb: ChromaKnowledgeBase, records: Sequence[ChunkRecord],
     """Embed once, at ingest, the blocks the answer composer will score, so answering reads vectors."""
     from knowledge.answer import scoring_texts
 
-    sections = dict.fromkeys(r.section_text for r in records if r.section_text)
-    texts = list(dict.fromkeys(t for section in sections for t in scoring_texts(section)))
+    sections = dict.fromkeys((r.section_text, r.section) for r in records if r.section_text)
+    texts = list(dict.fromkeys(t for text, name in sections for t in scoring_texts(text, name)))
     if texts:
         kb.store_text_vectors(texts, embedder(texts))
 

@@ -62,6 +62,15 @@ def key_terms(text: str) -> set[str]:
     return {stem(w) for w in words if len(w) > 1 or w.isdigit()}
 
 
+_ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|that|this|those|these|one|ones|there|he|she|his|her)\b",
+                       re.I)
+
+
+def elliptical(question: str) -> bool:
+    """A follow-up that cannot stand alone: it points back ("is it free?") or names almost nothing."""
+    return bool(_ANAPHORA.search(question)) or len(key_terms(question)) <= 2
+
+
 def term_set(text: str) -> set[str]:
     """Every stemmed word of a text, for checking which key terms it contains."""
     return {stem(w) for w in _WORD.findall(text.lower())}
