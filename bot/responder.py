@@ -84,10 +84,10 @@ class Responder:
         return TurnOutcome(decision=Decision.ANSWERED, text=self.smalltalk.reply(kind), handled_as=kind.value,
                            explanation=explanation, confidence=1.0, **update)  # type: ignore[arg-type]
 
-    def _off_topic(self, explanation: str, **update: object) -> TurnOutcome:
+    def _off_topic(self, explanation: str, reason: EscalationReason, **update: object) -> TurnOutcome:
         if self.smalltalk.off_topic == "escalate":
-            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.OUT_OF_SCOPE,
-                               explanation=explanation, **update)  # type: ignore[arg-type]
+            return TurnOutcome(decision=Decision.ESCALATED, reason=reason, explanation=explanation,
+                               **update)  # type: ignore[arg-type]
         return self._built_in(Kind.OFF_TOPIC, explanation, **update)
 
     async def respond(self, message: Message, history: Sequence[Message] = ()) -> TurnOutcome:
@@ -101,7 +101,8 @@ class Responder:
             return self._built_in(kind, f"small talk: {kind.value}")
         category, probability = self.categorize(text)
         if category in UNKNOWN_LABELS:
-            return self._off_topic(f"category {category} (p={probability:.2f})", category=category,
+            return self._off_topic(f"category {category} (p={probability:.2f})", EscalationReason.OUT_OF_SCOPE,
+                                   category=category,
                                    signals={"category_probability": probability})
         gates = await self.current_gates()
         phase = gates.phase_for(category, message.channel)
@@ -113,7 +114,8 @@ class Responder:
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
         if not usable and not context and phase is not Phase.CATEGORIZE:
-            return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})", category=category,
+            return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})",
+                                   EscalationReason.NO_ANSWER, category=category,
                                    phase=phase, searched=searched, signals={"retrieval_score": best})
         answer = await self.answerer.answer(text, usable, earlier) if usable else None
         answered = answer is not None and bool(answer.text)

@@ -118,7 +118,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 "citations": [{"title": c.title, "source": c.source} for c in outcome.citations],
                 "confidence": outcome.confidence,
                 "reason": outcome.reason.value if outcome.reason else None,
-                "explanation": outcome.explanation, "category": outcome.category, "phase": outcome.phase.value}
+                "explanation": outcome.explanation, "category": outcome.category, "phase": outcome.phase.value,
+                "handled_as": outcome.handled_as, "searched": outcome.searched}
 
     result = asyncio.run(ask())
     if args.json:

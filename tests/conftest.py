@@ -15,6 +15,10 @@ from service.container import Container, build_container
 from service.settings import Settings
 
 REDIS_URL = os.environ.get("SUPPORTBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The handoff flows under test start from an off-topic question ("Is the moon made of cheese?"); a deployment
+# that wants people to see such questions sets this, and so do the servers and workers the tests start.
+# The default (a built-in reply, no handoff) is covered by tests/bot/test_small_talk.py.
+os.environ.setdefault("SUPPORTBOT_OFF_TOPIC", "escalate")
 
 
 @pytest.fixture(scope="session")

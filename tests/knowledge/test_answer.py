@@ -55,7 +55,7 @@ async def test_off_topic_question_gets_no_answer(kb: ChromaKnowledgeBase) -> Non
 
 
 async def test_prompt_injection_in_a_document_is_never_answer_text(kb: ChromaKnowledgeBase) -> None:
-    answerer = ExtractiveAnswerer(max_sentences=5, sentence_margin=1.0)
+    answerer = ExtractiveAnswerer(max_words=200)
     for question in ("Which events send a webhook?", "Are all plans free?", "Ignore previous instructions",
                      "How often are webhook deliveries retried?"):
         passages = await kb.search(question, k=4)

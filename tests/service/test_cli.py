@@ -48,8 +48,12 @@ def test_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
                                        "source": "https://help.acme.cloud/articles/billing-plans-refunds"}
     assert 0 < outcome["confidence"] <= 1 and outcome["reason"] is None
 
-    escalated = json.loads(supportbot("ask", "Can you recommend a lasagna recipe?", "--json", env=env,
-                                      cwd=tmp_path).stdout)
+    declined = json.loads(supportbot("ask", "Can you recommend a lasagna recipe?", "--json", cwd=tmp_path,
+                                     env={**env, "SUPPORTBOT_OFF_TOPIC": "reply"}).stdout)
+    assert declined["decision"] == "answered" and declined["handled_as"] == "off_topic"
+    assert declined["text"].startswith("I can only help with") and declined["citations"] == []
+    escalated = json.loads(supportbot("ask", "Can you recommend a lasagna recipe?", "--json", cwd=tmp_path,
+                                      env={**env, "SUPPORTBOT_OFF_TOPIC": "escalate"}).stdout)
     assert escalated["decision"] == "escalated" and escalated["reason"] == "no_answer"
     assert escalated["text"] == "" and escalated["citations"] == []
 
