@@ -5,10 +5,10 @@
 
 Every graded turn goes through the bot's responder with the grounding floor at 0, so each answer's
 measurements are kept. A turn is "right" when its question is answerable and the answer's first citation
-is a gold page; unanswerable questions and answers from another page are "wrong". A logistic regression
-on the measurements is fitted on all turns (printed, to go into `GroundingModel`) and, on 5 folds split by
-conversation, the held-out curve is printed: for each floor, the share of answerable turns answered, the
-share of unanswerable turns answered (false answers), and the first-citation accuracy of the answers.
+is a gold page; unanswerable questions and answers from another page are "wrong". Printed: a logistic
+regression fitted on these turns, its curve on 5 held-out folds (split by conversation), and the curve of
+the shipped `GroundingModel`: for each floor, the share of answerable turns answered, the share of
+unanswerable turns answered (false answers), and the first-citation accuracy of the answers.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def main() -> int:
     y = np.asarray([t["right"] for t in measured], dtype=int)
     model = LogisticRegression(C=1.0).fit(x, y)
     print(f"turns {len(turns)}, with an answer to measure {len(measured)}, right {int(y.sum())}")
-    print("fitted: intercept %.3f, " % model.intercept_[0]
-          + ", ".join(f"{f} {c:.3f}" for f, c in zip(FEATURES, model.coef_[0])))
+    weights = ", ".join(f"{f} {c:.3f}" for f, c in zip(FEATURES, model.coef_[0]))
+    print(f"fitted: intercept {model.intercept_[0]:.3f}, {weights}")
     current = GroundingModel()
     folds = np.asarray([hash(t["row"]["id"].split("#")[0].rsplit("-t", 1)[0]) % 5 for t in measured])
     held_out = np.zeros(len(measured))

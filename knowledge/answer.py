@@ -199,10 +199,11 @@ def scoring_texts(section_text: str, section: str = "") -> list[str]:
 class GroundingModel:
     """Logistic model of "the chosen text answers the question" on the composer's measurements.
 
-    Fitted by `bench/grounding.py` on the supportqa development conversations (answered right: a gold page
-    cited first; not: an unanswerable question, or another page), with few features so that it carries over
-    to other help centres: how many of the question's key terms the answer and its page contain, how close
-    the answer is in meaning, and how well the page was retrieved.
+    Few features, so that it carries over to other help centres: how many of the question's key terms the
+    answer and its page contain, how close the answer is in meaning, and how well the page was retrieved.
+    The weights are a prior set by hand, not fitted: on the supportqa development conversations a
+    regression fitted to them separated right from wrong answers worse on held-out folds than this prior
+    (`bench/grounding.py` prints both curves), and 31 unanswerable questions are too few to fit on.
     """
 
     intercept: float = -9.0
@@ -223,8 +224,8 @@ class ExtractiveAnswerer:
 
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
-                 min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05, grounding: GroundingModel | None = None,
-                 embedder: Embedder = cached_embed) -> None:
+                 min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
+                 grounding: GroundingModel | None = None, embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
         self.max_list_items = max_list_items
