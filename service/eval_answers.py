@@ -112,9 +112,10 @@ def token_f1(prediction: str, reference: str) -> float:
 
 
 def cites_gold(citation: dict[str, str], docs: Sequence[str]) -> bool:
-    source = citation.get("source", "")
-    name = Path(source).stem if "://" not in source else source
-    return any(name == d or source.endswith(f"{d}.md") for d in docs)
+    """The citation names a gold page: by file (with or without its suffix), URL or title."""
+    names = {citation.get("source", ""), citation.get("path", ""), citation.get("title", "")}
+    names |= {Path(n).stem for n in names if n and "://" not in n}
+    return any(d in names for d in docs)
 
 
 def _messages(conversation_id: str, history: list[tuple[str, str]]) -> list[Message]:
@@ -146,7 +147,8 @@ async def answer_rows(kb_folder: Path, rows: list[EvalRow], data_dir: Path) -> t
             decision = Decision.ESCALATED if outcome.handled_as else outcome.decision
             predictions.append({
                 "id": row["id"], "decision": decision.value, "text": outcome.text, "handled_as": outcome.handled_as,
-                "citations": [{"title": c.title, "source": c.source} for c in outcome.citations],
+                "citations": [{"title": c.title, "source": c.source, "path": c.passage_id.split("::")[0]}
+                              for c in outcome.citations],
                 "confidence": outcome.confidence, "searched": outcome.searched,
                 "signals": outcome.signals, "reason": outcome.reason.value if outcome.reason else None,
                 "ms": round((time.perf_counter() - t0) * 1000, 1)})

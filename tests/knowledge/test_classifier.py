@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.classifier import TrainedCategorizer
-from knowledge.eval_categorize import main, read_examples, run
+from knowledge.eval_categorize import main, read_examples, run, train_from_file
 
 INTENTS: dict[str, list[str]] = {
     "reset_password": [
@@ -140,3 +140,17 @@ def test_run_reports_oos_metrics(tmp_path: Path) -> None:
     assert {"accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision",
             "train_seconds", "predict_per_second", "n_train", "n_test"} <= result.keys()
     assert result["n_test"] == len(test) + 1
+
+
+def test_val_file_sets_the_out_of_scope_threshold(tmp_path: Path) -> None:
+    train, test = split()
+    oos_lines = [("what's the weather on mars", "oos"), ("tell me a joke about penguins", "oos"),
+                 ("who won the football match", "oos"), ("recommend a lasagna recipe", "oos")]
+    write_jsonl(tmp_path / "train.jsonl", train + oos_lines[:2])
+    write_jsonl(tmp_path / "val.jsonl", test[: len(test) // 2] + oos_lines[2:])
+    write_jsonl(tmp_path / "test.jsonl", test)
+    plain = run(str(tmp_path / "train.jsonl"), str(tmp_path / "test.jsonl"))
+    tuned = run(str(tmp_path / "train.jsonl"), str(tmp_path / "test.jsonl"), val_path=str(tmp_path / "val.jsonl"))
+    assert plain["threshold_tuned_on"] == "train (out of fold)" and tuned["threshold_tuned_on"] == "val"
+    model = train_from_file(tmp_path / "train.jsonl")
+    assert tuned["threshold"] == round(model.tune_threshold(read_examples(tmp_path / "val.jsonl")), 4)
