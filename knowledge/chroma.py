@@ -86,7 +86,7 @@ class ChromaKnowledgeBase:
         title_candidates: int = 10,
         twin_penalty: float = 0.1,
         context_weight: float = 0.25,
-        follow_up_boost: float = 1.0,
+        follow_up_boost: float = 2.0,
         lexical_weight: float = 0.1,
         lexical_candidates: int = 20,
     ) -> None:

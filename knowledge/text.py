@@ -62,13 +62,12 @@ def key_terms(text: str) -> set[str]:
     return {stem(w) for w in words if len(w) > 1 or w.isdigit()}
 
 
-_ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|that|this|those|these|one|ones|there|he|she|his|her)\b",
-                       re.I)
+_ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|that|this|those|these|one|ones|he|she|his|her)\b", re.I)
 
 
 def elliptical(question: str) -> bool:
-    """A follow-up that cannot stand alone: it points back ("is it free?") or names almost nothing."""
-    return bool(_ANAPHORA.search(question)) or len(key_terms(question)) <= 2
+    """A follow-up that points back at something said before ("is it free?", "can I undo that?")."""
+    return bool(_ANAPHORA.search(question))
 
 
 def term_set(text: str) -> set[str]:
