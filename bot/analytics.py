@@ -26,6 +26,10 @@ class Row(BaseModel):
     conversations: int = 0
     customer_turns: int = 0
     answered_by_bot: int = 0
+    # built-in replies (greetings, thanks, off-topic, refusals): no help-centre answer, and no handoff either
+    built_in_replies: int = 0
+    handoffs_avoided: int = 0
+    asked_for_person_after_built_in: int = 0
     escalated: dict[str, int] = Field(default_factory=dict)
     drafts_unchanged: int = 0
     drafts_edited: int = 0
@@ -86,9 +90,17 @@ def analytics(entries: Iterable[dict[str, Any]], *, now: float, window_s: float 
         row = rows.setdefault(key, Row(day=key[0], category=key[1], channel=key[2], phase=key[3]))
         row.conversations += 1
         row.customer_turns += len(turns)
-        answered = [t for t in turns if t["decision"] == "answered"]
+        built_in = [t for t in turns if t.get("handled_as")]
+        answered = [t for t in turns if t["decision"] == "answered" and not t.get("handled_as")]
         escalated = [t for t in turns if t["decision"] in ("escalated", "drafted")]
         row.answered_by_bot += len(answered)
+        row.built_in_replies += len(built_in)
+        # before built-in replies, off-topic questions, small talk and instructions each opened a handoff
+        row.handoffs_avoided += len(built_in)
+        if built_in:
+            first_built_in = built_in[0].get("at", 0)
+            row.asked_for_person_after_built_in += any(
+                t.get("reason") == "requested" and t.get("at", 0) > first_built_in for t in escalated)
         for t in escalated:
             reason = t.get("reason") or "unknown"
             row.escalated[reason] = row.escalated.get(reason, 0) + 1

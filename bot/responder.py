@@ -28,9 +28,18 @@ def wants_human(text: str) -> bool:
 
 def exchanges(history: Sequence[Message]) -> list[Exchange]:
     """The conversation as the answering side sees it: customers' words and what support said, without
-    internal notes and the system's own notices (handoff acknowledgements say nothing about the topic)."""
-    out = [Exchange(role="customer" if m.sender.role is Role.CUSTOMER else "support", text=m.text)
-           for m in history if not m.internal and m.sender.role in (Role.CUSTOMER, Role.BOT, Role.AGENT)]
+    internal notes, the system's own notices and small talk (none of them says anything about the topic)."""
+    out: list[Exchange] = []
+    chatter = False
+    for m in history:
+        if m.internal or m.sender.role not in (Role.CUSTOMER, Role.BOT, Role.AGENT):
+            continue
+        if m.sender.role is Role.CUSTOMER:
+            chatter = small_talk(m.text) is not None
+            if not chatter:
+                out.append(Exchange(role="customer", text=m.text))
+        elif not chatter:  # the reply to small talk is small talk too
+            out.append(Exchange(role="support", text=m.text))
     return out[-HISTORY_TURNS:]
 
 
@@ -113,7 +122,7 @@ class Responder:
         passages = await self.knowledge.search(text, k=self.top_k, context=context)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
-        if not usable and not context and phase is not Phase.CATEGORIZE:
+        if not usable and phase is not Phase.CATEGORIZE:
             return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})",
                                    EscalationReason.NO_ANSWER, category=category,
                                    phase=phase, searched=searched, signals={"retrieval_score": best})

@@ -504,6 +504,8 @@
     k.appendChild(kpi("Reopen rate", pct(t.reopen_rate), t.reopened + " came back for a person"));
     k.appendChild(kpi("First human reply", secs(t.first_human_reply_median_s), "median \u00b7 p90 " + secs(t.first_human_reply_p90_s)));
     k.appendChild(kpi("CSAT", t.csat_average == null ? "\u2013" : t.csat_average.toFixed(1) + " / 5", t.csat_responses + " ratings"));
+    k.appendChild(kpi("Handoffs avoided", String(t.handoffs_avoided),
+      t.asked_for_person_after_built_in + " asked for a person anyway"));
     k.appendChild(kpi("Drafts", String(t.drafts_unchanged + t.drafts_edited + t.drafts_rejected),
       t.drafts_unchanged + " unchanged \u00b7 " + t.drafts_edited + " edited \u00b7 " + t.drafts_rejected + " rejected"));
 
