@@ -225,7 +225,7 @@ class ExtractiveAnswerer:
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
                  min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
-                 grounding: GroundingModel | None = None, embedder: Embedder = cached_embed) -> None:
+                 neighbour_margin: float = 0.05, grounding: GroundingModel | None = None, embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
         self.max_list_items = max_list_items
@@ -235,6 +235,7 @@ class ExtractiveAnswerer:
         self.min_part_coverage = min_part_coverage
         self.page_weight = page_weight
         self.procedure_bonus = procedure_bonus
+        self.neighbour_margin = neighbour_margin
         self.grounding = grounding or GroundingModel()
         self.embedder = embedder
 
@@ -263,14 +264,18 @@ class ExtractiveAnswerer:
         asked = vectors[: len(texts)]
         block_vectors = vectors[len(texts):]
         whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
-        chosen, relevance, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
-        picks = [chosen]
+        chosen, neighbour, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
+        picks = [chosen] if neighbour is None else [chosen, neighbour]
         uncovered: list[str] = []
         if len(parts) > 1:
             picks, uncovered = self._per_part(parts, asked[2:], block_vectors, candidates, usable, top, chosen)
         picks = sorted(dict.fromkeys(picks), key=lambda i: (candidates[i].passage, candidates[i].order))
         primary = candidates[chosen].passage if chosen in picks else candidates[picks[0]].passage
-        text = "\n\n".join(self._render(candidates, i) for i in picks)
+        text = ""
+        for i in picks:
+            piece = self._render(candidates, i)
+            if normalize(piece) not in normalize(text):
+                text = f"{text}\n\n{piece}" if text else piece
         used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
         used = [usable[i] for i in dict.fromkeys(used_order)]
         features = self._features(question, text, candidates, chosen, usable, similarity)
@@ -329,10 +334,24 @@ class ExtractiveAnswerer:
         return (1 - self.lexical_weight) * sims + self.lexical_weight * coverage + rank + steps
 
     def _best(self, question: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
-              usable: list[Passage], top: float) -> tuple[int, float, float]:
+              usable: list[Passage], top: float) -> tuple[int, int | None, float]:
+        """The best block, a neighbour that belongs with it (or None), and the best block's similarity."""
         relevance = self._relevance(question, vector, block_vectors, candidates, usable, top)
         best = int(np.argmax(relevance))
-        return best, float(relevance[best]), float(block_vectors[best] @ vector)
+        return best, self._neighbour_as_good(best, relevance, candidates), float(block_vectors[best] @ vector)
+
+    def _neighbour_as_good(self, best: int, relevance: np.ndarray, candidates: list[Candidate]) -> int | None:
+        """The paragraph just before or after the best one, when it scores nearly as well and both fit in a
+        chat bubble: the answer is then spread over the two (hours in one, channels in the next)."""
+        for other in (best - 1, best + 1):
+            if not 0 <= other < len(candidates):
+                continue
+            a, b = candidates[best], candidates[other]
+            if a.passage == b.passage and abs(a.order - b.order) == 1 and b.block.kind == "paragraph" \
+                    and a.block.kind == "paragraph" and relevance[other] >= relevance[best] - self.neighbour_margin \
+                    and a.block.words + b.block.words <= self.max_words:
+                return other
+        return None
 
     def _per_part(self, parts: list[str], vectors: np.ndarray, block_vectors: np.ndarray,
                   candidates: list[Candidate], usable: list[Passage], top: float,
