@@ -225,7 +225,8 @@ class ExtractiveAnswerer:
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
                  min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
-                 neighbour_margin: float = 0.05, grounding: GroundingModel | None = None, embedder: Embedder = cached_embed) -> None:
+                 neighbour_margin: float = 0.05, grounding: GroundingModel | None = None,
+                 embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
         self.max_list_items = max_list_items

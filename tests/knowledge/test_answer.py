@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from bot.ports import Passage
+from bot.ports import Exchange, Passage
 from knowledge.answer import DEFAULT_MIN_SCORE, ExtractiveAnswerer, looks_like_injection, supported_sentences
 from knowledge.chroma import ChromaKnowledgeBase
 from knowledge.ingest import ingest_folder
@@ -124,3 +124,19 @@ def test_llm_prompt_quotes_passages_as_data() -> None:
     assert "only" in system.content.lower() and NO_ANSWER in system.content and "[1]" in system.content
     assert human.content.count("</passage>") == 2 and human.content.count("<passage ") == 2
     assert '<passage id="1"' in human.content and '<passage id="2"' in human.content
+
+
+async def test_llm_sees_the_conversation_and_whole_sections() -> None:
+    section = ("1. Open Settings > Billing.\n2. Click \"Cancel subscription\".\n"
+               "3. Click \"Confirm cancellation\".")
+    chunk = _passage("2. Click \"Cancel subscription\".").model_copy(update={"section_text": section})
+    model = FakeListChatModel(responses=["1. Open Settings > Billing. [1]\n2. Click \"Cancel subscription\". [1]\n"
+                                         "3. Click \"Confirm cancellation\". [1]"])
+    history = [Exchange(role="customer", text="I want to stop paying."),
+               Exchange(role="support", text="You can cancel at any time.")]
+    answer = await LangChainAnswerer(model).answer("How do I do that?", [chunk], history)
+    assert answer.unsupported_sentences == [] and answer.support == 1.0
+    assert answer.text.splitlines()[0] == "1. Open Settings > Billing."
+    prompt = build_messages("How do I do that?", [chunk.model_copy(update={"text": section})], history)[1].content
+    assert "Customer: I want to stop paying.\nSupport: You can cancel at any time." in prompt
+    assert "3. Click \"Confirm cancellation\"." in prompt and prompt.rstrip().endswith("How do I do that?")
