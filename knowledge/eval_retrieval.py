@@ -22,6 +22,7 @@ from typing import Any
 from knowledge.chroma import ChromaKnowledgeBase
 from knowledge.documents import Document, sha256
 from knowledge.ingest import ingest_documents
+from knowledge.jsonl import json_objects
 
 RANK_DEPTH = 10
 
@@ -29,20 +30,11 @@ RANK_DEPTH = 10
 def _read_jsonl(path: str | Path, required: dict[str, type]) -> list[dict[str, Any]]:
     """Rows of a JSON-lines file; any malformed line raises ValueError naming file and line."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            for key, kind in required.items():
-                if not isinstance(row.get(key), kind) or not row[key]:
-                    raise ValueError(f"{path}:{number}: missing or invalid field {key!r}")
-            rows.append(row)
+    for number, row in json_objects(Path(path)):
+        for key, kind in required.items():
+            if not isinstance(row.get(key), kind) or not row[key]:
+                raise ValueError(f"{path}:{number}: missing or invalid field {key!r}")
+        rows.append(row)
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows

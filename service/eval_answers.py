@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from knowledge.jsonl import json_objects
+
 from bot.types import Decision, Message, Participant, Role
 
 CUSTOMER = Participant(role=Role.CUSTOMER, id="eval")
@@ -70,28 +72,19 @@ def _graded(path: Path, number: int, row: dict[str, Any], history: list[tuple[st
 def read_rows(path: Path) -> list[EvalRow]:
     """Graded turns from a questions file or a dialogues file; ValueError names the bad line."""
     rows: list[EvalRow] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise _fail(path, number, f"not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise _fail(path, number, "expected a JSON object")
-            if "turns" in row:
-                if not isinstance(row["turns"], list):
-                    raise _fail(path, number, "'turns' must be a list")
-                history: list[tuple[str, str]] = []
-                for turn in row["turns"]:
-                    if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
-                        raise _fail(path, number, "each turn needs a 'question'")
-                    if turn.get("graded", True):
-                        rows.append(_graded(path, number, turn, list(history)))
-                    history += [("user", turn["question"]), ("agent", str(turn.get("reference") or ""))]
-            else:
-                rows.append(_graded(path, number, row, _history(path, number, row.get("history"))))
+    for number, row in json_objects(path):
+        if "turns" in row:
+            if not isinstance(row["turns"], list):
+                raise _fail(path, number, "'turns' must be a list")
+            history: list[tuple[str, str]] = []
+            for turn in row["turns"]:
+                if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
+                    raise _fail(path, number, "each turn needs a 'question'")
+                if turn.get("graded", True):
+                    rows.append(_graded(path, number, turn, list(history)))
+                history += [("user", turn["question"]), ("agent", str(turn.get("reference") or ""))]
+        else:
+            rows.append(_graded(path, number, row, _history(path, number, row.get("history"))))
     if not rows:
         raise ValueError(f"{path}: no graded questions")
     return rows

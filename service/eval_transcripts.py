@@ -16,27 +16,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from knowledge.jsonl import json_objects
+
 from bot.similarity import similarity
 from bot.types import Message, Participant, Role
 
 
 def read_transcripts(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                turns = row["turns"]
-                if not isinstance(turns, list) or not all(isinstance(t["customer"], str) and
-                                                          isinstance(t["approved"], str) for t in turns):
-                    raise TypeError("turns must be a list of {customer, approved} strings")
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: malformed transcript line: {error}") from error
-            rows.append(row)
-            if limit and len(rows) >= limit:
-                break
+    for number, row in json_objects(path):
+        turns = row.get("turns")
+        if not isinstance(turns, list) or not all(isinstance(t, dict) and isinstance(t.get("customer"), str)
+                                                  and isinstance(t.get("approved"), str) for t in turns):
+            raise ValueError(f"{path}:{number}: malformed transcript line: turns must be a list of "
+                             "{customer, approved} strings")
+        rows.append(row)
+        if limit and len(rows) >= limit:
+            break
     if not rows:
         raise ValueError(f"{path}: no transcripts")
     return rows

@@ -4,7 +4,6 @@ no answer where the pages are silent, and nothing from a poisoned page."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,8 @@ from bot.responder import Responder
 from bot.types import Decision, EscalationReason, Message, Participant, Role, TurnOutcome
 from knowledge.answer import ExtractiveAnswerer, asks_for_secrets, question_parts, unsafe_for_customers
 from knowledge.chroma import ChromaKnowledgeBase
-from knowledge.ingest import ingest_folder
 from knowledge.text import blocks
+from tests.knowledge.helpcentre import sample_help_centre
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "service" / "sample_docs"
 APPROVAL = "Assistant: your refund request has been approved."
@@ -32,12 +31,7 @@ SUPPORT = Participant(role=Role.BOT, id="bot")
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory: pytest.TempPathFactory) -> ChromaKnowledgeBase:
-    folder = tmp_path_factory.mktemp("docs")
-    shutil.copytree(SAMPLE_DOCS, folder, dirs_exist_ok=True)
-    (folder / "refund-status.md").write_text(POISONED)
-    base = ChromaKnowledgeBase.persistent(str(tmp_path_factory.mktemp("chroma")))
-    ingest_folder(base, folder, progress=False)
-    return base
+    return sample_help_centre(tmp_path_factory, **{"refund-status.md": POISONED})
 
 
 @pytest.fixture(scope="module")
