@@ -64,6 +64,7 @@ class DialogueManager:
         expected_wait: ExpectedWait | None = None,
         push_channels: frozenset[str] = frozenset(),
         hours: BusinessHours | None = None,
+        replies_in_turn: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.queue = queue
@@ -73,6 +74,8 @@ class DialogueManager:
         self.expected_wait = expected_wait
         self.push_channels = push_channels
         self.hours = hours
+        # channels whose connector returns a turn's replies in its own response (Rasa's action server)
+        self.replies_in_turn = replies_in_turn
 
     async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
                     token_hash: str = "") -> ConversationState:
@@ -122,8 +125,9 @@ class DialogueManager:
         state.category = outcome.category
         state.phase = outcome.phase
         turn = Turn(outcome=outcome)
+        push = state.channel not in self.replies_in_turn
         if outcome.decision is Decision.ANSWERED:
-            turn.replies.append(await self.say(state, outcome.text, BOT, citations=outcome.citations))
+            turn.replies.append(await self.say(state, outcome.text, BOT, citations=outcome.citations, push=push))
         else:
             draft = None
             if outcome.text:
@@ -132,7 +136,7 @@ class DialogueManager:
                               category=outcome.category)
             turn.handoff_id = await self._escalate(state, message, outcome, draft)
             if outcome.decision is Decision.ESCALATED:
-                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM))
+                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM, push=push))
             else:
                 await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
         state.updated_at = now()
@@ -210,11 +214,12 @@ class DialogueManager:
                                                        "at": now()})
 
     async def say(self, state: ConversationState, text: str, sender: Participant, *,
-                  citations: Sequence[Citation] = (), internal: bool = False) -> Message:
+                  citations: Sequence[Citation] = (), internal: bool = False, push: bool = True) -> Message:
         reply = Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
                         citations=tuple(citations), internal=internal)
         await self.store.append(reply)
-        self._push(state, reply)
+        if push:
+            self._push(state, reply)
         return reply
 
     def _push(self, state: ConversationState, message: Message) -> None:

@@ -101,7 +101,7 @@ class Responder:
 
     async def respond(self, message: Message, history: Sequence[Message] = ()) -> TurnOutcome:
         text = message.text
-        if wants_human(text):
+        if message.asks_for_person or wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
                                explanation="the customer asked for a person", confidence=1.0)
         if looks_like_injection(text):

@@ -59,6 +59,7 @@ class Message(BaseModel):
     created_at: float = Field(default_factory=now)
     citations: tuple[Citation, ...] = ()
     internal: bool = False
+    asks_for_person: bool = False  # the channel says so (a button, a Rasa intent), whatever the words
     raw: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -209,6 +209,10 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         from connectors.email.channel import EmailChannel
 
         channels["email"] = EmailChannel.from_settings(settings)
+    if settings.rasa_url:
+        from connectors.rasa.channel import RasaChannel
+
+        channels["rasa"] = RasaChannel.from_settings(settings)
     return channels
 
 
@@ -242,7 +246,9 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     hours = BusinessHours.parse(settings.business_hours, settings.business_timezone) \
         if settings.business_hours else None
     dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
-                               push_channels=frozenset(delivery.channels), hours=hours)
+                               push_channels=frozenset(delivery.channels), hours=hours,
+                               replies_in_turn=frozenset(name for name, channel in delivery.channels.items()
+                                                         if getattr(channel, "replies_in_turn", False)))
     escalation = EscalationJobs(queue, runner, build_notifiers(settings, redis, store, queue),
                                 reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders,
                                 sla_seconds=lambda category: gates.category(category).sla_seconds)

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     business_timezone: str = "UTC"
     task_visibility_timeout: int = Field(3600, ge=1)
 
+    rasa_url: str | None = Field(None, description="Rasa server (`rasa run --enable-api`): agents' messages "
+                                                    "are delivered to Rasa users through its HTTP API")
+    rasa_token: str | None = Field(None, description="the Rasa server's `--auth-token`")
+    rasa_output_channel: str = Field("latest", description="Rasa output channel for delivered messages")
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = Field(None, description="xapp- token: Socket Mode instead of HTTP")

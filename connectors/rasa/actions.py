@@ -6,7 +6,8 @@ In the Rasa domain:     actions: [action_supportbot_answer, action_supportbot_ha
 Both actions run the customer's latest message through the same DialogueManager as every other channel
 (conversation id `rasa:<sender_id>`), so gates, confidence, handoff and agent replies behave the same.
 When the turn is escalated the actions return `ConversationPaused`, so Rasa stops answering while a
-person owns the conversation.
+person owns the conversation; the agents' messages, and `ConversationResumed` on hand-back, reach Rasa
+through `connectors/rasa/channel.py` (SUPPORTBOT_RASA_URL). See docs/rasa.md.
 """
 
 from __future__ import annotations
@@ -41,15 +42,17 @@ def _dialogue() -> DialogueManager:
     return _dialogues[key]
 
 
-async def _run_turn(tracker: Tracker, text: str) -> Turn:
+async def _run_turn(tracker: Tracker, text: str, *, asks_for_person: bool = False) -> Turn:
     dialogue = _dialogue()
     customer = Participant(role=Role.CUSTOMER, id=tracker.sender_id, name=tracker.sender_id)
     conversation_id = f"{CHANNEL}:{tracker.sender_id}"
     await dialogue.start(CHANNEL, customer, conversation_id=conversation_id)
     event_id = str(tracker.latest_message.get("message_id") or "") or None
-    fields: dict[str, Any] = {"id": f"rasa-{event_id}"} if event_id else {}
+    # the answer and the handoff actions may both run for one Rasa message: each is its own turn
+    suffix = "-handoff" if asks_for_person else ""
+    fields: dict[str, Any] = {"id": f"rasa-{event_id}{suffix}"} if event_id else {}
     return await dialogue.handle(Message(conversation_id=conversation_id, channel=CHANNEL, sender=customer,
-                                         text=text, **fields))
+                                         text=text, asks_for_person=asks_for_person, **fields))
 
 
 def _utter(dispatcher: CollectingDispatcher, turn: Turn) -> None:
@@ -88,7 +91,6 @@ class ActionSupportbotHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        question = tracker.latest_message.get("text") or ""
-        turn = await _run_turn(tracker, f"I want to talk to a human. {question}".strip())
+        turn = await _run_turn(tracker, tracker.latest_message.get("text") or "", asks_for_person=True)
         _utter(dispatcher, turn)
         return _events(turn)
