@@ -31,7 +31,7 @@ class Passage(BaseModel):
 
     def citation(self) -> Citation:
         return Citation(title=self.title, source=self.source, passage_id=self.id,
-                        snippet=self.text[:280], score=round(self.score, 4))
+                        snippet=self.text[:280], score=round(self.score, 4), section=self.section)
 
 
 class Answer(BaseModel):

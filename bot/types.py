@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from enum import StrEnum
@@ -44,6 +45,15 @@ class Citation(BaseModel):
     passage_id: str = ""
     snippet: str = ""
     score: float = 0.0
+    section: str = ""  # the page's section the reply comes from ("How to cancel")
+
+    def link(self) -> str:
+        """Where "read more" points: the section's anchor on a web page, else the source itself."""
+        if not self.section or not self.source.startswith(("http://", "https://")) or "#" in self.source:
+            return self.source
+        heading = self.section.split(" › ")[-1].strip().lower()
+        anchor = re.sub(r"\s+", "-", re.sub(r"[^\w\s-]", "", heading)).strip("-")
+        return f"{self.source}#{anchor}" if anchor else self.source
 
 
 class Message(BaseModel):

@@ -30,7 +30,8 @@ def render(entry: Entry) -> dict[str, Any]:
         "role": m.sender.role.value,
         "name": m.sender.name,
         "text": m.text,
-        "citations": [{"title": c.title, "source": c.source} for c in m.citations],
+        "citations": [{"title": c.title, "source": c.source, "section": c.section, "url": c.link()}
+                      for c in m.citations],
         "created_at": m.created_at,
         "event": m.raw.get("event") if m.sender.role is Role.SYSTEM else None,
     }

@@ -95,7 +95,8 @@ def test_question_is_answered_with_citations_in_history(client: TestClient) -> N
     assert (customer["seq"], customer["id"], customer["role"]) == (1, "msg-reset-1", "customer")
     assert customer["text"] == "How do I reset my password?"
     assert bot["seq"] == 2 and bot["role"] == "bot" and "Settings" in bot["text"]
-    assert bot["citations"] == [{"title": "Resetting your password", "source": "reset.md"}]
+    assert bot["citations"] == [{"title": "Resetting your password", "source": "reset.md", "section": "",
+                                 "url": "reset.md"}]
     assert history(client, cid, headers, after=1) == [bot]
 
 

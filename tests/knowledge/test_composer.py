@@ -72,6 +72,9 @@ async def test_numbered_steps_come_whole_and_in_order(responder: Responder) -> N
     assert outcome.text == ('1. Open Settings > Billing.\n'
                             '2. Click "Cancel subscription" at the bottom of the page.\n'
                             '3. Tell us why you are leaving (optional) and click "Confirm cancellation".')
+    read_more = outcome.citations[0]
+    assert read_more.section == "How to cancel"
+    assert read_more.link() == "https://help.acme.cloud/articles/cancel-subscription#how-to-cancel"
     steps = await ask(responder, "How do I turn on two-factor authentication?")
     assert steps.text.splitlines()[0].startswith("1. Open Settings > Security")
     assert [line[:2] for line in steps.text.splitlines()] == ["1.", "2.", "3.", "4."]

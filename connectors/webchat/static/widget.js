@@ -220,8 +220,8 @@
       var list = el("ul");
       citations.forEach(function (c) {
         var item = el("li");
-        var href = safeLink(c.source);
-        var title = c.title || c.source;
+        var href = safeLink(c.url || c.source);
+        var title = (c.title || c.source) + (c.section ? " \u203a " + c.section : "");
         item.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, title)
                               : el("span", {}, title));
         list.appendChild(item);
