@@ -107,6 +107,25 @@ class AgentDesk:
             await self.store.save(state)
         await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
 
+    async def owner_other_than(self, conversation_id: str, agent: Participant) -> str | None:
+        """Who owns the conversation when it is someone other than `agent`: the claimant of its open
+        handoff, or the agent who took it over. Only the owner speaks to the customer."""
+        state = await self._state(conversation_id)
+        if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)) \
+                and handoff.status is HandoffStatus.CLAIMED and handoff.claimed_by not in (None, agent.id):
+            return handoff.claimed_by
+        if state.owner is Owner.HUMAN and state.agent not in (None, agent.id):
+            return state.agent
+        return None
+
+    async def step_in(self, conversation_id: str, agent: Participant) -> None:
+        """An admin takes a conversation another agent owns; the handoff records the change of hands."""
+        state = await self._state(conversation_id)
+        handoff = await self.queue.get(state.handoff_id) if state.handoff_id else None
+        if handoff is not None and handoff.status is not HandoffStatus.RESOLVED:
+            await self.assign(handoff.id, agent, agent)
+        await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
+
     async def assign(self, handoff_id: str, to: Participant, by: Participant) -> Handoff:
         """Give a handoff to a named agent (a lead dispatching, or a claimant passing it on)."""
         handoff = await self.queue.get(handoff_id)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from bot import messages
-from bot.errors import ConversationNotFound
+from bot.errors import AlreadyRated, ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
 from bot.responder import Responder
@@ -206,8 +206,17 @@ class DialogueManager:
 
     async def record_feedback(self, conversation_id: str, *, rating: int | None = None,
                               resolved: bool | None = None) -> None:
-        """CSAT (1-5) and the customer's own word on whether the answer resolved it."""
+        """CSAT (1-5) once per conversation and handoff, and the customer's word on whether it resolved it."""
         if rating is not None:
+            async with self.store.lock(conversation_id):
+                state = await self.store.load(conversation_id)
+                if state is None:
+                    raise ConversationNotFound(conversation_id)
+                rated_for = state.handoff_id or "conversation"
+                if state.slots.get("csat_for") == rated_for:
+                    raise AlreadyRated(conversation_id)
+                state.slots["csat_for"] = rated_for
+                await self.store.save(state)
             await self.journal.record("csat", {"conversation_id": conversation_id, "rating": rating, "at": now()})
         if resolved is not None:
             await self.journal.record("confirmation", {"conversation_id": conversation_id, "resolved": resolved,

@@ -37,3 +37,11 @@ class AlreadyClaimed(BotError):
 
 class InvalidMessage(BotError):
     """Inbound text the bot refuses to process (empty, too long, not text)."""
+
+
+class AlreadyRated(BotError):
+    """The customer already rated this conversation (since its last handoff)."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id!r} is already rated")
+        self.conversation_id = conversation_id

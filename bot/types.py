@@ -6,9 +6,20 @@ import re
 import time
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def readable(value: object) -> object:
+    """Text that can be stored and sent: lone surrogates ("\\ud800", broken UTF-16 from a client or an
+    undecodable byte kept by surrogateescape) become U+FFFD instead of failing every encoder downstream."""
+    if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(readable)]
 
 
 def new_id() -> str:
@@ -31,8 +42,8 @@ class Participant(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     role: Role
-    id: str = ""
-    name: str = ""
+    id: Text = ""
+    name: Text = ""
 
 
 class Citation(BaseModel):
@@ -65,7 +76,7 @@ class Message(BaseModel):
     conversation_id: str
     channel: str
     sender: Participant
-    text: str
+    text: Text
     created_at: float = Field(default_factory=now)
     citations: tuple[Citation, ...] = ()
     internal: bool = False

@@ -13,7 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidMessage, InvalidTransition
+from bot.errors import (
+    AlreadyClaimed,
+    AlreadyRated,
+    ConversationNotFound,
+    HandoffNotFound,
+    InvalidMessage,
+    InvalidTransition,
+)
 from bot.gates import GateConfig
 from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.admin import admin_router
@@ -67,8 +74,8 @@ class _TooLarge(Exception):
     pass
 
 
-_STATUS = {ConversationNotFound: 404, HandoffNotFound: 404, AlreadyClaimed: 409, InvalidTransition: 409,
-           InvalidMessage: 400}
+_STATUS = {ConversationNotFound: 404, HandoffNotFound: 404, AlreadyClaimed: 409, AlreadyRated: 409,
+           InvalidTransition: 409, InvalidMessage: 400}
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:

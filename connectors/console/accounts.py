@@ -35,6 +35,11 @@ class Session(BaseModel):
     csrf_token: str
 
 
+def normalize_username(name: str) -> str:
+    """The one spelling of a username, at creation and at every sign-in ("  Alice" is "alice")."""
+    return name.strip().lower()
+
+
 def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
@@ -69,6 +74,7 @@ class Accounts:
                   display_name: str = "") -> Account:
         if len(password) < 8:
             raise ValueError("password must have at least 8 characters")
+        username = normalize_username(username)
         account = Account(username=username, role=role, display_name=display_name or username,
                           password_hash=hash_password(password))
         await self.redis.set(self._account_key(username), account.model_dump_json())
@@ -76,7 +82,7 @@ class Accounts:
         return account
 
     async def get(self, username: str) -> Account | None:
-        raw = await self.redis.get(self._account_key(username))
+        raw = await self.redis.get(self._account_key(normalize_username(username)))
         return Account.model_validate_json(raw) if raw else None
 
     async def all(self) -> list[Account]:
@@ -84,6 +90,7 @@ class Accounts:
         return [a for n in names if (a := await self.get(n if isinstance(n, str) else n.decode()))]
 
     async def remove(self, username: str) -> None:
+        username = normalize_username(username)
         await self.redis.delete(self._account_key(username))
         await self.redis.srem(f"{self.prefix}:accounts", username)
 
@@ -100,10 +107,19 @@ class Accounts:
         return session
 
     async def session(self, session_id: str) -> Session | None:
+        """The session, as long as its account still exists (removal ends every session at once); role and
+        name are the account's current ones."""
         if not session_id or len(session_id) > 100:
             return None
         raw = await self.redis.get(self._session_key(session_id))
-        return Session.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        session = Session.model_validate_json(raw)
+        account = await self.get(session.username)
+        if account is None:
+            await self.redis.delete(self._session_key(session_id))
+            return None
+        return session.model_copy(update={"role": account.role, "display_name": account.display_name})
 
     async def logout(self, session_id: str) -> None:
         await self.redis.delete(self._session_key(session_id))

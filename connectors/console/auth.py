@@ -13,18 +13,49 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
 from pydantic import BaseModel, Field
 
-from bot.types import Participant, Role
-from connectors.console.accounts import SESSION_TTL_SECONDS, AccountRole, Accounts, Session
+from bot.types import Participant, Role, Text
+from connectors.console.accounts import SESSION_TTL_SECONDS, AccountRole, Accounts, Session, normalize_username
 
 COOKIE = "sb_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_FAILED_LOGINS = 10
+MAX_FAILED_LOGINS = 10  # per account and client address
+MAX_FAILED_LOGINS_PER_ADDRESS = 50  # whatever the account: one address spraying names
 LOCKOUT_SECONDS = 15 * 60
 
 
+class LoginAttempts:
+    """Failed sign-ins counted per (account, client address) and per address.
+
+    An attempt is counted before the password is checked (INCR, atomic), so concurrent guesses cannot all
+    pass one check; a success takes it back. Keying the lock on the address as well means nobody can lock
+    an admin out from elsewhere by guessing their password: only the guessing address is locked.
+    """
+
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _keys(self, username: str, address: str) -> tuple[str, str]:
+        return (f"{self.prefix}:login_failures:{username}:{address}",
+                f"{self.prefix}:login_failures_from:{address}")
+
+    async def reserve(self, username: str, address: str) -> bool:
+        pair, by_address = self._keys(username, address)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(pair).expire(pair, LOCKOUT_SECONDS, nx=True)
+            pipe.incr(by_address).expire(by_address, LOCKOUT_SECONDS, nx=True)
+            tries, _, from_address, _ = await pipe.execute()
+        return tries <= MAX_FAILED_LOGINS and from_address <= MAX_FAILED_LOGINS_PER_ADDRESS
+
+    async def succeeded(self, username: str, address: str) -> None:
+        pair, by_address = self._keys(username, address)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.delete(pair).decr(by_address).execute()
+
+
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 @dataclass(frozen=True)
@@ -48,6 +79,7 @@ def identity_of(session: Session) -> Identity:
 class ConsoleAuth:
     def __init__(self, accounts: Accounts, agent_token: str, *, secure_cookie: bool = False) -> None:
         self.accounts = accounts
+        self.attempts = LoginAttempts(accounts.redis, accounts.prefix)
         self.agent_token = agent_token
         self.secure_cookie = secure_cookie
 
@@ -94,16 +126,16 @@ class ConsoleAuth:
         accounts = self.accounts
 
         @router.post("/login")
-        async def login(body: Credentials, response: Response) -> dict[str, Any]:
-            failures = f"{accounts.prefix}:login_failures:{body.username.lower()}"
-            if int(await accounts.redis.get(failures) or 0) >= MAX_FAILED_LOGINS:
-                raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes")
-            session = await accounts.login(body.username.strip().lower(), body.password)
+        async def login(body: Credentials, request: Request, response: Response) -> dict[str, Any]:
+            username = normalize_username(body.username)
+            address = request.client.host if request.client else "unknown"
+            if not await self.attempts.reserve(username, address):
+                raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes",
+                                    headers={"Retry-After": str(LOCKOUT_SECONDS)})
+            session = await accounts.login(username, body.password)
             if session is None:
-                await accounts.redis.incr(failures)
-                await accounts.redis.expire(failures, LOCKOUT_SECONDS)
                 raise HTTPException(401, "wrong username or password")
-            await accounts.redis.delete(failures)
+            await self.attempts.succeeded(username, address)
             response.set_cookie(COOKIE, session.id, max_age=SESSION_TTL_SECONDS, httponly=True, samesite="strict",
                                 secure=self.secure_cookie, path="/")
             return _me(session)

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, field_validator
 from bot.desk import AgentDesk
 from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import Participant, Role
+from bot.types import Participant, Role, Text
+from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
 from connectors.live import relay
 
@@ -21,8 +22,8 @@ PAGES = {"console.js": "application/javascript", "charts.js": "application/javas
          "console.css": "text/css"}
 
 
-class Text(BaseModel):
-    text: str = Field(max_length=20_000)
+class Body(BaseModel):
+    text: Text = Field(max_length=20_000)
 
     @field_validator("text")
     @classmethod
@@ -33,11 +34,11 @@ class Text(BaseModel):
 
 
 class Approval(BaseModel):
-    text: str | None = Field(None, max_length=20_000)
+    text: Text | None = Field(None, max_length=20_000)
 
 
 class Rejection(BaseModel):
-    reason: str = Field("", max_length=2_000)
+    reason: Text = Field("", max_length=2_000)
 
 
 class Assignment(BaseModel):
@@ -106,13 +107,23 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
         to = Participant(role=Role.AGENT, id=account.username, name=account.display_name or account.username)
         return (await desk.assign(handoff_id, to, who.participant)).model_dump(mode="json")
 
+    async def may_speak(conversation_id: str, who: Identity) -> None:
+        """Claims mean ownership: others get 409 naming the owner; an admin steps in, recorded as such."""
+        owner = await desk.owner_other_than(conversation_id, who.participant)
+        if owner is None:
+            return
+        if who.role is not AccountRole.ADMIN:
+            raise HTTPException(409, f"conversation is claimed by {owner}")
+        await desk.step_in(conversation_id, who.participant)
+
     @router.post("/conversations/{conversation_id}/reply")
-    async def reply(conversation_id: str, body: Text, who: Agent) -> dict[str, Any]:
+    async def reply(conversation_id: str, body: Body, who: Agent) -> dict[str, Any]:
+        await may_speak(conversation_id, who)
         turn = await desk.reply(conversation_id, who.participant, body.text)
         return {"sent": [m.id for m in turn.replies]}
 
     @router.post("/conversations/{conversation_id}/note")
-    async def note(conversation_id: str, body: Text, who: Agent) -> dict[str, str]:
+    async def note(conversation_id: str, body: Body, who: Agent) -> dict[str, str]:
         return {"id": (await desk.note(conversation_id, who.participant, body.text)).id}
 
     @router.post("/conversations/{conversation_id}/takeover")
@@ -137,6 +148,7 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
 
     @router.post("/conversations/{conversation_id}/draft/approve")
     async def approve(conversation_id: str, body: Approval, who: Agent) -> dict[str, str]:
+        await may_speak(conversation_id, who)
         sent = await desk.approve(conversation_id, who.participant, body.text)
         return {"sent": sent.id, "text": sent.text}
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry
-from bot.types import ConversationState, Participant, Role, new_id
+from bot.types import ConversationState, Participant, Role, Text, new_id
 from connectors.live import relay
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
 
@@ -26,7 +26,7 @@ def hash_token(token: str) -> str:
 
 
 class NewConversation(BaseModel):
-    name: str = Field("", max_length=100)
+    name: Text = Field("", max_length=100)
 
 
 class Feedback(BaseModel):
@@ -36,7 +36,7 @@ class Feedback(BaseModel):
 
 class Inbound(BaseModel):
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    text: str
+    text: Text
 
     @field_validator("text")
     @classmethod

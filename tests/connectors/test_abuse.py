@@ -1,0 +1,102 @@
+"""Defects a public website finds, each reproduced: unencodable text, lockout bypass and abuse, sessions that
+outlive their account, agents speaking in another agent's claimed conversation, repeated CSAT."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.connectors.test_console_accounts_api import accounts, sign_in, signed  # noqa: F401  (fixtures)
+from tests.connectors.test_console_api import ALICE, escalate
+from tests.connectors.test_webchat_api import agent_headers, client, history, say, start_conversation  # noqa: F401
+
+LONE = "\ud800"
+BOB = agent_headers("bob")
+
+
+def post_json(client: TestClient, url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    """JSON with `\\ud800` escapes, as a browser's JSON.stringify sends a lone surrogate."""
+    return client.post(url, content=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def test_lone_surrogates_are_replaced_not_a_server_error(signed: TestClient) -> None:
+    created = post_json(signed, "/api/conversations", {"name": f"Ada {LONE}"})
+    assert created.status_code == 201, created.text
+    cid, headers = created.json()["conversation_id"], {"X-Conversation-Token": created.json()["token"]}
+    sent = post_json(signed, f"/api/conversations/{cid}/messages", {"text": f"How do I reset my password? {LONE}"},
+                     headers)
+    assert sent.status_code == 202, sent.text
+    assert history(signed, cid, headers)[0]["text"] == "How do I reset my password? \ufffd"
+    cid, _, handoff = escalate(signed)
+    assert post_json(signed, f"/api/agent/conversations/{cid}/note", {"text": f"note {LONE}"},
+                     ALICE).status_code == 200
+    assert post_json(signed, f"/api/agent/conversations/{cid}/reply", {"text": f"reply {LONE}"},
+                     ALICE).status_code == 200
+    login = post_json(signed, "/api/agent/login", {"username": f"alice{LONE}", "password": f"pw{LONE}word"})
+    assert login.status_code == 401
+
+
+def test_lockout_is_per_username_and_address_and_whitespace_does_not_bypass_it(signed: TestClient) -> None:
+    for attempt in range(10):
+        name = [" alice", "alice ", "ALICE", "alice"][attempt % 4]
+        assert signed.post("/api/agent/login", json={"username": name, "password": "wrong-guess"}
+                           ).status_code == 401
+    for name in ("alice", " alice", "Alice\t"):
+        locked = signed.post("/api/agent/login", json={"username": name, "password": "alice-password"})
+        assert locked.status_code == 429, (name, locked.text)
+    # the lock is this address's: alice signing in from elsewhere is not locked out by someone else's guesses
+    elsewhere = signed.post("/api/agent/login", json={"username": "alice", "password": "alice-password"},
+                            headers={"X-Forwarded-For": "203.0.113.9"})
+    assert elsewhere.status_code == 429  # the proxy header is not trusted unless configured
+    assert signed.post("/api/agent/login", json={"username": "bob", "password": "bob-password-1"}
+                       ).status_code == 200  # another account from the same address still works
+
+
+def test_concurrent_guesses_cannot_exceed_the_limit(signed: TestClient) -> None:
+    def guess(_: int) -> int:
+        return signed.post("/api/agent/login", json={"username": "bob", "password": "wrong-guess"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(guess, range(40)))
+    assert codes.count(401) <= 10 and codes.count(429) >= 30
+
+
+def test_removing_an_account_ends_its_sessions(signed: TestClient, accounts: Any) -> None:
+    csrf = sign_in(signed, "alice", "alice-password")
+    assert signed.get("/api/agent/me").status_code == 200
+    signed.portal.call(accounts[0].remove, "alice")
+    assert signed.get("/api/agent/me").status_code == 401
+    assert signed.get("/api/agent/handoffs", headers=csrf).status_code == 401
+
+
+def test_only_the_claiming_agent_speaks_in_a_claimed_conversation(signed: TestClient) -> None:
+    cid, headers, handoff = escalate(signed)
+    alice = sign_in(signed, "alice", "alice-password")
+    assert signed.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=alice).status_code == 200
+    bob = sign_in(signed, "bob", "bob-password-1")
+    refused = signed.post(f"/api/agent/conversations/{cid}/reply", json={"text": "Bob here"}, headers=bob)
+    assert refused.status_code == 409 and "alice" in refused.json()["detail"]
+    alice = sign_in(signed, "alice", "alice-password")
+    assert signed.post(f"/api/agent/conversations/{cid}/reply", json={"text": "Alice here"},
+                       headers=alice).status_code == 200
+    texts = [m["text"] for m in history(signed, cid, headers)]
+    assert "Alice here" in texts and "Bob here" not in texts
+    # an admin may step in; the handoff then says so
+    root = sign_in(signed, "root", "root-password")
+    assert signed.post(f"/api/agent/conversations/{cid}/reply", json={"text": "Rita here"},
+                       headers=root).status_code == 200
+    conversation = signed.get(f"/api/agent/conversations/{cid}").json()
+    assert conversation["handoff"]["claimed_by"] == "root"
+
+
+def test_csat_counts_once_per_conversation(client: TestClient) -> None:
+    cid, headers = start_conversation(client)
+    feedback = f"/api/conversations/{cid}/feedback"
+    assert client.post(feedback, json={"rating": 5}, headers=headers).status_code == 200
+    again = client.post(feedback, json={"rating": 1}, headers=headers)
+    assert again.status_code == 409
+    totals = client.get("/api/agent/analytics", headers=ALICE).json()["totals"]
+    assert totals["csat_responses"] <= 1
