@@ -6,10 +6,12 @@ views and commands call `ack()` first, so Slack gets its answer within 3 s whate
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -51,6 +53,31 @@ async def skip_timed_out_retries(
     if _header(req, "x-slack-retry-num") and _header(req, "x-slack-retry-reason") == "http_timeout":
         return BoltResponse(status=200, body="")
     return await next()
+
+
+REPLAY_WINDOW_SECONDS = 5 * 60  # Slack's own: older timestamps fail signature verification
+
+
+def drop_replays(redis: Any, prefix: str) -> Callable[..., Awaitable[BoltResponse]]:
+    """A signed request seen before is a replay (a captured slash command or button click sent again):
+    acknowledge it and do nothing. Signatures cover timestamp and body, so Slack's own retries, which are
+    signed anew, still go through; Socket Mode requests carry no signature and are not affected."""
+
+    async def middleware(req: AsyncBoltRequest, resp: BoltResponse,
+                         next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        signature = _header(req, "x-slack-signature")
+        if signature:
+            key = f"{prefix}:slack:seen:{hashlib.sha256(signature.encode()).hexdigest()}"
+            try:
+                first = await redis.set(key, "1", nx=True, ex=REPLAY_WINDOW_SECONDS + 60)
+            except RedisError:  # Redis down: the request goes on to the outage handling, as any other
+                first = True
+            if not first:
+                log.warning("replayed Slack request dropped")
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    return middleware
 
 
 def typed_by_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
@@ -108,6 +135,7 @@ def build_slack_app(
     actions = AgentActions(container.desk, slack_desk, roster, Directory(client), posts, client)
 
     app.middleware(skip_timed_out_retries)
+    app.middleware(drop_replays(container.redis, settings.redis_prefix))
 
     def employee_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> Message:
         return to_message(

@@ -177,7 +177,10 @@ class Slack:
         }
 
     async def command(self, text: str, user: str = EMPLOYEE, command: str = "/helpdesk") -> httpx.Response:
-        body = urlencode(
+        return await self.post(self.command_body(text, user, command), "application/x-www-form-urlencoded")
+
+    def command_body(self, text: str, user: str = EMPLOYEE, command: str = "/helpdesk") -> str:
+        return urlencode(
             {
                 "token": "legacy",
                 "team_id": TEAM_ID,
@@ -193,7 +196,6 @@ class Slack:
                 "trigger_id": f"trig-{next(self._ids)}",
             }
         )
-        return await self.post(body, "application/x-www-form-urlencoded")
 
     async def click(self, action_id: str, post: dict[str, Any], user: str = AGENT) -> httpx.Response:
         """Press a button of an agents-channel post as `chat.postMessage` sent it."""

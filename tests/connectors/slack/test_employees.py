@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.slack.convert import SlackThread
-from tests.connectors.slack.conftest import EMPLOYEE, Slack, settle, texts
+from tests.connectors.slack.conftest import EMPLOYEE, Slack, settle, sign, texts
 from tests.fakes.slack_api import TEAM_ID
 from tests.waiting import eventually
 
@@ -160,3 +160,16 @@ async def test_timed_out_retry_is_short_circuited_in_the_app(slack: Slack) -> No
     assert response.status_code == 200
     await settle()
     assert slack.api.of("chat.postMessage") == []
+
+
+async def test_a_replayed_signed_command_is_answered_once(slack: Slack) -> None:
+    body = slack.command_body("How do I reset my password?")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    for _ in range(3):  # someone who captured the request sends it again within Slack's 5-minute window
+        response = await slack.http.post("/slack/events", content=body.encode(), headers=headers)
+        assert response.status_code == 200
+    await eventually(lambda: slack.api.of("conversations.open", users=EMPLOYEE))
+    await settle()
+    parents = [c for c in slack.api.of("chat.postMessage") if not c.params.get("thread_ts")]
+    assert len(parents) == 1
+    assert len(slack.thread_posts(parents[0].params["channel"], parents[0].response["ts"])) == 1
