@@ -27,6 +27,7 @@ from connectors.console.admin import admin_router
 from connectors.console.analytics import analytics_router
 from connectors.console.auth import ConsoleAuth
 from connectors.console.router import console_page_router, console_router
+from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
@@ -84,7 +85,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     accounts = Accounts(container.redis, settings.redis_prefix)
     secure = settings.secure_cookies if settings.secure_cookies is not None \
         else settings.public_url.startswith("https://")
-    auth = ConsoleAuth(accounts, settings.agent_token, secure_cookie=secure)
+    limits = RateLimits.from_settings(settings)
+    auth = ConsoleAuth(accounts, settings.agent_token, secure_cookie=secure, limits=limits)
 
     async def gates() -> GateConfig:
         return await container.dialogue.responder.current_gates()
@@ -103,7 +105,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))
     app.add_exception_handler(RedisError, _store_unavailable)
-    app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars))
+    app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars,
+                                      limits=limits))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
     app.include_router(admin_router(auth, gates, container.phase_overrides))

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     public_url: str = ""
     allowed_origins: list[str] = Field(default_factory=list)
     max_message_chars: int = Field(4000, ge=1, le=100_000)
+    rate_limits: dict[str, str] = Field(default_factory=dict, description="JSON, e.g. {\"messages\": "
+                                        "\"60/minute\"}: overrides of connectors/ratelimit.py's defaults")
+    trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
+                                                                 "the client address, e.g. X-Forwarded-For")
 
     top_k: int = Field(8, ge=1, le=50)
     min_retrieval_score: float = Field(0.30, ge=0, le=1)

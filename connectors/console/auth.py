@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from bot.types import Participant, Role, Text
 from connectors.console.accounts import SESSION_TTL_SECONDS, AccountRole, Accounts, Session, normalize_username
+from connectors.ratelimit import RateLimits
 
 COOKIE = "sb_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -77,8 +78,10 @@ def identity_of(session: Session) -> Identity:
 
 
 class ConsoleAuth:
-    def __init__(self, accounts: Accounts, agent_token: str, *, secure_cookie: bool = False) -> None:
+    def __init__(self, accounts: Accounts, agent_token: str, *, secure_cookie: bool = False,
+                 limits: RateLimits | None = None) -> None:
         self.accounts = accounts
+        self.limits = limits
         self.attempts = LoginAttempts(accounts.redis, accounts.prefix)
         self.agent_token = agent_token
         self.secure_cookie = secure_cookie
@@ -129,6 +132,9 @@ class ConsoleAuth:
         async def login(body: Credentials, request: Request, response: Response) -> dict[str, Any]:
             username = normalize_username(body.username)
             address = request.client.host if request.client else "unknown"
+            if self.limits is not None:
+                address = self.limits.address(request)
+                await self.limits.check("login", address)
             if not await self.attempts.reserve(username, address):
                 raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes",
                                     headers={"Retry-After": str(LOCKOUT_SECONDS)})

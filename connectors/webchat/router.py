@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, WebSocket
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -16,6 +16,7 @@ from bot.dialogue import DialogueManager
 from bot.store import Entry
 from bot.types import ConversationState, Participant, Role, Text, new_id
 from connectors.live import relay
+from connectors.ratelimit import RateLimits
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
 
 STATIC = Path(__file__).parent / "static"
@@ -46,7 +47,7 @@ class Inbound(BaseModel):
         return value.strip()
 
 
-def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIRouter:
+def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits) -> APIRouter:
     router = APIRouter()
     store = dialogue.store
 
@@ -56,7 +57,7 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
             raise HTTPException(403, "unknown conversation or wrong token")
         return state
 
-    @router.post("/api/conversations", status_code=201)
+    @router.post("/api/conversations", status_code=201, dependencies=[Depends(limits.per_address("conversations"))])
     async def create(body: NewConversation | None = None) -> dict[str, str]:
         token = secrets.token_urlsafe(32)
         customer = Participant(role=Role.CUSTOMER, id=new_id(), name=(body.name if body else "") or "Customer")
@@ -72,10 +73,12 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
                 "messages": [render(e) for e in entries if visible_to_customer(e.message)],
                 "last_seq": entries[-1].seq if entries else after}
 
-    @router.post("/api/conversations/{conversation_id}/messages", status_code=202)
+    @router.post("/api/conversations/{conversation_id}/messages", status_code=202,
+                 dependencies=[Depends(limits.per_address("messages"))])
     async def post_message(conversation_id: str, body: Inbound,
                            x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         state = await authorize(conversation_id, x_conversation_token)
+        await limits.check("messages_per_conversation", state.id)
         if len(body.text) > max_message_chars:
             raise HTTPException(413, f"message is longer than {max_message_chars} characters")
         turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id))
@@ -83,7 +86,7 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
                 "decision": turn.outcome.decision.value if turn.outcome else None,
                 "handoff_id": turn.handoff_id}
 
-    @router.post("/api/conversations/{conversation_id}/typing")
+    @router.post("/api/conversations/{conversation_id}/typing", dependencies=[Depends(limits.per_address("typing"))])
     async def typing(conversation_id: str,
                      x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, bool]:
         """Tell the agents' consoles; the widget throttles, and nothing is stored."""
@@ -91,7 +94,8 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
         await dialogue.queue.notify({"type": "typing", "role": "customer", "conversation_id": state.id})
         return {"ok": True}
 
-    @router.post("/api/conversations/{conversation_id}/feedback")
+    @router.post("/api/conversations/{conversation_id}/feedback",
+                 dependencies=[Depends(limits.per_address("feedback"))])
     async def feedback(conversation_id: str, body: Feedback,
                        x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, bool]:
         """CSAT after a resolution, or the customer's yes/no on whether a bot answer solved it."""
@@ -105,6 +109,11 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int) -> APIR
 
     @router.websocket("/api/conversations/{conversation_id}/live")
     async def live(websocket: WebSocket, conversation_id: str, token: str = "", after: int = 0) -> None:
+        try:
+            await limits.check("live", limits.address(websocket))
+        except HTTPException:
+            await websocket.close(code=4429)  # too many connects from this address; the widget retries later
+            return
         try:
             await authorize(conversation_id, token)
         except HTTPException:

@@ -9,6 +9,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from bot.runner import InlineTaskRunner
+from bot.testing import FirstSentenceAnswerer, sample_knowledge
+from service.asgi import create_app
+from service.container import build_container
+from service.settings import Settings
 from tests.connectors.test_console_accounts_api import accounts, sign_in, signed  # noqa: F401  (fixtures)
 from tests.connectors.test_console_api import ALICE, escalate
 from tests.connectors.test_webchat_api import agent_headers, client, history, say, start_conversation  # noqa: F401
@@ -100,3 +105,34 @@ def test_csat_counts_once_per_conversation(client: TestClient) -> None:
     assert again.status_code == 409
     totals = client.get("/api/agent/analytics", headers=ALICE).json()["totals"]
     assert totals["csat_responses"] <= 1
+
+
+def limited_client(settings: Settings, **rules: str) -> TestClient:
+    limited = settings.model_copy(update={"rate_limits": rules, "trusted_proxy_header": "X-Forwarded-For"})
+    container = build_container(limited, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
+                                answerer=FirstSentenceAnswerer())
+    return TestClient(create_app(limited, container))
+
+
+def test_conversation_creation_and_messages_are_rate_limited(settings: Settings) -> None:
+    with limited_client(settings, conversations="3/minute", messages_per_conversation="4/minute") as limited:
+        ada = {"X-Forwarded-For": "198.51.100.7"}
+        codes = [limited.post("/api/conversations", headers=ada).status_code for _ in range(5)]
+        assert codes == [201, 201, 201, 429, 429]
+        refused = limited.post("/api/conversations", headers=ada)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60 and "conversations" in refused.json()["detail"]
+        other = limited.post("/api/conversations", headers={"X-Forwarded-For": "203.0.113.20"})
+        assert other.status_code == 201  # another visitor is not held back by Ada's flood
+        body = other.json()
+        headers = {"X-Conversation-Token": body["token"], "X-Forwarded-For": "203.0.113.20"}
+        sent = [limited.post(f"/api/conversations/{body['conversation_id']}/messages",
+                             json={"text": f"question {n}"}, headers=headers).status_code for n in range(6)]
+        assert sent == [202, 202, 202, 202, 429, 429]
+        assert len(history(limited, body["conversation_id"], headers)) >= 4  # what was accepted is all there
+
+
+def test_console_sign_in_is_rate_limited_per_address(settings: Settings) -> None:
+    with limited_client(settings, login="5/minute") as limited:
+        codes = [limited.post("/api/agent/login", json={"username": f"user{n}", "password": "guess-guess"},
+                              headers={"X-Forwarded-For": "198.51.100.9"}).status_code for n in range(7)]
+        assert codes == [401] * 5 + [429] * 2

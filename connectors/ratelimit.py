@@ -1,0 +1,81 @@
+"""Rate limits for the public widget API and the console sign-in, per client address and per conversation.
+
+Counted by the `limits` library in a moving window, in Redis (shared by every API process) or in memory in
+the embedded mode. Over a limit the answer is 429 with Retry-After; the widget keeps the message in its
+outbox and sends it again after that. The client address is the socket's peer, or, behind a reverse proxy
+the deployment trusts, the first address of the header it names (SUPPORTBOT_TRUSTED_PROXY_HEADER).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from fastapi import HTTPException, Request, WebSocket
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMITS = {
+    "conversations": "30/minute",             # new conversations per address
+    "messages": "120/minute",                 # customer messages per address
+    "messages_per_conversation": "30/minute",
+    "typing": "120/minute",
+    "feedback": "20/minute",
+    "live": "60/minute",                      # WebSocket connects per address
+    "login": "30/minute",                     # console sign-in attempts per address, whatever the name
+}
+
+
+class RateLimits:
+    def __init__(self, storage: Storage, rules: dict[str, str], *, proxy_header: str | None = None) -> None:
+        unknown = set(rules) - set(DEFAULT_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown rate limit(s) {sorted(unknown)}; known: {sorted(DEFAULT_LIMITS)}")
+        self.items: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in {**DEFAULT_LIMITS,
+                                                                                      **rules}.items()}
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.proxy_header = proxy_header.lower() if proxy_header else None
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "RateLimits":
+        storage: Storage = MemoryStorage()
+        if settings.redis_url:
+            storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy",
+                                   key_prefix=f"{settings.redis_prefix}:rl")
+        return cls(storage, settings.rate_limits, proxy_header=settings.trusted_proxy_header)
+
+    def address(self, connection: Request | WebSocket) -> str:
+        if self.proxy_header and (forwarded := connection.headers.get(self.proxy_header)):
+            return forwarded.split(",")[0].strip()
+        return connection.client.host if connection.client else "unknown"
+
+    async def check(self, rule: str, key: str) -> None:
+        """Count one hit; over the limit raises 429 with the seconds until the window lets one through."""
+        item = self.items[rule]
+        try:
+            if await self.limiter.hit(item, rule, key):
+                return
+            stats = await self.limiter.get_window_stats(item, rule, key)
+        except Exception:  # the store is down: the endpoints say so themselves; limits must not add a 500
+            log.warning("rate limit %s not checked: storage unavailable", rule, exc_info=True)
+            return
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise HTTPException(429, f"too many requests ({rule}); retry in {retry} s",
+                            headers={"Retry-After": str(retry)})
+
+    def per_address(self, rule: str) -> Callable[[Request], Awaitable[None]]:
+        """A FastAPI dependency counting one `rule` hit for the caller's address."""
+
+        async def dependency(request: Request) -> None:
+            await self.check(rule, self.address(request))
+
+        return dependency
