@@ -60,12 +60,12 @@ def test_customer_and_agent_end_to_end(stack: Stack, browser: Any) -> None:
     widget = open_widget(customer)
     log = widget.get_by_role("log")
 
-    # 1. An in-scope question: a grounded answer with a link to its help-center article.
+    # 1. An in-scope question: the steps, with a "read more" link to their section of the article.
     ask(customer, "How do I reset my password?")
     answer = log.locator(".msg.bot", has_text="reset").last
     expect(answer).to_be_visible(timeout=FIRST_ANSWER)
-    expect(answer.get_by_role("link", name="Resetting your password")).to_have_attribute(
-        "href", "https://help.acme.cloud/articles/reset-password")
+    expect(answer.get_by_role("link", name="Resetting your password › Steps to reset your password")
+           ).to_have_attribute("href", "https://help.acme.cloud/articles/reset-password#steps-to-reset-your-password")
 
     # 2. The agent signs in before anyone asks for help: the queue must fill without a reload.
     sign_in(agent, stack, "alice")
