@@ -41,7 +41,9 @@ class ConversationStore(Protocol):
         """Add to the history and publish it to live listeners of the conversation."""
         ...
 
-    async def history(self, conversation_id: str, after: int = 0) -> list[Entry]: ...
+    async def history(self, conversation_id: str, after: int = 0, limit: int | None = None) -> list[Entry]:
+        """Entries after position `after`, at most `limit` of them (all when None)."""
+        ...
 
     async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
         """True the first time a message id is seen; a retried delivery returns False."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -79,6 +80,26 @@ _STATUS = {ConversationNotFound: 404, HandoffNotFound: 404, AlreadyClaimed: 409,
            InvalidTransition: 409, InvalidMessage: 400}
 
 
+class SecurityHeaders:
+    """Every HTTP response says: no MIME sniffing, and no full address as referrer to other sites (the
+    console page adds its own CSP with frame-ancestors)."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"strict-origin-when-cross-origin")]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": list(message.get("headers", [])) + self.HEADERS}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
     container = container or build_container(settings)
 
@@ -100,7 +121,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         warm_up.cancel()
         await container.close()
 
-    app = FastAPI(title="supportbot", lifespan=lifespan)
+    app = FastAPI(title="supportbot", lifespan=lifespan, docs_url="/docs" if settings.api_docs else None,
+                  redoc_url=None, openapi_url="/openapi.json" if settings.api_docs else None)
+    app.add_middleware(SecurityHeaders)
     app.state.container = container
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))

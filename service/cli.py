@@ -57,6 +57,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("SUPPORTBOT_API_DOCS", "true")  # a visitor may explore the API
     args.ingest = str(SAMPLE_DOCS)
     args.workers = 1
     return cmd_serve(args)

@@ -120,9 +120,10 @@ class RedisConversationStore:
                                  json.dumps({"type": "message", **entry.model_dump(mode="json")}))
         return entry
 
-    async def history(self, conversation_id: str, after: int = 0) -> list[Entry]:
+    async def history(self, conversation_id: str, after: int = 0, limit: int | None = None) -> list[Entry]:
         after = max(0, after)
-        rows = await self.redis.lrange(self.keys.history(conversation_id), after, -1)
+        rows = await self.redis.lrange(self.keys.history(conversation_id), after,
+                                       after + limit - 1 if limit else -1)
         return [Entry(seq=after + i + 1, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
 
     async def first_delivery(self, conversation_id: str, message_id: str) -> bool:

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, le=100_000)
     rate_limits: dict[str, str] = Field(default_factory=dict, description="JSON, e.g. {\"messages\": "
                                         "\"60/minute\"}: overrides of connectors/ratelimit.py's defaults")
+    api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
                                                                  "the client address, e.g. X-Forwarded-For")
 

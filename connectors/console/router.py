@@ -180,7 +180,8 @@ def console_page_router() -> APIRouter:
     async def page() -> FileResponse:
         return FileResponse(STATIC / "console.html", media_type="text/html",
                             headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                                                "style-src 'self' 'unsafe-inline'",
+                                                                "style-src 'self' 'unsafe-inline'; "
+                                                                "frame-ancestors 'none'",
                                      "X-Frame-Options": "DENY"})
 
     @router.get("/console/{name}", include_in_schema=False)

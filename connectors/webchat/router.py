@@ -20,6 +20,7 @@ from connectors.ratelimit import RateLimits
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
 
 STATIC = Path(__file__).parent / "static"
+PAGE, MAX_PAGE = 100, 500  # history entries per page
 
 
 def hash_token(token: str) -> str:
@@ -66,12 +67,14 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
 
     @router.get("/api/conversations/{conversation_id}/messages")
     async def messages(conversation_id: str, x_conversation_token: Annotated[str | None, Header()] = None,
-                       after: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                       after: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE) -> dict[str, Any]:
+        """One page of the history after `after`; `more` says whether to ask again from `last_seq`."""
         state = await authorize(conversation_id, x_conversation_token)
-        entries = await store.history(conversation_id, after)
+        entries = await store.history(conversation_id, after, limit)
         return {"owner": state.owner.value,
                 "messages": [render(e) for e in entries if visible_to_customer(e.message)],
-                "last_seq": entries[-1].seq if entries else after}
+                "last_seq": entries[-1].seq if entries else after, "more": len(entries) == limit}
 
     @router.post("/api/conversations/{conversation_id}/messages", status_code=202,
                  dependencies=[Depends(limits.per_address("messages"))])

@@ -136,3 +136,27 @@ def test_console_sign_in_is_rate_limited_per_address(settings: Settings) -> None
         codes = [limited.post("/api/agent/login", json={"username": f"user{n}", "password": "guess-guess"},
                               headers={"X-Forwarded-For": "198.51.100.9"}).status_code for n in range(7)]
         assert codes == [401] * 5 + [429] * 2
+
+
+def test_history_comes_in_pages(client: TestClient) -> None:
+    cid, headers = start_conversation(client)
+    for n in range(6):
+        say(client, cid, headers, f"question number {n}")
+    first = client.get(f"/api/conversations/{cid}/messages?limit=5", headers=headers).json()
+    assert first["more"] is True and first["last_seq"] == 5
+    rest = client.get(f"/api/conversations/{cid}/messages?after=5&limit=500", headers=headers).json()
+    whole = client.get(f"/api/conversations/{cid}/messages", headers=headers).json()
+    assert rest["more"] is False and rest["last_seq"] == whole["last_seq"] > 5
+    assert [m["text"] for m in first["messages"] + rest["messages"]] == [m["text"] for m in whole["messages"]]
+    assert client.get(f"/api/conversations/{cid}/messages?limit=501", headers=headers).status_code == 422
+
+
+def test_api_docs_are_off_unless_asked_for_and_responses_carry_security_headers(settings: Settings) -> None:
+    with limited_client(settings) as production:
+        assert production.get("/openapi.json").status_code == 404 and production.get("/docs").status_code == 404
+        page = production.get("/console")
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert production.get("/widget.js").headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    with limited_client(settings.model_copy(update={"api_docs": True})) as demo:
+        assert demo.get("/openapi.json").status_code == 200

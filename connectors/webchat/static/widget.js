@@ -528,6 +528,7 @@
     var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages?after=" + lastSeq;
     return request("GET", path).then(function (page) {
       (page.messages || []).forEach(function (m) { addMessage(m, false); });
+      if (page.more) { lastSeq = Math.max(lastSeq, page.last_seq); return refresh(); }
     }).catch(function (error) {
       if (error.status === 403) forget();
     });
