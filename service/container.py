@@ -224,7 +224,9 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         settings.agent_token = secrets.token_urlsafe(16)
         log.info("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process")
     redis = build_redis(settings)
-    store = RedisConversationStore(redis, settings.redis_prefix)
+    store = RedisConversationStore(redis, settings.redis_prefix,
+                                   idle_ttl=int(settings.idle_conversation_hours * 3600),
+                                   kept_ttl=int(settings.retention_days * 86400))
     queue = RedisHandoffQueue(redis, settings.redis_prefix)
     journal = RedisJournal(redis, settings.redis_prefix)
     if runner is None:

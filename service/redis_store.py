@@ -97,13 +97,23 @@ async def _subscribe(redis: Redis, channel: str) -> RedisSubscription:
 
 
 class RedisConversationStore:
-    def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 60.0) -> None:
+    """Conversations expire when left alone: `idle_ttl` seconds after their last change when the bot alone
+    handled them (a visitor who opened the widget and left), `kept_ttl` once a person was involved (a
+    handoff or an agent), so agents' work stays for the retention period. Every change renews the clock."""
+
+    def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 60.0, *,
+                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600) -> None:
         self.redis = redis
         self.keys = Keys(prefix)
         self.lock_timeout = lock_timeout
+        self.idle_ttl = idle_ttl
+        self.kept_ttl = kept_ttl
+
+    def _ttl(self, state: ConversationState) -> int:
+        return self.kept_ttl if state.handoff_id or state.agent else self.idle_ttl
 
     async def create(self, state: ConversationState) -> None:
-        await self.redis.set(self.keys.state(state.id), state.model_dump_json())
+        await self.redis.set(self.keys.state(state.id), state.model_dump_json(), ex=self._ttl(state))
         await self.redis.zadd(self.keys.conversations, {state.id: state.created_at})
 
     async def load(self, conversation_id: str) -> ConversationState | None:
@@ -111,10 +121,20 @@ class RedisConversationStore:
         return ConversationState.model_validate_json(raw) if raw else None
 
     async def save(self, state: ConversationState) -> None:
-        await self.redis.set(self.keys.state(state.id), state.model_dump_json())
+        ttl = self._ttl(state)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=ttl)
+            pipe.expire(self.keys.history(state.id), ttl)
+            await pipe.execute()
 
     async def append(self, message: Message) -> Entry:
-        seq = await self.redis.rpush(self.keys.history(message.conversation_id), message.model_dump_json())
+        history, state = self.keys.history(message.conversation_id), self.keys.state(message.conversation_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(history, message.model_dump_json())
+            pipe.ttl(state)
+            seq, ttl = await pipe.execute()
+        # the history lives as long as its conversation: renewed with it, never longer
+        await self.redis.expire(history, int(ttl) if ttl and int(ttl) > 0 else self.idle_ttl)
         entry = Entry(seq=int(seq), message=message)
         await self.redis.publish(self.keys.live(message.conversation_id),
                                  json.dumps({"type": "message", **entry.model_dump(mode="json")}))

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, le=100_000)
     rate_limits: dict[str, str] = Field(default_factory=dict, description="JSON, e.g. {\"messages\": "
                                         "\"60/minute\"}: overrides of connectors/ratelimit.py's defaults")
+    idle_conversation_hours: float = Field(72, gt=0, description="a conversation the bot alone handled expires "
+                                                                  "this long after its last change")
+    retention_days: float = Field(365, gt=0, description="a conversation a person was involved in expires this "
+                                                           "long after its last change")
     api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
                                                                  "the client address, e.g. X-Forwarded-For")
