@@ -118,7 +118,7 @@ class DialogueManager:
         turn = await self._apply(state, message, outcome)
         await self.journal.record("turn", {
             "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
-            "question": message.text, "at": now(), **outcome.model_dump(mode="json")})
+            "question": self.responder.redact(message.text), "at": now(), **outcome.model_dump(mode="json")})
         return turn
 
     async def _apply(self, state: ConversationState, message: Message, outcome: TurnOutcome) -> Turn:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import messages
 from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
 from bot.ports import Answerer, Categorizer, Exchange, KnowledgeBase
+from bot.privacy import Redactor
 from bot.safety import looks_like_injection
 from bot.smalltalk import Kind, SmallTalk, small_talk
 from bot.store import PhaseOverrides
@@ -63,6 +64,7 @@ class Responder:
         overrides: PhaseOverrides | None = None,
         calibration: Calibration | None = None,
         smalltalk: SmallTalk | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -72,6 +74,7 @@ class Responder:
         self.overrides = overrides
         self.calibration = calibration
         self.smalltalk = smalltalk or SmallTalk()
+        self.redact = redact or Redactor()  # what the answerer (possibly a hosted model) and the journal see
         self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
 
     async def current_gates(self) -> GateConfig:
@@ -118,7 +121,7 @@ class Responder:
         thresholds = gates.thresholds_for(category)
         earlier = exchanges(history)
         context = search_context(earlier)
-        searched = " ← ".join([text, *context]) if context else text
+        searched = self.redact(" ← ".join([text, *context]) if context else text)
         passages = await self.knowledge.search(text, k=self.top_k, context=context)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
@@ -126,7 +129,8 @@ class Responder:
             return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})",
                                    EscalationReason.NO_ANSWER, category=category,
                                    phase=phase, searched=searched, signals={"retrieval_score": best})
-        answer = await self.answerer.answer(text, usable, earlier) if usable else None
+        private = [e.model_copy(update={"text": self.redact(e.text)}) for e in earlier]
+        answer = await self.answerer.answer(self.redact(text), usable, private) if usable else None
         answered = answer is not None and bool(answer.text)
         signals = Signals(category_probability=probability, retrieval_score=best,
                           support=answer.support if answer and answered else 0.0,

@@ -22,6 +22,7 @@ from bot.escalation import AgentNotifier, EscalationJobs
 from bot.gates import GateConfig
 from bot.hours import BusinessHours
 from bot.ports import Answerer, Categorizer, KnowledgeBase, Passage
+from bot.privacy import Redactor
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
@@ -161,7 +162,8 @@ def build_notifiers(settings: Settings, redis: Redis, store: RedisConversationSt
     if settings.notify_webhook_url:
         from service.webhook import WebhookNotifier
 
-        notifiers.append(WebhookNotifier(settings.notify_webhook_url, settings.public_url))
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url, settings.public_url,
+                                         redact=Redactor(settings.redact)))
     if settings.slack_bot_token and settings.slack_agents_channel:
         from connectors.slack.desk import SlackAgentDesk
 
@@ -236,7 +238,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
                           overrides=phase_overrides,
-                          calibration=load_calibration(settings), smalltalk=load_smalltalk(settings))
+                          calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
+                          redact=Redactor(settings.redact))
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
                                                                   "this long after its last change")
     retention_days: float = Field(365, gt=0, description="a conversation a person was involved in expires this "
                                                            "long after its last change")
+    redact: list[str] = Field(default_factory=lambda: ["card", "cvv", "email", "iban", "phone"],
+                              description="personal data replaced before a language model, the journal or a "
+                                          "webhook sees customers' words; [] turns it off")
     api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
                                                                  "the client address, e.g. X-Forwarded-For")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import httpx
 
+from bot.privacy import Redactor
 from bot.types import Handoff
 
 
 class WebhookNotifier:
-    def __init__(self, url: str, public_url: str = "", timeout: float = 10.0) -> None:
+    """Posts outside the deployment: customers' personal data is replaced before it leaves."""
+
+    def __init__(self, url: str, public_url: str = "", timeout: float = 10.0, redact: Redactor | None = None
+                 ) -> None:
         self.url = url
+        self.redact = redact or Redactor()
         self.public_url = public_url.rstrip("/")
         self.timeout = timeout
 
@@ -21,8 +26,9 @@ class WebhookNotifier:
             response.raise_for_status()
 
     async def handoff_opened(self, handoff: Handoff) -> None:
-        await self._post(f"New {handoff.category} handoff ({handoff.reason.value}): {handoff.question[:200]}",
-                         handoff, "opened")
+        question = self.redact(handoff.question)[:200]
+        await self._post(f"New {handoff.category} handoff ({handoff.reason.value}): {question}", handoff, "opened")
 
     async def handoff_unclaimed(self, handoff: Handoff) -> None:
-        await self._post(f"Still unclaimed ({handoff.reminders}): {handoff.question[:200]}", handoff, "reminder")
+        await self._post(f"Still unclaimed ({handoff.reminders}): {self.redact(handoff.question)[:200]}", handoff,
+                         "reminder")
