@@ -32,6 +32,7 @@ from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
+from service.privacy import CustomerRecords
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                                       limits=limits))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
-    app.include_router(admin_router(auth, gates, container.phase_overrides))
+    app.include_router(admin_router(auth, gates, container.phase_overrides,
+                                    CustomerRecords(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours,
                                         calibration=container.dialogue.responder.calibration))

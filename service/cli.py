@@ -149,6 +149,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return main(forwarded)
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    """Export or erase everything held about one customer (needs the deployment's Redis)."""
+    from redis.asyncio import Redis
+
+    from service.privacy import CustomerRecords
+
+    settings = _settings()
+    if settings.embedded:
+        sys.exit("supportbot: privacy needs SUPPORTBOT_REDIS_URL (embedded data lives in the server process)")
+
+    async def run() -> dict:  # type: ignore[type-arg]
+        redis = Redis.from_url(str(settings.redis_url))
+        try:
+            records = CustomerRecords(redis, settings.redis_prefix)
+            return await (records.export(args.customer) if args.action == "export" else records.erase(args.customer))
+        finally:
+            await redis.aclose()
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+    return 0
+
+
 def _recorded(args: argparse.Namespace) -> tuple[list[dict], GateConfig]:  # type: ignore[type-arg]
     """The journal and the gates in force: from a recorded history file (`report export` output) and the
     categories file, or from the deployment's Redis with the phases admins changed in the console."""
@@ -348,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="display name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_agents)
+
+    p = sub.add_parser("privacy", help="export or erase everything held about one customer")
+    p.add_argument("action", choices=["export", "erase"])
+    p.add_argument("customer", help="the customer's id in their channel: email address, Slack user id, visitor id")
+    p.set_defaults(func=cmd_privacy)
 
     p = sub.add_parser("eval", help="evaluate categorization, retrieval, grounded answers or recorded transcripts")
     p.add_argument("what", choices=["categorize", "retrieval", "answers", "transcripts"])

@@ -29,8 +29,8 @@ class PhaseChange(BaseModel):
     phase: Phase
 
 
-def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], overrides: PhaseOverrides
-                 ) -> APIRouter:
+def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], overrides: PhaseOverrides,
+                 records: Any = None) -> APIRouter:
     router = APIRouter(prefix="/api/agent/admin")
     Admin = Annotated[Identity, Depends(auth.admin)]
     accounts: Accounts = auth.accounts
@@ -70,5 +70,16 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], 
             raise HTTPException(422, "category name must have 1-64 characters")
         await overrides.set(category, body.phase)
         return {"category": category, "phase": body.phase.value}
+
+    if records is not None:
+        @router.get("/privacy/{customer}")
+        async def export_customer(customer: str, who: Admin) -> dict[str, Any]:
+            """Everything held about one customer (their channel's id: email address, Slack user, visitor)."""
+            return await records.export(customer)  # type: ignore[no-any-return]
+
+        @router.delete("/privacy/{customer}")
+        async def erase_customer(customer: str, who: Admin) -> dict[str, int]:
+            """Erase one customer's conversations, histories, handoffs and journal entries; counts come back."""
+            return await records.erase(customer)  # type: ignore[no-any-return]
 
     return router

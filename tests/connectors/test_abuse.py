@@ -160,3 +160,28 @@ def test_api_docs_are_off_unless_asked_for_and_responses_carry_security_headers(
         assert production.get("/widget.js").headers["referrer-policy"] == "strict-origin-when-cross-origin"
     with limited_client(settings.model_copy(update={"api_docs": True})) as demo:
         assert demo.get("/openapi.json").status_code == 200
+
+
+def test_one_customers_data_is_exported_and_erased(client: TestClient) -> None:
+    cid, headers, handoff = escalate(client, "Can you recommend a lasagna recipe? Call me on +31 20 555 0142")
+    other, other_headers = start_conversation(client)
+    say(client, other, other_headers, "How do I reset my password?")
+    customer = client.get(f"/api/agent/conversations/{cid}", headers=ALICE).json()["state"]["customer"]["id"]
+
+    exported = client.get(f"/api/agent/admin/privacy/{customer}", headers=ALICE).json()
+    [conversation] = exported["conversations"]
+    assert conversation["state"]["id"] == cid and conversation["handoffs"][0]["id"] == handoff["id"]
+    assert "lasagna" in conversation["messages"][0]["text"]
+    assert exported["journal"] and all(e["conversation_id"] == cid for e in exported["journal"])
+    assert "reset my password" not in json.dumps(exported)
+
+    erased = client.delete(f"/api/agent/admin/privacy/{customer}", headers=ALICE).json()
+    assert erased["conversations"] == 1 and erased["handoffs"] == 1 and erased["messages"] >= 2
+    assert client.get(f"/api/agent/conversations/{cid}", headers=ALICE).status_code == 404
+    assert client.get(f"/api/agent/admin/privacy/{customer}", headers=ALICE).json()["conversations"] == []
+    assert handoff["id"] not in [h["id"] for h in client.get("/api/agent/handoffs", headers=ALICE).json()]
+    assert len(history(client, other, other_headers)) >= 2  # someone else's conversation is untouched
+    assert client.delete(f"/api/agent/admin/privacy/{customer}", headers={"X-Agent": "x"}).status_code == 401
+    container = client.app.state.container  # type: ignore[attr-defined]
+    [audit] = client.portal.call(container.redis.lrange, f"{container.settings.redis_prefix}:audit", 0, -1)
+    assert customer not in str(audit) and "lasagna" not in str(audit) and '"conversations": 1' in str(audit)
