@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry
@@ -34,6 +34,12 @@ class NewConversation(BaseModel):
 class Feedback(BaseModel):
     rating: int | None = Field(None, ge=1, le=5)
     resolved: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "Feedback":
+        if self.rating is None and self.resolved is None:
+            raise ValueError("send a rating, resolved, or both")
+        return self
 
 
 class Inbound(BaseModel):
@@ -102,8 +108,6 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
     async def feedback(conversation_id: str, body: Feedback,
                        x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, bool]:
         """CSAT after a resolution, or the customer's yes/no on whether a bot answer solved it."""
-        if body.rating is None and body.resolved is None:
-            raise HTTPException(422, "send a rating, resolved, or both")
         state = await authorize(conversation_id, x_conversation_token)
         await dialogue.record_feedback(state.id, rating=body.rating, resolved=body.resolved)
         await dialogue.queue.notify({"type": "feedback", "conversation_id": state.id, "rating": body.rating,

@@ -173,3 +173,14 @@ async def test_only_configured_recipients_are_accepted(mailbox: Mailbox) -> None
         await asyncio.to_thread(send_to, SUPPORT)
     finally:
         await server.close()
+
+
+async def test_an_undecodable_sender_name_is_replaced_not_an_error(mailbox: Mailbox, sink: Sink) -> None:
+    message_id = "<eight-bit-name@example.test>"
+    raw = (f"From: Fritz M\xfcller <{CUSTOMER}>\r\nTo: {SUPPORT}\r\nSubject: Help\r\nMessage-ID: {message_id}\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHow do I reset my password?\r\n"
+           ).encode("latin-1")
+    await mailbox.send(raw)
+    assert await eventually(lambda: sink.to(CUSTOMER))
+    state = await mailbox.container.store.load(conversation_id_for(message_id))
+    assert state is not None and not any("\ud800" <= ch <= "\udfff" for ch in state.customer.name)

@@ -173,3 +173,12 @@ async def test_a_replayed_signed_command_is_answered_once(slack: Slack) -> None:
     parents = [c for c in slack.api.of("chat.postMessage") if not c.params.get("thread_ts")]
     assert len(parents) == 1
     assert len(slack.thread_posts(parents[0].params["channel"], parents[0].response["ts"])) == 1
+
+
+async def test_a_lone_surrogate_in_a_message_is_replaced_not_an_error(slack: Slack) -> None:
+    event = slack.dm("How do I reset my password? \ud800")
+    assert (await slack.event(event)).status_code == 200
+    [answer] = await eventually(lambda: slack.thread_posts(event["channel"], event["ts"]))
+    assert "Settings" in answer["text"]
+    history = await slack.container.store.history(SlackThread(TEAM_ID, event["channel"], event["ts"]).conversation_id)
+    assert history[0].message.text.endswith("\ufffd")
