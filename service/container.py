@@ -226,11 +226,11 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         settings.agent_token = secrets.token_urlsafe(16)
         log.info("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process")
     redis = build_redis(settings)
+    retention = int(settings.retention_days * 86400)
     store = RedisConversationStore(redis, settings.redis_prefix,
-                                   idle_ttl=int(settings.idle_conversation_hours * 3600),
-                                   kept_ttl=int(settings.retention_days * 86400))
-    queue = RedisHandoffQueue(redis, settings.redis_prefix)
-    journal = RedisJournal(redis, settings.redis_prefix)
+                                   idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention)
+    queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention)
+    journal = RedisJournal(redis, settings.redis_prefix, retention=retention)
     if runner is None:
         runner = _default_runner(settings)
     gates = load_gates(settings)

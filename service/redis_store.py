@@ -171,12 +171,17 @@ class RedisConversationStore:
 
 
 class RedisHandoffQueue:
-    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+    """Handoffs are kept for the retention period after their last change, like the conversations they
+    belong to."""
+
+    def __init__(self, redis: Redis, prefix: str = "sb", *, retention: int = 365 * 24 * 3600) -> None:
         self.redis = redis
         self.keys = Keys(prefix)
+        self.retention = retention
 
     async def open(self, handoff: Handoff) -> bool:
-        created = await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), nx=True)
+        created = await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), nx=True,
+                                       ex=self.retention)
         if created:
             await self.redis.zadd(self.keys.open_handoffs, {handoff.id: handoff.created_at})
         return bool(created)
@@ -186,7 +191,7 @@ class RedisHandoffQueue:
         return Handoff.model_validate_json(raw) if raw else None
 
     async def save(self, handoff: Handoff) -> None:
-        await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json())
+        await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), ex=self.retention)
 
     async def claim(self, handoff_id: str, agent: str) -> Handoff:
         handoff = await self.get(handoff_id)
@@ -235,12 +240,37 @@ class RedisHandoffQueue:
 
 
 class RedisJournal:
-    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+    """Append-only lists of events, one per kind, in time order. Entries older than the retention period
+    are trimmed from the front as new ones arrive (at most once an hour per kind and process)."""
+
+    TRIM_EVERY = 3600.0
+
+    def __init__(self, redis: Redis, prefix: str = "sb", *, retention: float = 365 * 24 * 3600) -> None:
         self.redis = redis
         self.keys = Keys(prefix)
+        self.retention = retention
+        self._trimmed: dict[str, float] = {}
 
     async def record(self, kind: str, data: dict[str, Any]) -> None:
         await self.redis.rpush(self.keys.journal(kind), json.dumps(data))
+        if now() - self._trimmed.get(kind, 0.0) >= self.TRIM_EVERY:
+            self._trimmed[kind] = now()
+            await self.trim(kind, now() - self.retention)
+
+    async def trim(self, kind: str, before: float) -> int:
+        """Drop the entries recorded before `before` (a binary search over the time-ordered list)."""
+        key = self.keys.journal(kind)
+        low, high = 0, int(await self.redis.llen(key))
+        while low < high:
+            middle = (low + high) // 2
+            raw = await self.redis.lindex(key, middle)
+            if raw is not None and float(json.loads(raw).get("at", before)) < before:
+                low = middle + 1
+            else:
+                high = middle
+        if low:
+            await self.redis.ltrim(key, low, -1)
+        return low
 
     async def entries(self, kind: str) -> list[dict[str, Any]]:
         return [json.loads(r) for r in await self.redis.lrange(self.keys.journal(kind), 0, -1)]

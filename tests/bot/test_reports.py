@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -18,6 +19,9 @@ GATES = GateConfig.model_validate({"categories": [
     {"name": "newish", "phase": "draft"}]})
 
 
+RECENT = time.time() - 3600  # recorded an hour ago: well within the journal's retention
+
+
 def history() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for i in range(30):  # billing: 28 approved unchanged, 2 edited -> promote
@@ -28,10 +32,10 @@ def history() -> list[dict[str, object]]:
         rows.append({"kind": "review", "category": "newish", "verdict": "approved"})
     for i in range(20):  # returns: 20 automatic answers, 5 conversations escalated afterwards -> demote
         rows.append({"kind": "turn", "category": "returns", "decision": "answered", "conversation_id": f"r{i}",
-                     "at": 100.0 + i})
+                     "at": RECENT + 100.0 + i})
         if i < 5:
             rows.append({"kind": "turn", "category": "returns", "decision": "escalated",
-                         "conversation_id": f"r{i}", "at": 200.0 + i})
+                         "conversation_id": f"r{i}", "at": RECENT + 200.0 + i})
     for i in range(22):  # account: shadow answers close to what agents sent -> promote to draft
         rows.append({"kind": "shadow", "category": "account", "similarity": 0.9 if i < 18 else 0.2})
     return rows
