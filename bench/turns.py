@@ -4,6 +4,9 @@
 
 Each conversation is one customer: it asks its questions one after another (a turn ends when the
 server has answered or escalated), while all conversations run at once. Prints turns/s and p50/p99.
+
+All load comes from one address, so start the server under test with limits above the load, e.g.
+SUPPORTBOT_RATE_LIMITS='{"conversations": "100000/minute", "messages": "100000/minute"}'.
 """
 
 from __future__ import annotations
