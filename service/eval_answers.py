@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from knowledge.jsonl import json_objects
-
 from bot.types import Decision, Message, Participant, Role
+from knowledge.jsonl import json_objects
 
 CUSTOMER = Participant(role=Role.CUSTOMER, id="eval")
 AGENT = Participant(role=Role.BOT, id="bot", name="Assistant")

@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from knowledge.jsonl import json_objects
-
 from bot.similarity import similarity
 from bot.types import Message, Participant, Role
+from knowledge.jsonl import json_objects
 
 
 def read_transcripts(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
