@@ -31,12 +31,15 @@ QUESTIONS = [
 ]
 
 
-async def customer(client: httpx.AsyncClient, turns: int, latencies: list[float], decisions: list[str]) -> None:
+async def customer(client: httpx.AsyncClient, turns: int, latencies: list[float], decisions: list[str],
+                   unique: bool = False) -> None:
     created = (await client.post("/api/conversations", json={})).json()
     headers = {"X-Conversation-Token": created["token"]}
     cid = created["conversation_id"]
     for i in range(turns):
         text = QUESTIONS[(hash(cid) + i) % len(QUESTIONS)]
+        if unique:  # real customers word each question their own way: no embedding cache helps
+            text = f"{text} (ref {uuid.uuid4().hex[:6]})"
         started = time.perf_counter()
         response = await client.post(f"/api/conversations/{cid}/messages", headers=headers,
                                      json={"id": uuid.uuid4().hex, "text": text})
@@ -54,21 +57,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def run(url: str, conversations: int, turns: int, warmup: int) -> dict[str, object]:
+async def run(url: str, conversations: int, turns: int, warmup: int, unique: bool = False) -> dict[str, object]:
     latencies: list[float] = []
     decisions: list[str] = []
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         # warm-up: loads the encoder in every server process before anything is timed
         await asyncio.gather(*(customer(client, 2, [], []) for _ in range(warmup)))
         started = time.perf_counter()
-        await asyncio.gather(*(customer(client, turns, latencies, decisions) for _ in range(conversations)))
+        await asyncio.gather(*(customer(client, turns, latencies, decisions, unique) for _ in range(conversations)))
         elapsed = time.perf_counter() - started
     return {
         "conversations": conversations, "turns": len(latencies), "seconds": round(elapsed, 2),
         "turns_per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        "decisions": {d: decisions.count(d) for d in sorted(set(decisions))},
+        "decisions": {d: decisions.count(d) for d in sorted(set(decisions))}, "unique_questions": unique,
     }
 
 
@@ -78,8 +81,10 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=8, help="untimed conversations first")
+    parser.add_argument("--unique", action="store_true",
+                        help="make every question's text unique, so no embedding cache answers for the encoder")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.url, args.conversations, args.turns, args.warmup))))
+    print(json.dumps(asyncio.run(run(args.url, args.conversations, args.turns, args.warmup, args.unique))))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ _HUMAN_REQUEST = re.compile(
     re.IGNORECASE,
 )
 HISTORY_TURNS = 6  # earlier messages the answer path sees
+REPLY_CONTEXT_WORDS = 64
 
 
 def wants_human(text: str) -> bool:
@@ -48,6 +49,8 @@ def search_context(history: Sequence[Exchange]) -> list[str]:
     """The previous question and the last reply: what a follow-up ("is it free?") is about."""
     question = next((e.text for e in reversed(history) if e.role == "customer"), "")
     reply = next((e.text for e in reversed(history) if e.role == "support"), "")
+    # a reply's topic shows in its opening words, and the encoder's cost grows with the text's length
+    reply = " ".join(reply.split()[:REPLY_CONTEXT_WORDS])
     return [t for t in (question, reply) if t]
 
 

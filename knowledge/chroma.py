@@ -33,7 +33,7 @@ import numpy as np
 from chromadb.config import Settings
 
 from bot.ports import Passage
-from knowledge.embedding import embed
+from knowledge.embedding import cached_embed
 from knowledge.text import STOPWORDS, elliptical
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -79,7 +79,7 @@ class ChromaKnowledgeBase:
         client: Any,
         collection_name: str = "helpcenter",
         *,
-        embedder: Embedder = embed,
+        embedder: Embedder = cached_embed,
         title_weight: float = 0.25,
         group_by_title: bool = True,
         candidates: int = 50,
