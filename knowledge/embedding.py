@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,76 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+class _Request:
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class EmbeddingBatcher:
+    """Concurrent turns' texts encoded together: one encoder call serves every turn waiting for it.
+
+    A caller puts its texts in the queue; whichever caller finds the encoder free encodes everything
+    waiting (up to `max_texts`) in one call and hands each caller its rows. Under load the queue fills
+    while the encoder works, so batches form by themselves and nobody waits for a timer; alone, a caller
+    encodes its own texts at once.
+    """
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray] = embed, max_texts: int = 128) -> None:
+        self.encode = encode
+        self.max_texts = max_texts
+        self.calls = 0
+        self._pending: list[_Request] = []
+        self._busy = False
+        self._cond = threading.Condition()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        request = _Request(list(texts))
+        with self._cond:
+            self._pending.append(request)
+            while not request.done and self._busy:
+                self._cond.wait()
+            if request.done:
+                return self._result(request)
+            self._busy = True
+            self._pending.remove(request)  # its own texts first, then whoever else is waiting
+            batch, size = [request], len(request.texts)
+            while self._pending and size + len(self._pending[0].texts) <= self.max_texts:
+                batch.append(self._pending.pop(0))
+                size += len(batch[-1].texts)
+        try:
+            vectors = self.encode([t for r in batch for t in r.texts])
+            self.calls += 1
+        except BaseException as error:  # every caller of the batch learns of it
+            vectors, failure = None, error
+        else:
+            failure = None
+        with self._cond:
+            row = 0
+            for r in batch:
+                if vectors is not None:
+                    r.vectors = vectors[row:row + len(r.texts)]
+                    row += len(r.texts)
+                r.error, r.done = failure, True
+            self._busy = False
+            self._cond.notify_all()
+        return self._result(request)
+
+    @staticmethod
+    def _result(request: _Request) -> np.ndarray:
+        if request.error is not None:
+            raise request.error
+        assert request.vectors is not None
+        return request.vectors
+
+
+batched_embed = EmbeddingBatcher()
+
+
 class CachedEmbedder:
     """`embed` with an LRU cache per text: help-center sentences recur in answer after answer."""
 
@@ -55,7 +126,7 @@ class CachedEmbedder:
         with self._guard:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            fresh = embed(missing)
+            fresh = batched_embed(missing)
             with self._guard:
                 for text, vector in zip(missing, fresh):
                     self._cache[text] = vector
@@ -67,7 +138,7 @@ class CachedEmbedder:
                     self._cache.move_to_end(text)
             vectors = [self._cache.get(t) for t in texts]
         if any(v is None for v in vectors):  # evicted meanwhile by another thread: recompute plainly
-            return embed(texts)
+            return batched_embed(texts)
         return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
 
 
