@@ -24,6 +24,8 @@ from bot.safety import looks_like_injection
 from bot.types import Citation
 from knowledge.embedding import cached_embed
 from knowledge.text import (
+    LIST_MARKER,
+    NUMBERED,
     Block,
     blocks,
     elliptical,
@@ -61,11 +63,8 @@ _SECRET_REQUEST = re.compile(
 _SECRET_WARNING = re.compile(r"\b(?:never|not|don't|do not|won't|will not)\b", re.I)
 _PROCEDURE = re.compile(r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocedure\b|"
                         r"\b(?:set ?up|turn on|enable|configure|install)\b", re.I)
-_STEP = re.compile(r"^\s*\d{1,3}[.)]\s+")
 SCORED_WORDS = 180  # the encoder reads about this many words (256 word pieces)
 _CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\](?:\s*\[(\d{1,3})\])*")
-_ANAPHOR = re.compile(r"^(?:this|these|that|those|it|its|they|them|their|such|the latter|the former|then|"
-                      r"also|however|otherwise|in that case|here)\b", re.I)
 _PART_SPLIT = re.compile(r"\?\s+(?=\S)|;\s+|,?\s+and\s+(?=(?:how|what|when|where|why|who|which|can|could|do|does|"
                          r"is|are|will|would|should)\b)|\s+also\s+(?=(?:how|what|when|where|why|can|do|does|is|are)\b)",
                          re.I)
@@ -78,11 +77,6 @@ def asks_for_secrets(sentence: str) -> bool:
 
 def unsafe_for_customers(sentence: str) -> bool:
     return looks_like_injection(sentence) or asks_for_secrets(sentence)
-
-
-def _coverage(asked: set[str], sentence: str) -> float:
-    """Share of the question's content words that the sentence uses."""
-    return len(asked & stems(sentence)) / len(asked) if asked else 0.0
 
 
 def strip_citation_marks(text: str) -> str:
@@ -261,7 +255,7 @@ class ExtractiveAnswerer:
         earlier = previous_question(history)
         parts = question_parts(question)
         texts = [question, earlier, *parts] if len(parts) > 1 else [question, earlier]
-        vectors = self.embedder([t or "-" for t in texts] + [self._scored_text(c) for c in candidates])
+        vectors = self.embedder([t or "-" for t in texts] + [c.scored_text() for c in candidates])
         asked = vectors[: len(texts)]
         block_vectors = vectors[len(texts):]
         whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
@@ -309,10 +303,6 @@ class ExtractiveAnswerer:
                     out.append(candidate)
         return out
 
-    @staticmethod
-    def _scored_text(candidate: Candidate) -> str:
-        return candidate.scored_text()
-
     def _focus(self, question: np.ndarray, earlier: np.ndarray | None, follow_up: bool) -> np.ndarray:
         """The question's vector, nudged towards the previous question so a follow-up keeps its topic
         (twice as far when it cannot stand alone)."""
@@ -326,7 +316,7 @@ class ExtractiveAnswerer:
         asked = key_terms(text)
         sims = block_vectors @ vector
         coverage = np.asarray([
-            len(asked & term_set(self._scored_text(c))) / len(asked) if asked else 0.0 for c in candidates])
+            len(asked & term_set(c.scored_text())) / len(asked) if asked else 0.0 for c in candidates])
         # a block of a lower-ranked page must be clearly better to win
         rank = self.page_weight * np.asarray([usable[c.passage].score - top for c in candidates])
         # "how do I ..." asks for a procedure: numbered steps answer it better than the paragraph about it
@@ -364,7 +354,7 @@ class ExtractiveAnswerer:
             relevance = self._relevance(part, vector, block_vectors, candidates, usable, top)
             best = int(np.argmax(relevance))
             asked = key_terms(part)
-            found = asked & term_set(self._scored_text(candidates[best]) + " " + usable[candidates[best].passage].title)
+            found = asked & term_set(candidates[best].scored_text() + " " + usable[candidates[best].passage].title)
             if asked and len(found) / len(asked) >= self.min_part_coverage:
                 picks.append(best)
             else:
@@ -379,14 +369,14 @@ class ExtractiveAnswerer:
         block = candidates[index].block
         if block.kind == "list":
             lines = block.lines
-            return "\n".join(lines[: self.max_list_items + (1 if not _item(lines[0]) else 0)])
+            return "\n".join(lines[: self.max_list_items + (0 if LIST_MARKER.match(lines[0]) else 1)])
         if block.kind == "rows":
             return "\n".join(block.lines[: self.max_list_items])
         sentences = block.sentences()
         text = _window(sentences, self.max_words)
         nxt = index + 1
         if len(text.split()) < 25 and nxt < len(candidates) and candidates[nxt].passage == candidates[index].passage \
-                and candidates[nxt].order == block_order(candidates[index]) + 1 and not candidates[nxt].heading:
+                and candidates[nxt].order == candidates[index].order + 1 and not candidates[nxt].heading:
             following = candidates[nxt].block
             extra = "\n".join(following.lines[: self.max_list_items]) if following.kind != "paragraph" \
                 else _window(following.sentences(), self.max_words - len(text.split()))
@@ -399,11 +389,7 @@ class ExtractiveAnswerer:
         page = usable[candidates[chosen].passage]
         page_terms = term_set(f"{page.title} {page.section} {_evidence(page)}")
         answer_terms = term_set(f"{page.title} {candidates[chosen].heading} {text}")
-        others = [p.score for p in usable if p.source != page.source]
         return {
-            "title_coverage": len(asked & term_set(page.title)) / len(asked) if asked else 0.0,
-            "margin": max(p.score for p in usable) - max(others) if others else self.passage_margin,
-            "key_terms": float(len(asked)),
             "answer_coverage": len(asked & answer_terms) / len(asked) if asked else 0.5,
             "page_coverage": len(asked & page_terms) / len(asked) if asked else 0.5,
             "similarity": similarity,
@@ -412,7 +398,7 @@ class ExtractiveAnswerer:
 
 
 def _numbered_steps(block: Block) -> float:
-    return 1.0 if block.kind == "list" and sum(bool(_STEP.match(line)) for line in block.lines) >= 2 else 0.0
+    return 1.0 if block.kind == "list" and sum(bool(NUMBERED.match(line)) for line in block.lines) >= 2 else 0.0
 
 
 def _touches(block: Block, hits: list[str]) -> bool:
@@ -422,16 +408,6 @@ def _touches(block: Block, hits: list[str]) -> bool:
         if len(probe) >= 12 and any(probe in hit for hit in hits):
             return True
     return False
-
-
-def block_order(candidate: Candidate) -> int:
-    return candidate.order
-
-
-def _item(line: str) -> bool:
-    from knowledge.text import LIST_MARKER
-
-    return bool(LIST_MARKER.match(line))
 
 
 def _is_heading(block: Block) -> bool:

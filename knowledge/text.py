@@ -29,7 +29,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 LIST_MARKER = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+")
+NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+")
 _GAP = re.compile(r"^\s*\[\.\.\.\]\s*$")
 
 
@@ -129,7 +129,7 @@ def blocks(text: str) -> list[Block]:
             if current is not None and current.kind == "paragraph":
                 current = None
             continue
-        numbered = _NUMBERED.match(line)
+        numbered = NUMBERED.match(line)
         if LIST_MARKER.match(line):
             continues = current is not None and current.kind == "list" and (
                 not numbered or int(numbered.group(1)) == last_number + 1)
