@@ -58,6 +58,11 @@ class Exchange(BaseModel):
     text: str
 
 
+def last_said(history: Sequence[Exchange], role: str) -> str:
+    """The latest thing `role` ("customer" or "support") said, or "" when they have said nothing yet."""
+    return next((e.text for e in reversed(history) if e.role == role), "")
+
+
 class KnowledgeBase(Protocol):
     async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         """Best passages first; `context` (earlier turns, oldest first) steers follow-ups, at a lower weight."""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from bot import messages
 from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
-from bot.ports import Answerer, Categorizer, Exchange, KnowledgeBase
+from bot.ports import Answerer, Categorizer, Exchange, KnowledgeBase, last_said
 from bot.privacy import Redactor
 from bot.safety import looks_like_injection
 from bot.smalltalk import Kind, SmallTalk, small_talk
@@ -20,7 +20,8 @@ _HUMAN_REQUEST = re.compile(
     r"real person|somebody|staff)\b|\b(human|live) (agent|support|person)\b|\brepresentative\b|\bhuman please\b",
     re.IGNORECASE,
 )
-HISTORY_TURNS = 6  # earlier messages the answer path sees
+HISTORY_TURNS = 6  # earlier exchanges the answer path sees
+HISTORY_MESSAGES = 4 * HISTORY_TURNS  # stored messages read per turn: the exchanges around notices and chatter
 REPLY_CONTEXT_WORDS = 64
 
 
@@ -47,8 +48,7 @@ def exchanges(history: Sequence[Message]) -> list[Exchange]:
 
 def search_context(history: Sequence[Exchange]) -> list[str]:
     """The previous question and the last reply: what a follow-up ("is it free?") is about."""
-    question = next((e.text for e in reversed(history) if e.role == "customer"), "")
-    reply = next((e.text for e in reversed(history) if e.role == "support"), "")
+    question, reply = last_said(history, "customer"), last_said(history, "support")
     # a reply's topic shows in its opening words, and the encoder's cost grows with the text's length
     reply = " ".join(reply.split()[:REPLY_CONTEXT_WORDS])
     return [t for t in (question, reply) if t]

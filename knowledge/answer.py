@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.ports import Answer, Exchange, Passage
+from bot.ports import Answer, Exchange, Passage, last_said
 from bot.safety import looks_like_injection
 from bot.types import Citation
-from knowledge.embedding import cached_embed
+from knowledge.embedding import cached_embed, steer
 from knowledge.text import (
     LIST_MARKER,
     NUMBERED,
@@ -147,10 +147,6 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else [question]
 
 
-def previous_question(history: Sequence[Exchange]) -> str:
-    return next((e.text for e in reversed(history) if e.role == "customer"), "")
-
-
 @dataclass
 class Candidate:
     """A block of one passage's section, with what it is scored on."""
@@ -219,7 +215,7 @@ class ExtractiveAnswerer:
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
                  min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
-                 neighbour_margin: float = 0.05, grounding: GroundingModel | None = None,
+                 neighbour_margin: float = 0.05, follow_up_boost: float = 2.0, grounding: GroundingModel | None = None,
                  embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
@@ -231,6 +227,7 @@ class ExtractiveAnswerer:
         self.page_weight = page_weight
         self.procedure_bonus = procedure_bonus
         self.neighbour_margin = neighbour_margin
+        self.follow_up_boost = follow_up_boost
         self.grounding = grounding or GroundingModel()
         self.embedder = embedder
 
@@ -252,7 +249,7 @@ class ExtractiveAnswerer:
         candidates = self._candidates(usable)
         if not candidates:
             return Answer(text="", grounding=0.0)
-        earlier = previous_question(history)
+        earlier = last_said(history, "customer")
         parts = question_parts(question)
         texts = [question, earlier, *parts] if len(parts) > 1 else [question, earlier]
         vectors = self.embedder([t or "-" for t in texts] + [c.scored_text() for c in candidates])
@@ -304,12 +301,9 @@ class ExtractiveAnswerer:
         return out
 
     def _focus(self, question: np.ndarray, earlier: np.ndarray | None, follow_up: bool) -> np.ndarray:
-        """The question's vector, nudged towards the previous question so a follow-up keeps its topic
-        (twice as far when it cannot stand alone)."""
-        if earlier is None:
-            return question
-        vector = question + self.context_weight * (2.0 if follow_up else 1.0) * earlier
-        return vector / (np.linalg.norm(vector) or 1.0)
+        """The question's vector steered by the previous question, so a follow-up keeps its topic."""
+        context = earlier[None, :] if earlier is not None else np.zeros((0, question.shape[0]), dtype=np.float32)
+        return steer(question, context, self.context_weight * (self.follow_up_boost if follow_up else 1.0))
 
     def _relevance(self, text: str, vector: np.ndarray, block_vectors: np.ndarray, candidates: list[Candidate],
                    usable: list[Passage], top: float) -> np.ndarray:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -33,8 +32,8 @@ import numpy as np
 from chromadb.config import Settings
 
 from bot.ports import Passage
-from knowledge.embedding import cached_embed
-from knowledge.text import STOPWORDS, elliptical
+from knowledge.embedding import cached_embed, steer
+from knowledge.text import elliptical, words
 
 Embedder = Callable[[list[str]], np.ndarray]
 
@@ -221,13 +220,11 @@ class ChromaKnowledgeBase:
         return await asyncio.to_thread(self.search_sync, query, k=k, context=context)
 
     def query_vector(self, query: str, context: Sequence[str] = ()) -> np.ndarray:
-        """The query's embedding, nudged towards the earlier turns: a follow-up ("is it free?") keeps its
-        topic, while its own words still weigh most (each earlier turn counts `context_weight`)."""
-        extra = [c for c in context if c.strip()]
-        vectors = self.embedder([query, *extra])
-        weight = self.context_weight * (self.follow_up_boost if elliptical(query) else 1.0)
-        vector = vectors[0] + weight * vectors[1:].sum(axis=0) if extra else vectors[0]
-        return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
+        """The query's embedding steered by the earlier turns (each counts `context_weight`, times
+        `follow_up_boost` when the query points back at them)."""
+        vectors = self.embedder([query, *(c for c in context if c.strip())])
+        return steer(vectors[0], vectors[1:],
+                     self.context_weight * (self.follow_up_boost if elliptical(query) else 1.0))
 
     def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         if not query.strip() or k <= 0:
@@ -361,7 +358,7 @@ class LexicalIndex:
                 self._build(kb)
                 self._built_for = n_chunks
             index, ids, titles = self._index, self._ids, self._titles
-        terms = [t for t in lexical_terms(query) if t in index.vocab_dict]
+        terms = [t for t in words(query) if t in index.vocab_dict]
         if not terms:
             return None
         raw = np.asarray(index.get_scores(terms), dtype=np.float32)
@@ -384,7 +381,7 @@ class LexicalIndex:
             for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
                 ids.append(chunk_id)
                 titles.append(meta["title"])
-                corpus.append(lexical_terms(f"{meta['title']} {meta.get('section') or ''} {text}") or ["-"])
+                corpus.append(words(f"{meta['title']} {meta.get('section') or ''} {text}") or ["-"])
             if len(got["ids"]) < _BATCH * 5:
                 break
             offset += len(got["ids"])
@@ -392,10 +389,3 @@ class LexicalIndex:
         index.index(corpus, show_progress=False)
         self._index, self._ids, self._titles = index, ids, titles
 
-
-_LEXICAL_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def lexical_terms(text: str) -> list[str]:
-    """Lower-cased words without the commonest function words."""
-    return [t for t in _LEXICAL_TOKEN.findall(text.lower()) if t not in STOPWORDS]

@@ -42,6 +42,14 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+def steer(vector: np.ndarray, context: np.ndarray, weight: float) -> np.ndarray:
+    """A question's vector nudged towards earlier turns' vectors (each counting `weight`), unit length: a
+    follow-up ("is it free?") keeps its topic while its own words still weigh most."""
+    if len(context):
+        vector = vector + weight * context.sum(axis=0)
+    return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
+
+
 class _Request:
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts

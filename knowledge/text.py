@@ -56,10 +56,14 @@ def stems(text: str) -> set[str]:
     return {stem(t) for t in content_tokens(text)}
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased words without the commonest function words (what lexical search indexes)."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
 def key_terms(text: str) -> set[str]:
     """What a question is about: its content words (stemmed, split at punctuation), without asking words."""
-    words = {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w not in ASKING_WORDS}
-    return {stem(w) for w in words if len(w) > 1 or w.isdigit()}
+    return {stem(w) for w in words(text) if w not in ASKING_WORDS and (len(w) > 1 or w.isdigit())}
 
 
 _ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|that|this|those|these|one|ones|he|she|his|her)\b", re.I)
