@@ -13,7 +13,7 @@ from bot import messages
 from bot.errors import AlreadyRated, ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
-from bot.responder import Responder
+from bot.responder import HISTORY_MESSAGES, Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
 from bot.types import (
@@ -103,7 +103,7 @@ class DialogueManager:
             raise ConversationNotFound(message.conversation_id)
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
-        history = [entry.message for entry in await self.store.history(state.id)]
+        history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES)]
         await self.store.append(message)
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,

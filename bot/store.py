@@ -45,6 +45,10 @@ class ConversationStore(Protocol):
         """Entries after position `after`, at most `limit` of them (all when None)."""
         ...
 
+    async def tail(self, conversation_id: str, count: int) -> list[Entry]:
+        """The last `count` entries, oldest first: what a turn needs of a long conversation."""
+        ...
+
     async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
         """True the first time a message id is seen; a retried delivery returns False."""
         ...

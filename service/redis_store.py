@@ -146,6 +146,14 @@ class RedisConversationStore:
                                        after + limit - 1 if limit else -1)
         return [Entry(seq=after + i + 1, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
 
+    async def tail(self, conversation_id: str, count: int) -> list[Entry]:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.history(conversation_id))
+            pipe.lrange(self.keys.history(conversation_id), -count, -1)
+            length, rows = await pipe.execute()
+        first = int(length) - len(rows) + 1
+        return [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+
     async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
         return bool(await self.redis.set(self.keys.seen(conversation_id, message_id), "1", nx=True,
                                          ex=SEEN_TTL_SECONDS))

@@ -58,3 +58,18 @@ async def test_handoffs_expire_after_the_retention_period(redis_url: str, prefix
         assert 7100 <= await client.ttl(f"{prefix}:handoff:h1") <= 7200
     finally:
         await client.aclose()
+
+
+async def test_tail_reads_the_last_entries_with_their_positions(redis_url: str, prefix: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    store = RedisConversationStore(client, prefix)
+    try:
+        await store.create(ConversationState(id="long", channel="web", customer=CUSTOMER))
+        for n in range(10):
+            await store.append(Message(conversation_id="long", channel="web", sender=CUSTOMER, text=f"m{n}"))
+        tail = await store.tail("long", 3)
+        assert [(e.seq, e.message.text) for e in tail] == [(8, "m7"), (9, "m8"), (10, "m9")]
+        assert [e.seq for e in await store.tail("long", 50)] == list(range(1, 11))
+        assert tail == (await store.history("long"))[-3:]
+    finally:
+        await client.aclose()
