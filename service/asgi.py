@@ -108,7 +108,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     secure = settings.secure_cookies if settings.secure_cookies is not None \
         else settings.public_url.startswith("https://")
     limits = RateLimits.from_settings(settings)
-    auth = ConsoleAuth(accounts, settings.agent_token, secure_cookie=secure, limits=limits)
+    auth = ConsoleAuth(accounts, settings.agent_token, limits, secure_cookie=secure)
 
     async def gates() -> GateConfig:
         return await container.dialogue.responder.current_gates()

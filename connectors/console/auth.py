@@ -78,8 +78,8 @@ def identity_of(session: Session) -> Identity:
 
 
 class ConsoleAuth:
-    def __init__(self, accounts: Accounts, agent_token: str, *, secure_cookie: bool = False,
-                 limits: RateLimits | None = None) -> None:
+    def __init__(self, accounts: Accounts, agent_token: str, limits: RateLimits, *,
+                 secure_cookie: bool = False) -> None:
         self.accounts = accounts
         self.limits = limits
         self.attempts = LoginAttempts(accounts.redis, accounts.prefix)
@@ -131,10 +131,8 @@ class ConsoleAuth:
         @router.post("/login")
         async def login(body: Credentials, request: Request, response: Response) -> dict[str, Any]:
             username = normalize_username(body.username)
-            address = request.client.host if request.client else "unknown"
-            if self.limits is not None:
-                address = self.limits.address(request)
-                await self.limits.check("login", address)
+            address = self.limits.address(request)
+            await self.limits.check("login", address)
             if not await self.attempts.reserve(username, address):
                 raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes",
                                     headers={"Retry-After": str(LOCKOUT_SECONDS)})

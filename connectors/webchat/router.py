@@ -36,7 +36,7 @@ class Feedback(BaseModel):
     resolved: bool | None = None
 
     @model_validator(mode="after")
-    def _something(self) -> "Feedback":
+    def _says_something(self) -> "Feedback":
         if self.rating is None and self.resolved is None:
             raise ValueError("send a rating, resolved, or both")
         return self
