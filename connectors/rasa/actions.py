@@ -21,8 +21,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue import DialogueManager, Turn
 from bot.types import Decision, Message, Participant, Role
+from connectors.rasa.channel import CHANNEL
 
-CHANNEL = "rasa"
 _dialogues: dict[int, DialogueManager] = {}
 
 

@@ -39,12 +39,11 @@ class RasaChannel:
     replies_in_turn = True  # the action server returns a turn's replies to Rasa in its response
 
     def __init__(self, url: str, *, token: str | None = None, output_channel: str = "latest",
-                 timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.output_channel = output_channel
         self.timeout = timeout
-        self.transport = transport
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "RasaChannel":
@@ -71,7 +70,7 @@ class RasaChannel:
         params = {"output_channel": self.output_channel, "execute_side_effects": "true"}
         if self.token:
             params["token"] = self.token
-        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
             try:
                 response = await client.post(f"{self.url}/conversations/{quote(sender_id, safe='')}/tracker/events",
                                              params=params, json=self.events(message))
