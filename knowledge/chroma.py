@@ -154,14 +154,21 @@ class ChromaKnowledgeBase:
             )
         self._add_titles({r.title for r in records})
 
-    def store_text_vectors(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Keep vectors of help-centre texts that answers are composed from (never of customers' words)."""
-        ids = [text_id(t) for t in texts]
-        unique = dict(zip(ids, range(len(ids))))
-        rows = list(unique.values())
-        for start in range(0, len(rows), _BATCH):
-            batch = rows[start:start + _BATCH]
-            self.texts.upsert(ids=[ids[i] for i in batch], embeddings=np.asarray(vectors[batch], dtype=np.float32))
+    def store_text_vectors(self, texts: Sequence[str], embedder: Embedder) -> int:
+        """Embed and keep help-centre texts that answers are composed from (never customers' words); texts
+        already stored (an unchanged section of an updated page, boilerplate shared by pages) are not
+        embedded again. Returns how many were new."""
+        wanted = {text_id(t): t for t in texts}
+        present: set[str] = set()
+        ids = list(wanted)
+        for start in range(0, len(ids), _BATCH):
+            present |= set(self.texts.get(ids=ids[start:start + _BATCH], include=[])["ids"])
+        missing = [(i, t) for i, t in wanted.items() if i not in present]
+        for start in range(0, len(missing), _BATCH):
+            batch = missing[start:start + _BATCH]
+            vectors = embedder([t for _, t in batch])
+            self.texts.upsert(ids=[i for i, _ in batch], embeddings=np.asarray(vectors, dtype=np.float32))
+        return len(missing)
 
     def embed_known(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`: stored ones read back, the rest computed (and not stored)."""

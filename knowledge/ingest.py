@@ -153,9 +153,7 @@ def _store_answer_texts(kb: ChromaKnowledgeBase, records: Sequence[ChunkRecord],
     from knowledge.answer import scoring_texts
 
     sections = dict.fromkeys((r.section_text, r.section) for r in records if r.section_text)
-    texts = list(dict.fromkeys(t for text, name in sections for t in scoring_texts(text, name)))
-    if texts:
-        kb.store_text_vectors(texts, embedder(texts))
+    kb.store_text_vectors([t for text, name in sections for t in scoring_texts(text, name)], embedder)
 
 
 def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,

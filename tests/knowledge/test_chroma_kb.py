@@ -154,3 +154,18 @@ def test_twin_penalty_prefers_the_topic_without_a_near_twin(tmp_path: Path) -> N
     assert [p.score for p in penalised] == sorted((p.score for p in penalised), reverse=True)
     with pytest.raises(ValueError):
         ChromaKnowledgeBase.persistent(str(tmp_path / "bad"), twin_penalty=-0.1)
+
+
+def test_answer_blocks_are_embedded_once(tmp_path: Path) -> None:
+    kb = ChromaKnowledgeBase.persistent(str(tmp_path / "chroma"))
+    seen: list[str] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+
+    assert kb.store_text_vectors(["Open Settings > Billing.", "Click Cancel.", "Open Settings > Billing."],
+                                 counting) == 2
+    assert kb.store_text_vectors(["Click Cancel.", "Confirm the cancellation."], counting) == 1
+    assert seen == ["Open Settings > Billing.", "Click Cancel.", "Confirm the cancellation."]
+    assert kb.embed_known(["Click Cancel."]).shape == (1, 384)
