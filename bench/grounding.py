@@ -31,7 +31,7 @@ os.environ["SUPPORTBOT_MIN_CONFIDENCE"] = "0"
 from knowledge.answer import GroundingModel  # noqa: E402
 from service.eval_answers import answer_rows, cites_gold, read_rows  # noqa: E402
 
-FEATURES = ("answer_coverage", "page_coverage", "similarity", "retrieval")
+FEATURES = GroundingModel.FEATURES
 
 
 def main() -> int:

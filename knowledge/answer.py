@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -202,10 +203,10 @@ class GroundingModel:
     similarity: float = 6.0
     retrieval: float = 6.0
 
+    FEATURES: ClassVar[tuple[str, ...]] = ("answer_coverage", "page_coverage", "similarity", "retrieval")
+
     def probability(self, features: dict[str, float]) -> float:
-        z = (self.intercept + self.answer_coverage * features["answer_coverage"]
-             + self.page_coverage * features["page_coverage"] + self.similarity * features["similarity"]
-             + self.retrieval * features["retrieval"])
+        z = self.intercept + sum(getattr(self, name) * features[name] for name in self.FEATURES)
         return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
