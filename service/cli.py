@@ -272,7 +272,8 @@ def _train_confidence(args: argparse.Namespace) -> int:
 def cmd_agents(args: argparse.Namespace) -> int:
     import getpass
 
-    from connectors.console.accounts import AccountRole, Accounts
+    from connectors.console.accounts import AccountRole, Accounts, normalize_username
+    from connectors.console.auth import LoginAttempts
     from service.container import build_redis
 
     settings = _settings()
@@ -294,6 +295,19 @@ def cmd_agents(args: argparse.Namespace) -> int:
                 print(json.dumps({"username": account.username, "role": account.role.value}))
             elif args.action == "remove":
                 await accounts.remove(args.username)
+            elif args.action == "unlock":
+                cleared = await LoginAttempts(redis, settings.redis_prefix).unlock(normalize_username(args.username))
+                print(json.dumps({"username": normalize_username(args.username), "cleared": cleared}))
+            elif args.action == "second-factor":
+                try:
+                    if args.off:
+                        await accounts.disable_second_factor(args.username)
+                        print(json.dumps({"username": normalize_username(args.username), "second_factor": False}))
+                    else:
+                        print(await accounts.enable_second_factor(args.username, issuer="supportbot"))
+                except KeyError:
+                    print(f"supportbot: no account {args.username!r}", file=sys.stderr)
+                    return 2
             else:
                 for account in await accounts.all():
                     print(f"{account.username}\t{account.role.value}\t{account.display_name}")
@@ -363,12 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("agents", help="console accounts: add, remove, list")
-    p.add_argument("action", choices=["add", "remove", "list"])
+    p = sub.add_parser("agents", help="console accounts: add, remove, list, unlock after failed sign-ins, "
+                                      "second-factor (prints the otpauth:// URI for an authenticator app)")
+    p.add_argument("action", choices=["add", "remove", "list", "unlock", "second-factor"])
     p.add_argument("username", nargs="?", default="")
     p.add_argument("--role", choices=["admin", "agent"], default="agent")
     p.add_argument("--name", help="display name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--off", action="store_true", help="second-factor: remove the account's authenticator")
     p.set_defaults(func=cmd_agents)
 
     p = sub.add_parser("privacy", help="export or erase everything held about one customer")

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from enum import StrEnum
 
+import pyotp
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
@@ -25,6 +27,15 @@ class Account(BaseModel):
     display_name: str = ""
     role: AccountRole = AccountRole.AGENT
     password_hash: str = ""
+    totp_secret: str = ""  # set: sign-in also needs the current code from the account's authenticator app
+
+    @property
+    def has_second_factor(self) -> bool:
+        return bool(self.totp_secret)
+
+
+class SecondFactorRequired(Exception):
+    """The password was right but the account needs an authenticator code, and none (or a wrong one) came."""
 
 
 class Session(BaseModel):
@@ -94,13 +105,49 @@ class Accounts:
         await self.redis.delete(self._account_key(username))
         await self.redis.srem(f"{self.prefix}:accounts", username)
 
-    async def login(self, username: str, password: str) -> Session | None:
+    async def enable_second_factor(self, username: str, issuer: str = "supportbot") -> str:
+        """A new TOTP secret for the account; returns the otpauth:// URI its authenticator app scans."""
+        account = await self.get(username)
+        if account is None:
+            raise KeyError(username)
+        secret = pyotp.random_base32()
+        await self.redis.set(self._account_key(account.username),
+                             account.model_copy(update={"totp_secret": secret}).model_dump_json())
+        return pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name=issuer)
+
+    async def disable_second_factor(self, username: str) -> None:
+        account = await self.get(username)
+        if account is None:
+            raise KeyError(username)
+        await self.redis.set(self._account_key(account.username),
+                             account.model_copy(update={"totp_secret": ""}).model_dump_json())
+
+    async def _code_accepted(self, account: Account, code: str | None) -> bool:
+        """The current code (or the one before or after, for clock drift), each usable once: a code seen on a
+        shoulder or in a proxy log cannot sign in a second time."""
+        if not code or not code.strip().isdigit():
+            return False
+        totp = pyotp.TOTP(account.totp_secret)
+        now = time.time()
+        for drift in (0, -1, 1):
+            at = now + drift * totp.interval
+            if hmac.compare_digest(totp.at(at), code.strip()):
+                step = totp.timecode(at)
+                used = f"{self.prefix}:totp_used:{account.username}:{step}"
+                return bool(await self.redis.set(used, "1", nx=True, ex=3 * totp.interval))
+        return False
+
+    async def login(self, username: str, password: str, code: str | None = None) -> Session | None:
+        """The new session, or None for a wrong name or password; SecondFactorRequired when the password is
+        right and the account's authenticator code is missing or wrong."""
         account = await self.get(username)
         if account is None:
             hash_password(password)  # same work either way: no timing hint that the name exists
             return None
         if not check_password(password, account.password_hash):
             return None
+        if account.has_second_factor and not await self._code_accepted(account, code):
+            raise SecondFactorRequired(account.username)
         session = Session(id=secrets.token_urlsafe(32), username=account.username, role=account.role,
                           display_name=account.display_name, csrf_token=secrets.token_urlsafe(24))
         await self.redis.set(self._session_key(session.id), session.model_dump_json(), ex=SESSION_TTL_SECONDS)

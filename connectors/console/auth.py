@@ -14,7 +14,14 @@ from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
 from pydantic import BaseModel, Field
 
 from bot.types import Participant, Role, Text
-from connectors.console.accounts import SESSION_TTL_SECONDS, AccountRole, Accounts, Session, normalize_username
+from connectors.console.accounts import (
+    SESSION_TTL_SECONDS,
+    AccountRole,
+    Accounts,
+    SecondFactorRequired,
+    Session,
+    normalize_username,
+)
 from connectors.ratelimit import RateLimits
 
 COOKIE = "sb_session"
@@ -48,6 +55,11 @@ class LoginAttempts:
             tries, _, from_address, _ = await pipe.execute()
         return tries <= MAX_FAILED_LOGINS and from_address <= MAX_FAILED_LOGINS_PER_ADDRESS
 
+    async def unlock(self, username: str) -> int:
+        """Clears the account's failure counts from every address (an admin's answer to a lockout)."""
+        keys = [key async for key in self.redis.scan_iter(match=f"{self.prefix}:login_failures:{username}:*")]
+        return int(await self.redis.delete(*keys)) if keys else 0
+
     async def succeeded(self, username: str, address: str) -> None:
         pair, by_address = self._keys(username, address)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -57,6 +69,8 @@ class LoginAttempts:
 class Credentials(BaseModel):
     username: Text = Field(min_length=1, max_length=64)
     password: Text = Field(min_length=1, max_length=256)
+    code: str | None = Field(default=None, max_length=12, description="authenticator code, for accounts with a "
+                                                                       "second factor")
 
 
 @dataclass(frozen=True)
@@ -136,7 +150,11 @@ class ConsoleAuth:
             if not await self.attempts.reserve(username, address):
                 raise HTTPException(429, "too many failed sign-ins; try again in 15 minutes",
                                     headers={"Retry-After": str(LOCKOUT_SECONDS)})
-            session = await accounts.login(username, body.password)
+            try:
+                session = await accounts.login(username, body.password, body.code)
+            except SecondFactorRequired:
+                raise HTTPException(401, "authenticator code required",
+                                    headers={"X-Second-Factor": "totp"}) from None
             if session is None:
                 raise HTTPException(401, "wrong username or password")
             await self.attempts.succeeded(username, address)

@@ -105,8 +105,24 @@
   $("login").addEventListener("submit", function (event) {
     event.preventDefault();
     var body = { username: $("username").value.trim(), password: $("password").value };
-    $("password").value = "";
-    api("POST", "/api/agent/login", body).then(start).catch(function (error) {
+    if (!$("code-field").hidden) body.code = $("code").value.replace(/\s/g, "");
+    $("code").value = "";
+    api("POST", "/api/agent/login", body).then(function (account) {
+      $("password").value = "";
+      $("code-field").hidden = true;
+      start(account);
+    }).catch(function (error) {
+      if (error.status === 401 && error.message === "authenticator code required") {
+        var asked = !$("code-field").hidden;
+        $("code-field").hidden = false;
+        $("code").focus();
+        $("login-error").textContent = asked ? "That code did not work; enter the current one." :
+          "Enter the code from your authenticator app.";
+        $("login-error").hidden = false;
+        return;
+      }
+      $("password").value = "";
+      $("code-field").hidden = true;
       showLogin(error.status === 401 ? "Wrong username or password." : error.message);
     });
   });
