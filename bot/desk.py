@@ -31,7 +31,7 @@ class AgentDesk:
             state = await self._state(conversation_id)
             state.owner = transition(state.owner, Step.CLAIM)
             state.agent = agent.id
-            await self.dialogue.say(state, messages.agent_joined(agent.name or agent.id), SYSTEM)
+            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM)
             await self.store.save(state)
 
     async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
@@ -66,7 +66,7 @@ class AgentDesk:
 
     async def resolve(self, conversation_id: str, agent: Participant) -> None:
         """Done: the bot owns the conversation again and the customer is asked for a rating."""
-        await self._close(conversation_id, agent, messages.resolved(agent.name or agent.id), "resolved")
+        await self._close(conversation_id, agent, messages.resolved(agent.name), "resolved")
 
     async def _close(self, conversation_id: str, agent: Participant, text: str, event: str) -> None:
         async with self.store.lock(conversation_id):
@@ -103,7 +103,7 @@ class AgentDesk:
                 return
             state.owner = transition(state.owner, Step.CLAIM)
             state.agent = agent.id
-            await self.dialogue.say(state, messages.agent_joined(agent.name or agent.id), SYSTEM)
+            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM)
             await self.store.save(state)
         await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
 

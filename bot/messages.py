@@ -32,7 +32,8 @@ def error_ack() -> str:
 
 
 def agent_joined(agent_name: str) -> str:
-    return f"{agent_name} from our support team has joined the conversation."
+    """An agent without a name (a script with the API token) is still a person from the team."""
+    return f"{agent_name or 'Someone'} from our support team has joined the conversation."
 
 
 def handed_back() -> str:
@@ -40,7 +41,7 @@ def handed_back() -> str:
 
 
 def resolved(agent_name: str) -> str:
-    return f"{agent_name} marked this conversation as resolved. Ask again here any time."
+    return f"{agent_name or 'Our support team'} marked this conversation as resolved. Ask again here any time."
 
 
 def draft_rejected_log(reason: str) -> str:

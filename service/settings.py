@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     email_host: str = "0.0.0.0"
     email_port: int = Field(2525, ge=1, le=65535)
     email_recipients: list[str] = Field(default_factory=list, description="Empty accepts any recipient")
-    email_max_bytes: int = Field(1_048_576, ge=1024)
+    email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest mail accepted (SMTP SIZE)")
+    email_loop_limit: int = Field(10, ge=1, description="Mails from one address answered per loop window; "
+                                                        "more are kept unanswered (autoresponder loops)")
+    email_loop_minutes: float = Field(10.0, gt=0)
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
     llm_model: str = "gpt-4o-mini"

@@ -100,18 +100,24 @@ class ConsoleAuth:
         self.agent_token = agent_token
         self.secure_cookie = secure_cookie
 
-    def _bearer(self, authorization: str | None, name: str | None) -> Identity:
+    async def _bearer(self, authorization: str | None, name: str | None) -> Identity:
+        """The token's caller is the agent `X-Agent` names, shown to customers by their account's display
+        name; without `X-Agent` it is the support team, unnamed (customers never read "agent")."""
         expected = f"Bearer {self.agent_token}"
         if not authorization or not hmac.compare_digest(authorization.encode(), expected.encode()):
             raise HTTPException(401, "agent token required")
-        who = (name or "agent")[:64]
-        return Identity(Participant(role=Role.AGENT, id=who, name=who), AccountRole.ADMIN)
+        who = (name or "").strip()[:64]
+        if not who:
+            return Identity(Participant(role=Role.AGENT, id="agent", name=""), AccountRole.ADMIN)
+        account = await self.accounts.get(who) if normalize_username(who) == who else None
+        display = account.display_name if account and account.display_name else who
+        return Identity(Participant(role=Role.AGENT, id=who, name=display), AccountRole.ADMIN)
 
     async def identify(self, request: Request) -> Identity:
         """FastAPI dependency: the caller, or 401; a cookie-authenticated change without CSRF token is 403."""
         authorization = request.headers.get("authorization")
         if authorization is not None:
-            return self._bearer(authorization, request.headers.get("x-agent"))
+            return await self._bearer(authorization, request.headers.get("x-agent"))
         session = await self.accounts.session(request.cookies.get(COOKIE, ""))
         if session is None:
             raise HTTPException(401, "sign in required")
@@ -130,7 +136,7 @@ class ConsoleAuth:
     async def websocket_identity(self, websocket: WebSocket, token: str) -> Identity | None:
         """Token in the query (scripts) or the session cookie (console, same origin only)."""
         if token:
-            return self._bearer(f"Bearer {token}", None) if hmac.compare_digest(
+            return await self._bearer(f"Bearer {token}", None) if hmac.compare_digest(
                 token.encode(), self.agent_token.encode()) else None
         origin, host = websocket.headers.get("origin"), websocket.headers.get("host", "")
         if origin is not None and origin.split("://", 1)[-1] != host:

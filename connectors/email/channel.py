@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from bot.types import ConversationState, Message
-from connectors.email.convert import CHANNEL, SLOT_MESSAGE_ID, SLOT_REFERENCES, SLOT_SUBJECT, render
+from bot.types import ConversationState, Message, Role
+from connectors.email.convert import CHANNEL, SLOT_MESSAGE_ID, SLOT_REFERENCES, SLOT_SUBJECT, header_safe, render
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -50,11 +50,21 @@ class EmailChannel:
         slots = conversation.slots
         mail = render(message, str(slots.get(SLOT_SUBJECT) or ""), str(slots.get(SLOT_MESSAGE_ID) or ""),
                       [str(ref) for ref in slots.get(SLOT_REFERENCES) or ()])
-        mail["From"] = self.sender
+        mail["From"] = self.from_header(message)
         mail["To"] = Address(conversation.customer.name, addr_spec=recipient)
         # Derived from the message id: a retried delivery carries the same id, so clients show it once.
         mail["Message-ID"] = f"<{message.id}.{conversation.id[:12]}@{self.domain}>"
         return mail
+
+    def from_header(self, message: Message) -> str:
+        """An agent writes as themselves ("Alice Smith (Acme Support)" at the support address), so the
+        customer knows a person answered; the bot and system messages use the configured sender as is."""
+        name = message.sender.name.strip()
+        if message.sender.role is not Role.AGENT or not name:
+            return self.sender
+        team, address = parseaddr(self.sender)
+        label = f"{name} ({team})" if team and team != name else name
+        return str(Address(header_safe(label), addr_spec=address))
 
     async def send(self, conversation: ConversationState, message: Message) -> None:
         if message.internal:

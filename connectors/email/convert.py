@@ -13,12 +13,13 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, parseaddr
+from html import escape
 from typing import Any
 
 from bs4 import BeautifulSoup
 from pydantic import BaseModel, Field
 
-from bot.types import Message, Participant, Role
+from bot.types import Citation, Message, Participant, Role
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ _ATTRIBUTION_START = re.compile(r"^(on|am|le)\s", re.IGNORECASE)
 _OUTLOOK_SEPARATOR = re.compile(r"^\s*-{2,}\s*original message\s*-{2,}\s*$", re.IGNORECASE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_DECLARED_CHARSET = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_MAIL_SYSTEMS = frozenset({"mailer-daemon", "postmaster"})
+_REPORT_TYPES = frozenset({"multipart/report", "message/delivery-status", "message/disposition-notification"})
 _BLOCKS = ["p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "hr",
            "section", "article", "header", "footer"]
 
@@ -53,7 +57,7 @@ class InboundEmail(BaseModel):
     subject: str = ""
     message_id: str = ""
     references: list[str] = Field(default_factory=list)
-    automatic: bool = False
+    automatic: str = ""  # why a machine wrote it, when one did
 
     @property
     def conversation_id(self) -> str:
@@ -62,6 +66,40 @@ class InboundEmail(BaseModel):
     def thread_slots(self) -> dict[str, Any]:
         return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id,
                 SLOT_REFERENCES: self.references}
+
+
+def _fallback_charset(head: bytes) -> str:
+    """The charset a sender most likely wrote raw 8-bit headers in: the body's, else Windows-1252 (a superset
+    of Latin-1 for text, and what most non-UTF-8 mailers write)."""
+    found = _DECLARED_CHARSET.search(head)
+    if found:
+        name = found.group(1).decode("ascii", "replace").lower()
+        try:
+            if codecs.lookup(name).name not in ("utf-8", "ascii"):
+                return name
+        except LookupError:
+            pass
+    return "cp1252"
+
+
+def utf8_headers(raw: bytes) -> bytes:
+    """RFC 5322 headers are ASCII, yet raw 8-bit names and subjects are common. The email package reads such
+    bytes as UTF-8, so a header line in another charset is re-encoded as UTF-8 before parsing; a name is then
+    read as written ("Fritz Müller") instead of with replacement characters."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    head, rest = raw[:end], raw[end:]
+    if head.isascii():
+        return raw
+    fallback = _fallback_charset(head)
+    lines = []
+    for line in head.split(b"\n"):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                line = line.decode(fallback, "replace").encode("utf-8")
+        lines.append(line)
+    return b"\n".join(lines) + rest
 
 
 def _hash(*parts: str) -> str:
@@ -254,18 +292,32 @@ def reply_subject(subject: str) -> str:
     return "Re: " + (normalize_subject(subject) or "Your support request")
 
 
-def is_automatic(msg: EmailMessage) -> bool:
-    """Auto-replies and bulk mail (RFC 3834): answering them starts mail loops. Mailing-list headers are not
-    a signal: a support address is often a list or group that forwards to us."""
+def automatic_reason(msg: EmailMessage, sender: str = "") -> str:
+    """Why a mail was written by a machine ("" when a person wrote it): auto-replies and bulk mail
+    (RFC 3834), delivery and read reports (RFC 3464, 8098) and mail from a mail system (MAILER-DAEMON,
+    postmaster), with or without the headers. Answering any of them starts mail loops. Mailing-list headers
+    are not a signal: a support address is often a list or group that forwards to us."""
     auto = _header(msg, "Auto-Submitted").lower()
     precedence = _header(msg, "Precedence").lower()
-    return bool((auto and auto != "no") or precedence in {"bulk", "junk", "auto_reply"}
-                or _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"))
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    if precedence in {"bulk", "junk", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"):
+        return "X-Autoreply"
+    if sender.partition("@")[0].lower() in _MAIL_SYSTEMS:
+        return f"sent by the mail system {sender}"
+    try:
+        types = {part.get_content_type() for part in msg.walk()}
+    except Exception:  # a structure too broken to walk says nothing either way
+        types = {msg.get_content_type()}
+    report = types & _REPORT_TYPES
+    return f"delivery report ({min(report)})" if report else ""
 
 
 def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
     """Convert one received mail; raises ValueError when it cannot be answered (no usable From)."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    msg = BytesParser(policy=policy.default).parsebytes(utf8_headers(raw))
     assert isinstance(msg, EmailMessage)
     sender = _sender(msg)
     subject = _header(msg, "Subject")[:MAX_SUBJECT_CHARS]
@@ -282,7 +334,7 @@ def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
         raw={"message_id": own, "subject": subject, "from": sender.id},
     )
     return InboundEmail(message=message, subject=subject, message_id=own, references=references,
-                        automatic=is_automatic(msg))
+                        automatic=automatic_reason(msg, sender.id))
 
 
 def _chain(references: Iterable[str], in_reply_to: str) -> list[str]:
@@ -296,17 +348,37 @@ def _chain(references: Iterable[str], in_reply_to: str) -> list[str]:
     return ids
 
 
+def _web_link(citation: Citation) -> str:
+    """Only a web page can be linked from a mail; a file name means nothing to the customer."""
+    link = citation.link()
+    return link if link.startswith(("http://", "https://")) else ""
+
+
 def render_text(message: Message) -> str:
     text = message.text.strip()
     if message.citations:
-        sources = "\n".join(f"- {c.title} <{c.source}>" if c.source else f"- {c.title}"
+        sources = "\n".join(f"- {c.title} <{link}>" if (link := _web_link(c)) else f"- {c.title}"
                             for c in message.citations)
         text += "\n\nSources:\n" + sources
     return text + "\n"
 
 
+def render_html(message: Message) -> str:
+    """The same reply for mail clients that show HTML: paragraphs kept, sources linked by their titles.
+    Every piece of text is escaped: answers quote help-centre pages and customers' words."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", message.text.strip()) if p.strip()]
+    body = "".join(f"<p>{escape(p.strip()).replace(chr(10), '<br>')}</p>\n" for p in paragraphs)
+    if message.citations:
+        items = "".join(
+            f'<li><a href="{escape(link, quote=True)}">{escape(c.title)}</a></li>\n' if (link := _web_link(c))
+            else f"<li>{escape(c.title)}</li>\n" for c in message.citations)
+        body += f"<p>Sources:</p>\n<ul>\n{items}</ul>\n"
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}</body></html>\n'
+
+
 def render(message: Message, subject: str, in_reply_to: str, references: Sequence[str]) -> EmailMessage:
-    """A plain-text reply that mail clients file under the customer's thread (From/To: the channel's job)."""
+    """A reply that mail clients file under the customer's thread: plain text with an HTML alternative
+    (From/To: the channel's job)."""
     mail = EmailMessage(policy=policy.SMTP)
     mail["Subject"] = reply_subject(subject)
     mail["Date"] = formatdate(message.created_at, usegmt=True)
@@ -319,4 +391,5 @@ def render(message: Message, subject: str, in_reply_to: str, references: Sequenc
     if message.sender.role in (Role.BOT, Role.SYSTEM):
         mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: other robots must not answer it
     mail.set_content(render_text(message))
+    mail.add_alternative(render_html(message), subtype="html")
     return mail

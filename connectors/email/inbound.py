@@ -17,12 +17,13 @@ import re
 import signal
 import socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.runner import InlineTaskRunner
-from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail, to_message
+from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, to_message
+from connectors.email.intake import MailIntake, Outcome
 
 if TYPE_CHECKING:
     from service.container import Container
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DATA_SIZE_LIMIT = 1024 * 1024
+DATA_SIZE_LIMIT = 25 * 1024 * 1024  # attachments (photos, PDFs) make ordinary mail this large
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
 
 
@@ -40,13 +41,12 @@ def smtp_text(reason: str, limit: int = 200) -> str:
 
 
 class InboundHandler:
-    """aiosmtpd hooks: optional recipient check, then convert and hand the mail to the dialogue manager."""
+    """aiosmtpd hooks: optional recipient check, then the mail intake; its outcome becomes the SMTP answer."""
 
     def __init__(self, container: "Container", *, recipients: Iterable[str] = (),
                  max_chars: int = MAX_TEXT_CHARS) -> None:
-        self.container = container
+        self.intake = MailIntake(container, max_chars=max_chars)
         self.recipients = frozenset(r.strip().lower() for r in recipients if r.strip())
-        self.max_chars = max_chars
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -58,7 +58,7 @@ class InboundHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
-            inbound = to_message(raw, max_chars=self.max_chars)
+            inbound = to_message(raw, max_chars=self.intake.max_chars)
         except ValueError as error:
             log.warning("rejected mail from %s (envelope) to %s: %s", envelope.mail_from, envelope.rcpt_tos,
                         error)
@@ -66,35 +66,15 @@ class InboundHandler:
         except Exception:
             log.exception("could not parse mail from %s (envelope), %d bytes", envelope.mail_from, len(raw))
             return "550 5.6.0 Message could not be parsed"
-        if inbound.automatic or not envelope.mail_from or envelope.mail_from == "<>":
-            log.info("not answering automatic mail %s from %s", inbound.message_id, inbound.message.sender.id)
-            return "250 OK (automatic message, not answered)"
         try:
-            await self.accept(inbound)
+            outcome = await self.intake.receive_converted(inbound, envelope_sender=envelope.mail_from or "")
         except Exception:
             log.exception("mail %s from %s not handled; asking the sender to retry",
                           inbound.message_id, inbound.message.sender.id)
             return "451 4.3.0 Temporary failure, please retry"
-        return "250 OK"
-
-    async def accept(self, inbound: InboundEmail) -> None:
-        """Start or continue the thread's conversation, remember how to reply in-thread, then run the turn."""
-        dialogue, store = self.container.dialogue, self.container.store
-        await dialogue.start(CHANNEL, inbound.message.sender, conversation_id=inbound.conversation_id)
-        async with store.lock(inbound.conversation_id):
-            state = await store.load(inbound.conversation_id)
-            if state is not None and _is_newer(state.slots, inbound):
-                state.slots.update(inbound.thread_slots())
-                await store.save(state)
-        await dialogue.handle(inbound.message)
-
-
-def _is_newer(slots: dict[str, Any], inbound: InboundEmail) -> bool:
-    """A re-delivered older mail must not pull replies back to an earlier point of the thread."""
-    if not inbound.message_id:
-        return True
-    return inbound.message_id != slots.get(SLOT_MESSAGE_ID) and \
-        inbound.message_id not in (slots.get(SLOT_REFERENCES) or ())
+        if outcome is Outcome.HANDLED:
+            return "250 OK"
+        return f"250 OK ({outcome.value} message, not answered)"
 
 
 class InboundServer:

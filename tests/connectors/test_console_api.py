@@ -196,3 +196,15 @@ def test_console_files_are_served(client: TestClient) -> None:
         asset = client.get(path)
         assert asset.status_code == 200 and "innerHTML" not in asset.text, path
     assert client.get("/console/secrets.txt").status_code == 404
+
+
+def test_customers_see_an_api_agent_by_their_account_name_never_as_agent(client: TestClient) -> None:
+    token_only = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+    client.post("/api/agent/admin/agents", headers=token_only, json={
+        "username": "carol", "password": "long-enough-1", "display_name": "Carol Diaz"}).raise_for_status()
+    for headers_of_agent, expected in [(token_only, "Someone from our support team has joined"),
+                                       (agent_headers("carol"), "Carol Diaz from our support team has joined")]:
+        cid, headers, handoff = escalate(client)
+        client.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=headers_of_agent).raise_for_status()
+        joined = [m["text"] for m in history(client, cid, headers) if m["role"] == "system"][-1]
+        assert joined.startswith(expected)

@@ -156,7 +156,25 @@ def test_render_threads_the_reply_and_lists_its_sources() -> None:
     plain = parsed.get_body(preferencelist=("plain",))
     assert plain is not None
     body = plain.get_content().replace("\r\n", "\n")
-    assert body == "Open Settings.\n\nSources:\n- Resetting your password <reset.md>\n"
+    assert body == "Open Settings.\n\nSources:\n- Resetting your password\n"  # a file name is no link
+
+
+def test_the_html_alternative_links_web_sources_by_title_and_escapes_everything() -> None:
+    pages = (Citation(title="Refunds <b>& credits</b>", source='https://help.acme.test/refunds?a=1&b="2"',
+                      section="Annual plans"),
+             Citation(title="Resetting your password", source="reset.md"))
+    message = _bot("Annual plans <script>alert(1)</script> are refunded.\n\nAsk us & we help.", pages)
+    reply = BytesParser(policy=policy.default).parsebytes(render(message, "Help", "<q@x.test>", []).as_bytes())
+    assert reply.get_content_type() == "multipart/alternative"
+    html = reply.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html and "<b>" not in html
+    assert "Annual plans &lt;script&gt;alert(1)&lt;/script&gt; are refunded.</p>" in html
+    assert "<p>Ask us &amp; we help.</p>" in html
+    assert ('<a href="https://help.acme.test/refunds?a=1&amp;b=&quot;2&quot;#annual-plans">'
+            "Refunds &lt;b&gt;&amp; credits&lt;/b&gt;</a>") in html
+    assert "<li>Resetting your password</li>" in html
+    plain = reply.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert '- Refunds <b>& credits</b> <https://help.acme.test/refunds?a=1&b="2"#annual-plans>' in plain
 
 
 def test_render_of_a_persons_reply_is_not_marked_automatic() -> None:

@@ -1,0 +1,33 @@
+"""A per-sender limit on automatic answers: the last guard against autoresponders that send no RFC 3834
+headers and answer every answer (a loop of one mail each way per second, otherwise)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from redis.asyncio import Redis
+
+
+class SenderLoopGuard:
+    """At most `limit` mails from one address are answered per window; counted in Redis, so every process
+    that receives mail (SMTP, IMAP, webhooks) counts together. A fixed window is enough: a loop sends far
+    more than the limit in any window, a person far fewer."""
+
+    def __init__(self, redis: Redis, prefix: str, *, limit: int, window_seconds: float) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.limit = limit
+        self.window_seconds = max(1, int(window_seconds))
+
+    def _key(self, address: str) -> str:
+        digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:24]
+        return f"{self.prefix}:email:sender:{digest}"
+
+    async def allow(self, address: str) -> bool:
+        """Count this mail; False once the sender is over the limit in the current window."""
+        key = self._key(address)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window_seconds, nx=True)
+            count, _ = await pipe.execute()
+        return int(count) <= self.limit
