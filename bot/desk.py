@@ -18,6 +18,7 @@ class AgentDesk:
         self.store = dialogue.store
         self.queue = dialogue.queue
         self.journal = dialogue.journal
+        self.observer = dialogue.observer
 
     async def _state(self, conversation_id: str) -> ConversationState:
         state = await self.store.load(conversation_id)
@@ -36,6 +37,7 @@ class AgentDesk:
 
     async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
         handoff = await self.queue.claim(handoff_id, agent.id)
+        self.observer.handoff("claimed")
         await self._join(handoff.conversation_id, agent)
         await self.queue.notify({"type": "claimed", "handoff_id": handoff.id, "agent": agent.id,
                                  "conversation_id": handoff.conversation_id})
@@ -52,6 +54,7 @@ class AgentDesk:
         if state.handoff_id and (handoff := await self.queue.get(state.handoff_id)):
             if handoff.status is HandoffStatus.QUEUED:
                 await self.queue.claim(handoff.id, agent.id)
+                self.observer.handoff("claimed")
         await self.queue.notify({"type": "agent_reply", "conversation_id": conversation_id, "agent": agent.id})
         return turn
 
@@ -177,6 +180,7 @@ class AgentDesk:
             handoff_id = state.handoff_id
         if handoff_id and (handoff := await self.queue.get(handoff_id)) and handoff.status is HandoffStatus.QUEUED:
             await self.queue.claim(handoff_id, agent.id)
+            self.observer.handoff("claimed")
         await self._record_review(draft.model_dump(mode="json"), agent, "rejected", "", reason=reason)
         await self.queue.notify({"type": "draft_rejected", "conversation_id": conversation_id, "agent": agent.id})
 
@@ -184,6 +188,7 @@ class AgentDesk:
         if state.handoff_id:
             try:
                 await self.queue.resolve(state.handoff_id)
+                self.observer.handoff("resolved")
             except HandoffNotFound:
                 pass
             state.handoff_id = None

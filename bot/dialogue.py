@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from time import perf_counter
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,7 @@ from bot import messages
 from bot.errors import AlreadyRated, ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
+from bot.observer import Observer, StageTimes, Unobserved
 from bot.responder import HISTORY_MESSAGES, Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
@@ -65,6 +67,7 @@ class DialogueManager:
         push_channels: frozenset[str] = frozenset(),
         hours: BusinessHours | None = None,
         replies_in_turn: frozenset[str] = frozenset(),
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -76,6 +79,7 @@ class DialogueManager:
         self.hours = hours
         # channels whose connector returns a turn's replies in its own response (Rasa's action server)
         self.replies_in_turn = replies_in_turn
+        self.observer = observer or Unobserved()
 
     async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
                     token_hash: str = "") -> ConversationState:
@@ -88,23 +92,31 @@ class DialogueManager:
         return state
 
     async def handle(self, message: Message) -> Turn:
+        started = perf_counter()
+        times = StageTimes()
         async with self.store.lock(message.conversation_id):
             if not await self.store.first_delivery(message.conversation_id, message.id):
                 return Turn(duplicate=True)
             try:
-                return await self._handle_locked(message)
+                turn = await self._handle_locked(message, times)
             except Exception:  # not handled: let the sender's retry of this id be processed
                 await self.store.forget_delivery(message.conversation_id, message.id)
                 raise
+        if turn.outcome is not None:  # a bot turn (not an agent's message, not one for the agent)
+            times.report(self.observer)
+            self.observer.turn(message.channel, turn.outcome.decision.value, perf_counter() - started)
+        return turn
 
-    async def _handle_locked(self, message: Message) -> Turn:
-        state = await self.store.load(message.conversation_id)
+    async def _handle_locked(self, message: Message, times: StageTimes) -> Turn:
+        with times("store"):
+            state = await self.store.load(message.conversation_id)
         if state is None:
             raise ConversationNotFound(message.conversation_id)
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
-        history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES)]
-        await self.store.append(message)
+        with times("store"):
+            history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES)]
+            await self.store.append(message)
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
                                      "handoff_id": state.handoff_id})
@@ -115,10 +127,11 @@ class DialogueManager:
             log.exception("bot path failed for conversation %s", state.id)
             outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,
                                   explanation="the bot path raised an error")
-        turn = await self._apply(state, message, outcome)
-        await self.journal.record("turn", {
-            "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
-            "question": self.responder.redact(message.text), "at": now(), **outcome.model_dump(mode="json")})
+        with times("store"):
+            turn = await self._apply(state, message, outcome)
+            await self.journal.record("turn", {
+                "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
+                "question": self.responder.redact(message.text), "at": now(), **outcome.model_dump(mode="json")})
         return turn
 
     async def _apply(self, state: ConversationState, message: Message, outcome: TurnOutcome) -> Turn:
@@ -163,6 +176,7 @@ class DialogueManager:
         )
         state.handoff_id = handoff.id
         self.runner.start("open_handoff", {"handoff": handoff.model_dump(mode="json")})
+        self.observer.handoff("opened")
         return handoff.id
 
     async def _ack_text(self, outcome: TurnOutcome) -> str:

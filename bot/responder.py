@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 from bot import messages
 from bot.confidence import Calibration, Signals, combine
-from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, with_overrides
-from bot.ports import Answerer, Categorizer, Exchange, KnowledgeBase, last_said
+from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_overrides
+from bot.observer import Observer, StageTimes, Unobserved
+from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, last_said
 from bot.privacy import Redactor
 from bot.safety import looks_like_injection
 from bot.smalltalk import Kind, SmallTalk, small_talk
@@ -68,6 +69,7 @@ class Responder:
         calibration: Calibration | None = None,
         smalltalk: SmallTalk | None = None,
         redact: Callable[[str], str] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -78,6 +80,7 @@ class Responder:
         self.calibration = calibration
         self.smalltalk = smalltalk or SmallTalk()
         self.redact = redact or Redactor()  # what the answerer (possibly a hosted model) and the journal see
+        self.observer = observer or Unobserved()
         self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
 
     async def current_gates(self) -> GateConfig:
@@ -106,6 +109,13 @@ class Responder:
         return self._built_in(Kind.OFF_TOPIC, explanation, **update)
 
     async def respond(self, message: Message, history: Sequence[Message] = ()) -> TurnOutcome:
+        times = StageTimes()
+        try:
+            return await self._respond(message, history, times)
+        finally:
+            times.report(self.observer)
+
+    async def _respond(self, message: Message, history: Sequence[Message], times: StageTimes) -> TurnOutcome:
         text = message.text
         if message.asks_for_person or wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
@@ -114,26 +124,36 @@ class Responder:
             return self._built_in(Kind.INSTRUCTIONS, "the message tries to instruct the bot")
         if kind := small_talk(text):
             return self._built_in(kind, f"small talk: {kind.value}")
-        category, probability = self.categorize(text)
+        with times("categorize"):
+            category, probability = self.categorize(text)
         if category in UNKNOWN_LABELS:
             return self._off_topic(f"category {category} (p={probability:.2f})", EscalationReason.OUT_OF_SCOPE,
                                    category=category,
                                    signals={"category_probability": probability})
-        gates = await self.current_gates()
-        phase = gates.phase_for(category, message.channel)
-        thresholds = gates.thresholds_for(category)
-        earlier = exchanges(history)
-        context = search_context(earlier)
-        searched = self.redact(" ← ".join([text, *context]) if context else text)
-        passages = await self.knowledge.search(text, k=self.top_k, context=context)
+        with times("gate"):
+            gates = await self.current_gates()
+            phase = gates.phase_for(category, message.channel)
+            thresholds = gates.thresholds_for(category)
+        with times("retrieve"):
+            earlier = exchanges(history)
+            context = search_context(earlier)
+            searched = self.redact(" ← ".join([text, *context]) if context else text)
+            passages = await self.knowledge.search(text, k=self.top_k, context=context)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
         if not usable and phase is not Phase.CATEGORIZE:
             return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})",
                                    EscalationReason.NO_ANSWER, category=category,
                                    phase=phase, searched=searched, signals={"retrieval_score": best})
-        private = [e.model_copy(update={"text": self.redact(e.text)}) for e in earlier]
-        answer = await self.answerer.answer(self.redact(text), usable, private) if usable else None
+        with times("compose"):
+            private = [e.model_copy(update={"text": self.redact(e.text)}) for e in earlier]
+            answer = await self.answerer.answer(self.redact(text), usable, private) if usable else None
+        with times("gate"):
+            return self._judge(answer, category, probability, phase, thresholds, best, searched)
+
+    def _judge(self, answer: Answer | None, category: str, probability: float, phase: Phase,
+               thresholds: Thresholds, best: float, searched: str) -> TurnOutcome:
+        """The gate: whether the composed answer may go out as it is, as a draft, or not at all."""
         answered = answer is not None and bool(answer.text)
         signals = Signals(category_probability=probability, retrieval_score=best,
                           support=answer.support if answer and answered else 0.0,

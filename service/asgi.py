@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,6 +34,7 @@ from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
+from service.metrics import REDIS_ERRORS, CountLiveSockets, exposition
 from service.privacy import CustomerRecords
 from service.settings import Settings
 
@@ -149,6 +152,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-Conversation-Token"])
     app.add_middleware(BodyLimit)
+    app.add_middleware(CountLiveSockets)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -159,11 +163,21 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         await container.redis.ping()
         return {"status": "ok", "mode": "embedded" if settings.embedded else "redis"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format; with SUPPORTBOT_METRICS_TOKEN set, only for `Authorization: Bearer` it."""
+        if settings.metrics_token and not secrets.compare_digest(
+                request.headers.get("authorization", ""), f"Bearer {settings.metrics_token}"):
+            return JSONResponse({"detail": "metrics need the metrics token"}, status_code=401)
+        body = await exposition(container.queue, container.redis, settings.redis_prefix)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
     return app
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """Redis down: a retryable 503 (the widget keeps the message and sends it again), never a bare 500."""
+    REDIS_ERRORS.labels(error=type(exc).__name__).inc()
     log.error("conversation store unavailable: %s", exc)
     return JSONResponse({"detail": "the conversation store is unavailable; retry shortly"}, status_code=503,
                         headers={"Retry-After": "5"})

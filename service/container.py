@@ -26,6 +26,7 @@ from bot.privacy import Redactor
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
+from service.metrics import PrometheusObserver
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
 
@@ -235,11 +236,12 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner = _default_runner(settings)
     gates = load_gates(settings)
     phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
+    observer = PrometheusObserver()
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
                           overrides=phase_overrides,
                           calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
-                          redact=Redactor(settings.redact))
+                          redact=Redactor(settings.redact), observer=observer)
 
     async def expected_wait(category: str) -> int | None:
         if not settings.minutes_per_handoff:
@@ -253,7 +255,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
                                push_channels=frozenset(delivery.channels), hours=hours,
                                replies_in_turn=frozenset(name for name, channel in delivery.channels.items()
-                                                         if getattr(channel, "replies_in_turn", False)))
+                                                         if getattr(channel, "replies_in_turn", False)),
+                               observer=observer)
     escalation = EscalationJobs(queue, runner, build_notifiers(settings, redis, store, queue),
                                 reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders,
                                 sla_seconds=lambda category: gates.category(category).sla_seconds)

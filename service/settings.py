@@ -39,6 +39,8 @@ class Settings(BaseSettings):
                               description="personal data replaced before a language model, the journal or a "
                                           "webhook sees customers' words; [] turns it off")
     api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
+    metrics_token: str | None = Field(None, description="when set, /metrics answers only requests with "
+                                                         "`Authorization: Bearer <token>`")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
                                                                  "the client address, e.g. X-Forwarded-For")
 

@@ -1,0 +1,144 @@
+"""Prometheus metrics: the core's observer, live sockets and Redis errors of this process, and at each
+scrape the deployment-wide figures kept in Redis (handoff queue, worker task failures).
+
+Per-process series (turns, stages, handoff events, sockets, Redis errors) are summed across API processes;
+the scrape-time series describe the whole deployment, so every process reports the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.observer import HandoffEvent, Stage
+from bot.store import HandoffQueue
+from bot.types import HandoffStatus, now
+
+# sub-millisecond stages (categorize, gate) and multi-second turns (a hosted model composing) both show
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+TURN_STAGE_SECONDS = Histogram("supportbot_turn_stage_seconds", "Time of one stage of a bot turn",
+                               ["stage"], buckets=BUCKETS)
+TURN_SECONDS = Histogram("supportbot_turn_seconds", "Time of a bot turn, lock wait included, by outcome",
+                         ["channel", "decision"], buckets=BUCKETS)
+HANDOFFS = Counter("supportbot_handoffs", "Handoffs opened by turns, claimed by agents, resolved", ["event"])
+LIVE_SOCKETS = Gauge("supportbot_live_sockets", "WebSockets open on this process")
+REDIS_ERRORS = Counter("supportbot_redis_errors", "Requests (and scrapes) that failed on a Redis error",
+                       ["error"])
+
+for _stage in ("categorize", "retrieve", "compose", "gate", "store"):
+    TURN_STAGE_SECONDS.labels(stage=_stage)
+for _event in ("opened", "claimed", "resolved"):
+    HANDOFFS.labels(event=_event)
+
+
+class PrometheusObserver:
+    """The core's `Observer`, recorded in this process's prometheus-client registry."""
+
+    def stage(self, stage: Stage, seconds: float) -> None:
+        TURN_STAGE_SECONDS.labels(stage=stage).observe(seconds)
+
+    def turn(self, channel: str, decision: str, seconds: float) -> None:
+        TURN_SECONDS.labels(channel=channel, decision=decision).observe(seconds)
+
+    def handoff(self, event: HandoffEvent) -> None:
+        HANDOFFS.labels(event=event).inc()
+
+
+def task_failures_key(prefix: str) -> str:
+    """Redis hash of task name -> count, written by every worker (`workers/signals.py`)."""
+    return f"{prefix}:metrics:task_failures"
+
+
+def task_retries_key(prefix: str) -> str:
+    return f"{prefix}:metrics:task_retries"
+
+
+class _Families:
+    """A collector that yields metric families computed before the scrape (collect() cannot await)."""
+
+    def __init__(self, families: Iterable[Any]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[Any]:
+        return self.families
+
+
+async def deployment_families(queue: HandoffQueue, redis: Redis, prefix: str) -> list[Any]:
+    """Queue depth and oldest wait per agent queue, and worker task failures, read from Redis now."""
+    waiting: dict[str, list[float]] = {}
+    for handoff in await queue.open_handoffs():
+        if handoff.status is HandoffStatus.QUEUED:
+            waiting.setdefault(handoff.queue, []).append(handoff.created_at)
+    depth = GaugeMetricFamily("supportbot_handoff_queue_depth", "Handoffs waiting for an agent", labels=["queue"])
+    oldest = GaugeMetricFamily("supportbot_handoff_oldest_wait_seconds",
+                               "How long the oldest unclaimed handoff has waited", labels=["queue"])
+    at = now()
+    for name, created in sorted(waiting.items()):
+        depth.add_metric([name], len(created))
+        oldest.add_metric([name], max(0.0, at - min(created)))
+    families: list[Any] = [depth, oldest]
+    for key, name, doc in ((task_failures_key(prefix), "supportbot_task_failures", "Worker tasks that failed "
+                            "for good (retries exhausted), all workers"),
+                           (task_retries_key(prefix), "supportbot_task_retries", "Worker task attempts that "
+                            "raised and were retried, all workers")):
+        counter = CounterMetricFamily(name, doc, labels=["task"])
+        for task, count in sorted((await redis.hgetall(key)).items()):  # type: ignore[misc]
+            counter.add_metric([_text(task)], float(count))
+        families.append(counter)
+    return families
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def exposition(queue: HandoffQueue, redis: Redis, prefix: str) -> bytes:
+    """The text a scrape of /metrics gets: this process's metrics, then the deployment's. With Redis down
+    the scrape still answers (that is when it matters), with `supportbot_redis_up 0`."""
+    up = GaugeMetricFamily("supportbot_redis_up", "1 when this scrape could read the deployment's figures "
+                                                  "from Redis")
+    try:
+        families = await deployment_families(queue, redis, prefix)
+        up.add_metric([], 1)
+    except RedisError as error:
+        REDIS_ERRORS.labels(error=type(error).__name__).inc()
+        families = []
+        up.add_metric([], 0)
+    scraped = CollectorRegistry(auto_describe=False)
+    collector: Collector = _Families([up, *families])  # type: ignore[assignment]
+    scraped.register(collector)
+    return generate_latest(REGISTRY) + generate_latest(scraped)
+
+
+class CountLiveSockets:
+    """ASGI middleware: a WebSocket counts from its accept until its handler returns."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        accepted = False
+
+        async def counting(message: Message) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                LIVE_SOCKETS.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting)
+        finally:
+            if accepted:
+                LIVE_SOCKETS.dec()
