@@ -35,6 +35,7 @@ from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
 from service.metrics import REDIS_ERRORS, CountLiveSockets, exposition
+from service.openapi import allow_every_method_of_the_path, publish_whole_schema
 from service.privacy import CustomerRecords
 from service.settings import Settings
 
@@ -128,6 +129,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app = FastAPI(title="supportbot", lifespan=lifespan, docs_url="/docs" if settings.api_docs else None,
                   redoc_url=None, openapi_url="/openapi.json" if settings.api_docs else None)
     app.add_middleware(SecurityHeaders)
+    publish_whole_schema(app)
+    allow_every_method_of_the_path(app)
     app.state.container = container
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))

@@ -54,6 +54,10 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class CSVResponse(Response):
+    media_type = "text/csv"
+
+
 def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Awaitable[GateConfig]], *,
                      default_window_hours: float = 72, calibration: Calibration | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/agent")
@@ -74,7 +78,9 @@ def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Aw
                                "accepted": calibration.accepted if calibration else 0,
                                "min_confidence": current.thresholds.min_confidence}}
 
-    @router.get("/analytics.csv")
+    @router.get("/analytics.csv", response_class=CSVResponse,
+                responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                 "description": "one row per day, category, channel and phase"}})
     async def csv(who: Agent, days: Days = 30, window_hours: WindowHours | None = None) -> Response:
         rows = _rows(await journal.export(), days, window_hours or default_window_hours)
         return Response(to_csv(rows), media_type="text/csv",

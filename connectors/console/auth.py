@@ -73,6 +73,13 @@ class Credentials(BaseModel):
                                                                        "second factor")
 
 
+class Me(BaseModel):
+    username: str
+    display_name: str
+    role: AccountRole
+    csrf_token: str = Field(description="send as X-CSRF-Token with every change")
+
+
 @dataclass(frozen=True)
 class Identity:
     """The caller as an agent participant, with the role that decides what they may change."""
@@ -149,7 +156,7 @@ class ConsoleAuth:
         accounts = self.accounts
 
         @router.post("/login")
-        async def login(body: Credentials, request: Request, response: Response) -> dict[str, Any]:
+        async def login(body: Credentials, request: Request, response: Response) -> Me:
             username = normalize_username(body.username)
             address = self.limits.address(request)
             await self.limits.check("login", address)
@@ -169,7 +176,7 @@ class ConsoleAuth:
             return _me(session)
 
         @router.get("/me")
-        async def me(request: Request) -> dict[str, Any]:
+        async def me(request: Request) -> Me:
             session = await accounts.session(request.cookies.get(COOKIE, ""))
             if session is None:
                 raise HTTPException(401, "sign in required")
@@ -186,6 +193,6 @@ class ConsoleAuth:
         return router
 
 
-def _me(session: Session) -> dict[str, Any]:
-    return {"username": session.username, "display_name": session.display_name, "role": session.role.value,
-            "csrf_token": session.csrf_token}
+def _me(session: Session) -> Me:
+    return Me(username=session.username, display_name=session.display_name, role=session.role,
+              csrf_token=session.csrf_token)

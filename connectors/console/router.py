@@ -23,7 +23,7 @@ PAGES = {"console.js": "application/javascript", "charts.js": "application/javas
 
 
 class Body(BaseModel):
-    text: Text = Field(max_length=20_000)
+    text: Text = Field(max_length=20_000, json_schema_extra={"minLength": 1, "pattern": r"\S"})  # checked by _not_blank
 
     @field_validator("text")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry
@@ -32,6 +32,10 @@ class NewConversation(BaseModel):
 
 
 class Feedback(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [  # at least one of them, and not null
+        {"required": ["rating"], "properties": {"rating": {"type": "integer"}}},
+        {"required": ["resolved"], "properties": {"resolved": {"type": "boolean"}}}]})
+
     rating: int | None = Field(None, ge=1, le=5)
     resolved: bool | None = None
 
@@ -44,7 +48,7 @@ class Feedback(BaseModel):
 
 class Inbound(BaseModel):
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    text: Text
+    text: Text = Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})  # checked by _not_blank
 
     @field_validator("text")
     @classmethod
@@ -52,6 +56,46 @@ class Inbound(BaseModel):
         if not value.strip():
             raise ValueError("message text is empty")
         return value.strip()
+
+
+class Created(BaseModel):
+    conversation_id: str
+    token: str = Field(description="send as X-Conversation-Token; shown once")
+
+
+class CitedSource(BaseModel):
+    title: str
+    source: str
+    section: str = ""
+    url: str | None = None
+
+
+class ChatMessage(BaseModel):
+    """One history entry as the widget shows it (text is text, never HTML)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seq: int
+    id: str
+    role: str = Field(description="customer, bot, agent or system")
+    name: str
+    text: str
+    citations: list[CitedSource] = []
+    created_at: float
+    event: str | None = Field(None, description="for system entries: what happened (joined, resolved...)")
+
+
+class HistoryPage(BaseModel):
+    owner: str = Field(description="who answers now: bot or agent")
+    messages: list[ChatMessage]
+    last_seq: int
+    more: bool = Field(description="ask again with after=last_seq for the next page")
+
+
+class Accepted(BaseModel):
+    duplicate: bool = Field(description="this message id was received before; nothing new happened")
+    decision: str | None = None
+    handoff_id: str | None = None
 
 
 def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits) -> APIRouter:
@@ -65,35 +109,34 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         return state
 
     @router.post("/api/conversations", status_code=201, dependencies=[Depends(limits.per_address("conversations"))])
-    async def create(body: NewConversation | None = None) -> dict[str, str]:
+    async def create(body: NewConversation | None = None) -> Created:
         token = secrets.token_urlsafe(32)
         customer = Participant(role=Role.CUSTOMER, id=new_id(), name=(body.name if body else "") or "Customer")
         state = await dialogue.start(CHANNEL, customer, token_hash=hash_token(token))
-        return {"conversation_id": state.id, "token": token}
+        return Created(conversation_id=state.id, token=token)
 
     @router.get("/api/conversations/{conversation_id}/messages")
     async def messages(conversation_id: str, x_conversation_token: Annotated[str | None, Header()] = None,
                        after: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-                       limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE) -> dict[str, Any]:
+                       limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE) -> HistoryPage:
         """One page of the history after `after`; `more` says whether to ask again from `last_seq`."""
         state = await authorize(conversation_id, x_conversation_token)
         entries = await store.history(conversation_id, after, limit)
-        return {"owner": state.owner.value,
-                "messages": [render(e) for e in entries if visible_to_customer(e.message)],
-                "last_seq": entries[-1].seq if entries else after, "more": len(entries) == limit}
+        return HistoryPage.model_validate(
+            {"owner": state.owner.value, "messages": [render(e) for e in entries if visible_to_customer(e.message)],
+             "last_seq": entries[-1].seq if entries else after, "more": len(entries) == limit})
 
     @router.post("/api/conversations/{conversation_id}/messages", status_code=202,
                  dependencies=[Depends(limits.per_address("messages"))])
     async def post_message(conversation_id: str, body: Inbound,
-                           x_conversation_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+                           x_conversation_token: Annotated[str | None, Header()] = None) -> Accepted:
         state = await authorize(conversation_id, x_conversation_token)
         await limits.check("messages_per_conversation", state.id)
         if len(body.text) > max_message_chars:
             raise HTTPException(413, f"message is longer than {max_message_chars} characters")
         turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id))
-        return {"duplicate": turn.duplicate,
-                "decision": turn.outcome.decision.value if turn.outcome else None,
-                "handoff_id": turn.handoff_id}
+        return Accepted(duplicate=turn.duplicate, decision=turn.outcome.decision.value if turn.outcome else None,
+                        handoff_id=turn.handoff_id)
 
     @router.post("/api/conversations/{conversation_id}/typing", dependencies=[Depends(limits.per_address("typing"))])
     async def typing(conversation_id: str,
