@@ -241,3 +241,5 @@ def test_widget_files_are_served(client: TestClient) -> None:
     assert "attachShadow" in script.text and "innerHTML" not in script.text
     page = client.get("/demo")
     assert page.status_code == 200 and 'src="/widget.js"' in page.text
+    policy = page.headers["content-security-policy"]  # no inline script may run on the page that hosts the widget
+    assert "default-src 'self'" in policy and "script-src" not in policy and "frame-ancestors 'self'" in policy
