@@ -45,3 +45,13 @@ class AlreadyRated(BotError):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(f"conversation {conversation_id!r} is already rated")
         self.conversation_id = conversation_id
+
+
+class SubscriptionEnded(BotError):
+    """A live subscription can deliver nothing more (the store's connection was lost, or the listener fell
+    too far behind): its client reconnects and reads what it missed from the history."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"live subscription to {channel} ended: {reason}")
+        self.channel = channel
+        self.reason = reason

@@ -19,15 +19,18 @@ class Entry(BaseModel):
 
 
 class Subscription(Protocol):
-    """Live events, already subscribed; iterate, then close."""
+    """Live events, already subscribed; iterate, then close (always: an open subscription holds resources)."""
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
 
     async def get(self, timeout: float) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds of quiet."""
+        """The next event, or None after `timeout` seconds of quiet; raises SubscriptionEnded when the store
+        can deliver nothing more, and the listener catches up from the history."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Idempotent."""
+        ...
 
 
 class ConversationStore(Protocol):

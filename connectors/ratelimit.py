@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request, WebSocket
 from limits import RateLimitItem, parse
@@ -46,11 +46,13 @@ class RateLimits:
         self.proxy_header = proxy_header.lower() if proxy_header else None
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "RateLimits":
+    def from_settings(cls, settings: "Settings", connection_pool: Any = None) -> "RateLimits":
+        """`connection_pool`: the process's bounded Redis pool to count in (else the library opens its own)."""
         storage: Storage = MemoryStorage()
         if settings.redis_url:
+            pool = {"connection_pool": connection_pool} if connection_pool is not None else {}
             storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy",
-                                   key_prefix=f"{settings.redis_prefix}:rl")
+                                   key_prefix=f"{settings.redis_prefix}:rl", **pool)
         return cls(storage, settings.rate_limits, proxy_header=settings.trusted_proxy_header)
 
     def address(self, connection: Request | WebSocket) -> str:

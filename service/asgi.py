@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import WebSocketRequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.errors import (
@@ -111,7 +114,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     accounts = Accounts(container.redis, settings.redis_prefix)
     secure = settings.secure_cookies if settings.secure_cookies is not None \
         else settings.public_url.startswith("https://")
-    limits = RateLimits.from_settings(settings)
+    limits = RateLimits.from_settings(settings, container.redis.connection_pool if settings.redis_url else None)
     auth = ConsoleAuth(accounts, settings.agent_token, limits, secure_cookie=secure)
 
     async def gates() -> GateConfig:
@@ -134,7 +137,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.state.container = container
     for error, status in _STATUS.items():
         app.add_exception_handler(error, _handler(status))
-    app.add_exception_handler(RedisError, _store_unavailable)
+    # Only an unreachable store is worth a retry; any other Redis error is a bug, answered 500 and logged.
+    app.add_exception_handler(RedisConnectionError, _store_unavailable)
+    app.add_exception_handler(RedisTimeoutError, _store_unavailable)
+    app.add_exception_handler(WebSocketRequestValidationError, _refuse_handshake)
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars,
                                       limits=limits))
     app.include_router(auth.router())
@@ -184,6 +190,16 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.error("conversation store unavailable: %s", exc)
     return JSONResponse({"detail": "the conversation store is unavailable; retry shortly"}, status_code=503,
                         headers={"Retry-After": "5"})
+
+
+async def _refuse_handshake(websocket: WebSocket, exc: Exception) -> None:
+    """Bad query parameters on a WebSocket get the same 422 and error list as on HTTP, as the handshake's
+    answer (where the server can send one; otherwise a policy-violation close carrying the errors)."""
+    errors = jsonable_encoder(exc.errors()) if isinstance(exc, WebSocketRequestValidationError) else str(exc)
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"detail": errors}, status_code=422))
+    else:
+        await websocket.close(code=1008, reason=str(errors)[:120])
 
 
 def _handler(status: int):  # type: ignore[no-untyped-def]

@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bot.confidence import Calibration
 from bot.delivery import Channel, Delivery
@@ -26,6 +28,7 @@ from bot.privacy import Redactor
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
+from service.live_hub import LiveHub
 from service.metrics import PrometheusObserver
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
@@ -147,10 +150,33 @@ _EMBEDDED_SERVERS: dict[str, Any] = {}
 
 
 def build_redis(settings: Settings) -> Redis:
-    if settings.redis_url:
-        # bounded connects: an unreachable Redis fails fast instead of hanging a request for minutes
-        return Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5,
-                              health_check_interval=30)
+    """The request pool: bounded, so a burst waits up to `redis_pool_timeout` for a free connection (then 503)
+    instead of opening connections until Redis or the process runs out."""
+    if not settings.redis_url:
+        return _embedded_redis()
+    pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=settings.redis_max_connections,
+                                           timeout=settings.redis_pool_timeout, **_connection_options("supportbot"))
+    return Redis(connection_pool=pool)
+
+
+def build_live_redis(settings: Settings) -> Redis:
+    """The live hub's own client: one pub/sub connection (a second only while a broken one is replaced).
+    No retry: a broken connection must end its listeners, who may have missed messages meanwhile."""
+    if not settings.redis_url:
+        return _embedded_redis()
+    options = {**_connection_options("supportbot-live"), "retry": Retry(NoBackoff(), 0)}
+    return Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=2, **options))
+
+
+def _connection_options(name: str) -> dict[str, Any]:
+    # bounded connects: an unreachable Redis fails fast instead of hanging a request for minutes. A pooled
+    # connection gone stale (Redis restarted since it was last used) fails its command; that command is tried
+    # once more on a fresh connection, so a restart costs no request.
+    return {"decode_responses": True, "socket_connect_timeout": 5, "socket_keepalive": True,
+            "health_check_interval": 30, "client_name": name, "retry": Retry(NoBackoff(), 1)}
+
+
+def _embedded_redis() -> Redis:
     import fakeredis
 
     server = _EMBEDDED_SERVERS.setdefault("default", fakeredis.FakeServer())
@@ -185,6 +211,7 @@ class Container:
     escalation: EscalationJobs
     delivery: Delivery
     phase_overrides: RedisPhaseOverrides
+    live: LiveHub
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def warm_up(self) -> None:
@@ -198,6 +225,7 @@ class Container:
     async def close(self) -> None:
         if isinstance(self.runner, InlineTaskRunner):
             self.runner.cancel_all()
+        await self.live.close()
         await self.redis.aclose()
 
 
@@ -227,10 +255,12 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         settings.agent_token = secrets.token_urlsafe(16)
         log.info("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process")
     redis = build_redis(settings)
+    live = LiveHub(build_live_redis(settings))
     retention = int(settings.retention_days * 86400)
     store = RedisConversationStore(redis, settings.redis_prefix,
-                                   idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention)
-    queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention)
+                                   idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention,
+                                   live=live)
+    queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention, live=live)
     journal = RedisJournal(redis, settings.redis_prefix, retention=retention)
     if runner is None:
         runner = _default_runner(settings)
@@ -265,7 +295,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner.register("remind_handoff", escalation.remind_handoff)
         runner.register("deliver", delivery.deliver)
     return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
-                     delivery, phase_overrides)
+                     delivery, phase_overrides, live)
 
 
 def _default_runner(settings: Settings) -> TaskRunner:

@@ -6,7 +6,6 @@ The same code runs against a real Redis server and, in the embedded mode, agains
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from redis.asyncio import Redis
 from bot.errors import AlreadyClaimed, HandoffNotFound
 from bot.store import Entry
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
+from service.live_hub import HubSubscription, LiveHub
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 JOURNAL_KINDS = ("turn", "review", "shadow", "csat", "confirmation", "first_human_reply")
@@ -62,48 +62,15 @@ class Keys:
         return f"{self.prefix}:conversations"
 
 
-class RedisSubscription:
-    """Subscribed before it is returned, so nothing published after `subscribe()` is missed."""
-
-    def __init__(self, pubsub: Any) -> None:
-        self.pubsub = pubsub
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
-        async for raw in self.pubsub.listen():
-            if raw.get("type") == "message":
-                yield json.loads(raw["data"])
-
-    async def get(self, timeout: float) -> dict[str, Any] | None:
-        """The next event, or None after `timeout` seconds of quiet (subscribe confirmations skipped)."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            raw = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
-            if raw and raw.get("type") == "message":
-                return json.loads(raw["data"])
-        return None
-
-    async def close(self) -> None:
-        await self.pubsub.unsubscribe()
-        await self.pubsub.aclose()
-
-
-async def _subscribe(redis: Redis, channel: str) -> RedisSubscription:
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(channel)
-    return RedisSubscription(pubsub)
-
-
 class RedisConversationStore:
     """Conversations expire when left alone: `idle_ttl` seconds after their last change when the bot alone
     handled them (a visitor who opened the widget and left), `kept_ttl` once a person was involved (a
     handoff or an agent), so agents' work stays for the retention period. Every change renews the clock."""
 
     def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 60.0, *,
-                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600) -> None:
+                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: LiveHub | None = None) -> None:
         self.redis = redis
+        self.live = live or LiveHub(redis)
         self.keys = Keys(prefix)
         self.lock_timeout = lock_timeout
         self.idle_ttl = idle_ttl
@@ -170,8 +137,8 @@ class RedisConversationStore:
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
         await self.redis.publish(self.keys.live(conversation_id), json.dumps(event))
 
-    async def subscribe(self, conversation_id: str) -> RedisSubscription:
-        return await _subscribe(self.redis, self.keys.live(conversation_id))
+    async def subscribe(self, conversation_id: str) -> HubSubscription:
+        return await self.live.subscribe(self.keys.live(conversation_id))
 
     async def recent(self, limit: int = 100) -> list[str]:
         return [c if isinstance(c, str) else c.decode()
@@ -182,10 +149,12 @@ class RedisHandoffQueue:
     """Handoffs are kept for the retention period after their last change, like the conversations they
     belong to."""
 
-    def __init__(self, redis: Redis, prefix: str = "sb", *, retention: int = 365 * 24 * 3600) -> None:
+    def __init__(self, redis: Redis, prefix: str = "sb", *, retention: int = 365 * 24 * 3600,
+                 live: LiveHub | None = None) -> None:
         self.redis = redis
         self.keys = Keys(prefix)
         self.retention = retention
+        self.live = live or LiveHub(redis)
 
     async def open(self, handoff: Handoff) -> bool:
         created = await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), nx=True,
@@ -243,8 +212,8 @@ class RedisHandoffQueue:
     async def notify(self, event: dict[str, Any]) -> None:
         await self.redis.publish(self.keys.agents, json.dumps({"at": now(), **event}))
 
-    async def subscribe(self) -> RedisSubscription:
-        return await _subscribe(self.redis, self.keys.agents)
+    async def subscribe(self) -> HubSubscription:
+        return await self.live.subscribe(self.keys.agents)
 
 
 class RedisJournal:

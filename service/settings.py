@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Unset: embedded in-process store, jobs run inline")
     broker_url: str | None = Field(None, description="Celery broker; defaults to redis_url")
     redis_prefix: str = "sb"
+    redis_max_connections: int = Field(50, ge=2, le=10_000, description="Redis connections per process for "
+                                       "requests and jobs; live sockets share one more, of their own")
+    redis_pool_timeout: float = Field(5.0, gt=0, description="seconds a request waits for a free pooled "
+                                      "connection before answering 503")
     chroma_url: str | None = Field(None, description="A `chroma run` server; unset: embedded PersistentClient")
     collection: str = "helpcenter"
     categories_file: Path | None = None

@@ -27,21 +27,9 @@ def free_port() -> int:
 def private_redis(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of the test's own (the shared one is never stopped), as its URL and process; killed
     on exit, so the test may stop or kill it in between."""
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(directory)], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        for _ in range(100):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield url, server
-    finally:
-        server.kill()
-        server.wait()
+    with RedisServer(directory, appendonly=False) as server:
+        assert server.process is not None
+        yield server.url, server.process
 
 
 def wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float, log: Path | None = None) -> None:
@@ -78,3 +66,52 @@ def serve_in_background(handler: Any) -> ThreadingHTTPServer:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, for tests that restart Redis or count its clients:
+    the shared server on 6379 must never be stopped, and its client list is everyone's."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = True) -> None:
+        self.directory = directory
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.appendonly else "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: with AOF on, what was written survives into the next start."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -167,8 +167,12 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
         if await auth.websocket_identity(websocket, token) is None:
             await websocket.close(code=4401)
             return
-        await websocket.accept()
-        await relay(websocket, await queue.subscribe(), websocket.send_json)
+        subscription = await queue.subscribe()  # before the handshake: a store outage answers 503
+        try:
+            await websocket.accept()
+            await relay(websocket, subscription, websocket.send_json)
+        finally:
+            await subscription.close()
 
     return router
 

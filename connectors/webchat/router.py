@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.dialogue import DialogueManager
-from bot.store import Entry
+from bot.store import Entry, Subscription
 from bot.types import ConversationState, Participant, Role, Text, new_id
 from connectors.live import relay
 from connectors.ratelimit import RateLimits
@@ -24,6 +24,7 @@ PAGE, MAX_PAGE = 100, 500  # history entries per page
 # The demo page runs no inline script; the widget sets inline styles on its own elements.
 DEMO_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "connect-src 'self'; frame-ancestors 'self'")
+MAX_SEQ = 10_000_000  # far past any conversation's history; larger offsets are refused, not sent to the store
 
 
 def hash_token(token: str) -> str:
@@ -120,7 +121,7 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
 
     @router.get("/api/conversations/{conversation_id}/messages")
     async def messages(conversation_id: str, x_conversation_token: Annotated[str | None, Header()] = None,
-                       after: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+                       after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE) -> HistoryPage:
         """One page of the history after `after`; `more` says whether to ask again from `last_seq`."""
         state = await authorize(conversation_id, x_conversation_token)
@@ -161,7 +162,8 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         return {"recorded": True}
 
     @router.websocket("/api/conversations/{conversation_id}/live")
-    async def live(websocket: WebSocket, conversation_id: str, token: str = "", after: int = 0) -> None:
+    async def live(websocket: WebSocket, conversation_id: str, token: str = "",
+                   after: Annotated[int, Query(le=MAX_SEQ)] = 0) -> None:
         try:
             await limits.check("live", limits.address(websocket))
         except HTTPException:
@@ -172,11 +174,20 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         except HTTPException:
             await websocket.close(code=4403)
             return
-        await websocket.accept()
+        # Subscribed before the backlog is read, so nothing falls between; both before the handshake, so a
+        # store outage answers 503. From here on every way out closes the subscription.
         after = max(0, after)  # a negative offset would make the store count from the end
-        subscription = await store.subscribe(conversation_id)  # before the backlog: nothing falls between
-        last = after
-        for entry in await store.history(conversation_id, after):
+        subscription = await store.subscribe(conversation_id)
+        try:
+            backlog = await store.history(conversation_id, after)
+            await websocket.accept()
+            await _relay_after(websocket, subscription, backlog, last=after)
+        finally:
+            await subscription.close()
+
+    async def _relay_after(websocket: WebSocket, subscription: Subscription, backlog: list[Entry],
+                           last: int) -> None:
+        for entry in backlog:
             if visible_to_customer(entry.message):
                 await websocket.send_json({"type": "message", **render(entry)})
             last = entry.seq
