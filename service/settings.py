@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.email.mailboxes import ImapMailbox
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore")
@@ -92,6 +94,9 @@ class Settings(BaseSettings):
     email_loop_limit: int = Field(10, ge=1, description="Mails from one address answered per loop window; "
                                                         "more are kept unanswered (autoresponder loops)")
     email_loop_minutes: float = Field(10.0, gt=0)
+    email_smtp_listener: bool = Field(True, description="`supportbot email` listens for SMTP (off: IMAP only)")
+    imap_mailboxes: list[ImapMailbox] = Field(default_factory=list, description="JSON list of mailboxes that "
+                                              "`supportbot email` reads over IMAP")
 
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
     llm_model: str = "gpt-4o-mini"

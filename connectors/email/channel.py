@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from bot.types import ConversationState, Message, Role
-from connectors.email.convert import CHANNEL, SLOT_MESSAGE_ID, SLOT_REFERENCES, SLOT_SUBJECT, header_safe, render
+from connectors.email.convert import (
+    CHANNEL,
+    SLOT_MAILBOX,
+    SLOT_MESSAGE_ID,
+    SLOT_REFERENCES,
+    SLOT_SUBJECT,
+    header_safe,
+    render,
+)
+from connectors.email.mailboxes import ImapMailbox
 
 if TYPE_CHECKING:
     from service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class NotAnEmailConversation(LookupError):
@@ -25,7 +39,8 @@ class EmailChannel:
     name = CHANNEL
 
     def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
-                 password: str | None = None, starttls: bool = False, timeout: float = 30.0) -> None:
+                 password: str | None = None, starttls: bool = False, timeout: float = 30.0,
+                 mailboxes: Sequence[ImapMailbox] = ()) -> None:
         self.host = host
         self.port = port
         self.sender = sender
@@ -34,6 +49,7 @@ class EmailChannel:
         self.starttls = starttls
         self.timeout = timeout
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        self.mailboxes = {m.name: m for m in mailboxes}
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "EmailChannel":
@@ -41,7 +57,7 @@ class EmailChannel:
             raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                    username=settings.smtp_username, password=settings.smtp_password,
-                   starttls=settings.smtp_starttls)
+                   starttls=settings.smtp_starttls, mailboxes=settings.imap_mailboxes)
 
     def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:
         recipient = conversation.customer.id
@@ -71,6 +87,21 @@ class EmailChannel:
             return
         mail = self.compose(conversation, message)
         await asyncio.to_thread(self._send_blocking, mail, conversation.customer.id)
+        mailbox = self.mailboxes.get(str(conversation.slots.get(SLOT_MAILBOX) or ""))
+        if mailbox is not None and mailbox.sent_folder:
+            await asyncio.to_thread(self._copy_to_sent, mailbox, mailbox.sent_folder, mail)
+
+    @staticmethod
+    def _copy_to_sent(mailbox: ImapMailbox, folder: str, mail: EmailMessage) -> None:
+        """Best effort: the reply is already on its way, so a failure here is logged, never retried (a
+        retry of the delivery would mail the customer twice)."""
+        from connectors.email.imap import append_copy
+
+        try:
+            append_copy(mailbox, mail.as_bytes(policy=SMTP), folder)
+        except Exception:
+            log.warning("reply %s sent, but not copied to %s of %s", mail["Message-ID"], folder, mailbox.name,
+                        exc_info=True)
 
     def _send_blocking(self, mail: EmailMessage, recipient: str) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

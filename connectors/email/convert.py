@@ -32,6 +32,7 @@ MAX_REFERENCES = 20  # RFC 5322 allows trimming long chains; the first id (the t
 SLOT_SUBJECT = "email_subject"
 SLOT_MESSAGE_ID = "email_message_id"
 SLOT_REFERENCES = "email_references"
+SLOT_MAILBOX = "email_mailbox"  # the IMAP mailbox the thread's latest mail was read from
 
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -58,6 +59,7 @@ class InboundEmail(BaseModel):
     message_id: str = ""
     references: list[str] = Field(default_factory=list)
     automatic: str = ""  # why a machine wrote it, when one did
+    mailbox: str = ""
 
     @property
     def conversation_id(self) -> str:
@@ -65,7 +67,7 @@ class InboundEmail(BaseModel):
 
     def thread_slots(self) -> dict[str, Any]:
         return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id,
-                SLOT_REFERENCES: self.references}
+                SLOT_REFERENCES: self.references, SLOT_MAILBOX: self.mailbox}
 
 
 def _fallback_charset(head: bytes) -> str:

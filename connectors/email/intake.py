@@ -35,9 +35,12 @@ class MailIntake:
             container.redis, settings.redis_prefix, limit=settings.email_loop_limit,
             window_seconds=settings.email_loop_minutes * 60)
 
-    async def receive(self, raw: bytes, *, envelope_sender: str | None = None) -> Outcome:
-        """`envelope_sender` is SMTP's MAIL FROM where there was one; empty (`<>`) means a bounce."""
+    async def receive(self, raw: bytes, *, envelope_sender: str | None = None, mailbox: str = "") -> Outcome:
+        """`envelope_sender` is SMTP's MAIL FROM where there was one; empty (`<>`) means a bounce. `mailbox`
+        names the IMAP mailbox the mail was read from (replies are copied to its Sent folder)."""
         inbound = to_message(raw, max_chars=self.max_chars)
+        if mailbox:
+            inbound = inbound.model_copy(update={"mailbox": mailbox})
         return await self.receive_converted(inbound, envelope_sender=envelope_sender)
 
     async def receive_converted(self, inbound: InboundEmail, *, envelope_sender: str | None = None) -> Outcome:
