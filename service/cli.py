@@ -336,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("slack", help="the Slack app alone: HTTP events, or Socket Mode with an app token")
     p.set_defaults(func=cmd_slack)
 
-    p = sub.add_parser("email", help="read support mailboxes over IMAP and/or listen for SMTP; replies via SUPPORTBOT_SMTP_HOST")
+    p = sub.add_parser("email", help="read support mailboxes over IMAP and/or listen for SMTP; "
+                                     "replies via SUPPORTBOT_SMTP_HOST")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_email)
