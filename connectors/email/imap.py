@@ -30,6 +30,8 @@ from connectors.email.mailboxes import ImapMailbox
 
 log = logging.getLogger(__name__)
 
+_NEWS = ("EXISTS", "RECENT")  # untagged responses that announce new mail
+
 def connect(mailbox: ImapMailbox) -> BaseMailBox:
     """A logged-in client with the mailbox's folder selected."""
     client: BaseMailBox
@@ -133,7 +135,8 @@ class ImapWatcher:
         (EOF) ends the session instead of hanging it."""
         client.idle.start()
         deadline = time.monotonic() + self.mailbox.idle_seconds
-        while not self.stop.is_set() and time.monotonic() < deadline:
+        arrived = any(kind in client.client.untagged_responses for kind in _NEWS)  # since the last search
+        while not arrived and not self.stop.is_set() and time.monotonic() < deadline:
             readable, _, _ = select.select([client.client.sock], [], [], 1.0)
             if readable:
                 line = client.client.readline()
@@ -141,7 +144,7 @@ class ImapWatcher:
                     raise EOFError("the server closed the connection")
                 if line.startswith(b"* BYE"):
                     raise EOFError(line.decode("ascii", "replace").strip())
-                break
+                arrived = True
         client.idle.stop()
 
     async def drain(self, client: BaseMailBox) -> None:
@@ -149,6 +152,8 @@ class ImapWatcher:
         status = await asyncio.to_thread(client.folder.status, self.mailbox.folder, ["UIDVALIDITY"])
         validity = int(status["UIDVALIDITY"])
         last = await self.cursor.last(validity)
+        for kind in _NEWS:  # what the server reported so far is covered by the search below
+            client.client.untagged_responses.pop(kind, None)
         criteria: Any = AND(uid=f"{last + 1}:*") if last is not None else AND(seen=False)
         found = await asyncio.to_thread(client.uids, criteria)
         for uid in sorted(int(u) for u in found if last is None or int(u) > last):
