@@ -9,6 +9,7 @@ Drives the public APIs only (widget and agent API), then signs in to the console
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def traffic(url: str, token: str, conversations: int) -> None:
 
 def screenshot(url: str, password: str, target: Path) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
         page.goto(f"{url}/console")
         form = page.get_by_role("form", name="Sign in")

@@ -32,7 +32,11 @@ def serve_directory(directory: str) -> tuple[ThreadingHTTPServer, str]:
     server = serve_in_background(partial(QuietFiles, directory=directory))
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's package; elsewhere scripts/services installs one and CHROMIUM names it (Ubuntu, macOS).
+CHROMIUM = os.environ.get("CHROMIUM") or next(
+    (path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium",
+                       "/Applications/Chromium.app/Contents/MacOS/Chromium") if os.path.exists(path)),
+    "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
