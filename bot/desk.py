@@ -144,8 +144,8 @@ class AgentDesk:
 
     async def typing(self, conversation_id: str, agent: Participant) -> None:
         """A live, unsaved signal for the customer's widget."""
-        await self.store.publish_event(conversation_id, {"type": "typing", "role": "agent",
-                                                         "name": agent.name or agent.id})
+        await self.store.publish_event(conversation_id, {"type": "typing", "role": "agent", "name": agent.name,
+                                                         "avatar_url": agent.avatar_url})
 
     async def approve(self, conversation_id: str, agent: Participant, edited_text: str | None = None) -> Message:
         """Send the draft as it is, or as the agent edited it; only that text reaches the customer."""

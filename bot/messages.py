@@ -32,8 +32,10 @@ def error_ack() -> str:
 
 
 def agent_joined(agent_name: str) -> str:
-    """An agent without a name (a script with the API token) is still a person from the team."""
-    return f"{agent_name or 'Someone'} from our support team has joined the conversation."
+    """`agent_name` is a display name; without one the customer reads about the team, not a login."""
+    if not agent_name:
+        return "A member of our support team has joined the conversation."
+    return f"{agent_name} from our support team has joined the conversation."
 
 
 def handed_back() -> str:

@@ -39,11 +39,15 @@ class Role(StrEnum):
 
 
 class Participant(BaseModel):
+    """Who speaks. For agents `id` is the login and `name` the display name customers see (empty: none set,
+    and customers see "a member of our support team", never the login)."""
+
     model_config = ConfigDict(frozen=True)
 
     role: Role
     id: Text = ""
     name: Text = ""
+    avatar_url: Text = ""
 
 
 class Citation(BaseModel):

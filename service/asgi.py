@@ -123,7 +123,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.admin_password and await accounts.get("admin") is None:
-            await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, "Admin")
+            await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, settings.admin_display_name)
         warm_up = asyncio.create_task(container.warm_up())  # the first customer should not wait for it
         yield
         warm_up.cancel()

@@ -272,7 +272,7 @@ def _train_confidence(args: argparse.Namespace) -> int:
 def cmd_agents(args: argparse.Namespace) -> int:
     import getpass
 
-    from connectors.console.accounts import AccountRole, Accounts, normalize_username
+    from connectors.console.accounts import AccountRole, Accounts, Profile, normalize_username
     from connectors.console.auth import LoginAttempts
     from service.container import build_redis
 
@@ -288,11 +288,26 @@ def cmd_agents(args: argparse.Namespace) -> int:
             if args.action == "add":
                 password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
                 try:
-                    account = await accounts.add(args.username, password, AccountRole(args.role), args.name or "")
+                    account = await accounts.add(args.username, password, AccountRole(args.role), args.name or "",
+                                                 args.avatar or "")
                 except ValueError as error:
                     print(f"supportbot: {error}", file=sys.stderr)
                     return 2
-                print(json.dumps({"username": account.username, "role": account.role.value}))
+                print(json.dumps({"username": account.username, "role": account.role.value,
+                                  "display_name": account.display_name}))
+            elif args.action == "profile":
+                current = await accounts.get(args.username)
+                if current is None:
+                    print(f"supportbot: no agent named {args.username!r}", file=sys.stderr)
+                    return 2
+                try:
+                    profile = Profile(display_name=current.display_name if args.name is None else args.name,
+                                      avatar_url=current.avatar_url if args.avatar is None else args.avatar)
+                except ValueError as error:
+                    print(f"supportbot: {error}", file=sys.stderr)
+                    return 2
+                account = await accounts.update_profile(args.username, profile)
+                print(json.dumps(account.model_dump(mode="json", exclude={"password_hash"})))
             elif args.action == "remove":
                 await accounts.remove(args.username)
             elif args.action == "unlock":
@@ -378,12 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("agents", help="console accounts: add, remove, list, unlock after failed sign-ins, "
-                                      "second-factor (prints the otpauth:// URI for an authenticator app)")
-    p.add_argument("action", choices=["add", "remove", "list", "unlock", "second-factor"])
-    p.add_argument("username", nargs="?", default="")
+    p = sub.add_parser("agents", help="console accounts: add, profile (display name, avatar), remove, list, unlock "
+                                      "after failed sign-ins, second-factor (prints the otpauth:// URI for an "
+                                      "authenticator app)")
+    p.add_argument("action", choices=["add", "profile", "remove", "list", "unlock", "second-factor"])
+    p.add_argument("username", nargs="?", default="", help="the login (lower case letters, digits, . _ -)")
     p.add_argument("--role", choices=["admin", "agent"], default="agent")
-    p.add_argument("--name", help="display name")
+    p.add_argument("--name", help='the display name customers see ("Sam Rivera"); without one they read '
+                                  '"a member of our support team", never the login')
+    p.add_argument("--avatar", metavar="URL", help="an http(s) image URL shown beside the agent's replies")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--off", action="store_true", help="second-factor: remove the account's authenticator")
     p.set_defaults(func=cmd_agents)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
 
     agent_token: str = Field("", description="Bearer token for agent endpoints; generated when empty")
     admin_password: str | None = Field(None, description="Creates the `admin` account at start if missing")
+    admin_display_name: str = Field("", max_length=64, description="The name customers see of that `admin`")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     public_url: str = ""

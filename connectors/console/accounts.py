@@ -13,6 +13,8 @@ import pyotp
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from bot.types import Participant, Role
+
 SESSION_TTL_SECONDS = 12 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -22,9 +24,19 @@ class AccountRole(StrEnum):
     AGENT = "agent"
 
 
-class Account(BaseModel):
+DisplayName = Field("", max_length=64, description="the name customers see; the login stays internal")
+AvatarUrl = Field("", max_length=500, pattern=r"^(https?://\S+)?$", description="an http(s) image URL, or empty")
+
+
+class Profile(BaseModel):
+    """What customers see of an agent: a display name and an optional avatar, apart from the login."""
+
+    display_name: str = DisplayName
+    avatar_url: str = AvatarUrl
+
+
+class Account(Profile):
     username: str = Field(pattern=r"^[a-z0-9_.-]{2,32}$")
-    display_name: str = ""
     role: AccountRole = AccountRole.AGENT
     password_hash: str = ""
     totp_secret: str = ""  # set: sign-in also needs the current code from the account's authenticator app
@@ -37,12 +49,15 @@ class Account(BaseModel):
 class SecondFactorRequired(Exception):
     """The password was right but the account needs an authenticator code, and none (or a wrong one) came."""
 
+    def participant(self) -> Participant:
+        return Participant(role=Role.AGENT, id=self.username, name=self.display_name.strip(),
+                           avatar_url=self.avatar_url)
 
-class Session(BaseModel):
+
+class Session(Profile):
     id: str
     username: str
     role: AccountRole
-    display_name: str
     csrf_token: str
 
 
@@ -82,14 +97,28 @@ class Accounts:
         return f"{self.prefix}:session:{session_id}"
 
     async def add(self, username: str, password: str, role: AccountRole = AccountRole.AGENT,
-                  display_name: str = "") -> Account:
+                  display_name: str = "", avatar_url: str = "") -> Account:
+        """A new account; without a display name customers read "a member of our support team"."""
         if len(password) < 8:
             raise ValueError("password must have at least 8 characters")
         username = normalize_username(username)
-        account = Account(username=username, role=role, display_name=display_name or username,
+        account = Account(username=username, role=role, display_name=display_name.strip(), avatar_url=avatar_url,
                           password_hash=hash_password(password))
-        await self.redis.set(self._account_key(username), account.model_dump_json())
+        await self._save(account)
         await self.redis.sadd(f"{self.prefix}:accounts", username)
+        return account
+
+    async def _save(self, account: Account) -> None:
+        await self.redis.set(self._account_key(account.username), account.model_dump_json())
+
+    async def update_profile(self, username: str, profile: Profile) -> Account:
+        """Change what customers see of an agent; the login, role and password stay. KeyError: no such account."""
+        account = await self.get(username)
+        if account is None:
+            raise KeyError(username)
+        account = account.model_copy(update={"display_name": profile.display_name.strip(),
+                                              "avatar_url": profile.avatar_url})
+        await self._save(account)
         return account
 
     async def get(self, username: str) -> Account | None:
@@ -149,7 +178,8 @@ class Accounts:
         if account.has_second_factor and not await self._code_accepted(account, code):
             raise SecondFactorRequired(account.username)
         session = Session(id=secrets.token_urlsafe(32), username=account.username, role=account.role,
-                          display_name=account.display_name, csrf_token=secrets.token_urlsafe(24))
+                          display_name=account.display_name, avatar_url=account.avatar_url,
+                          csrf_token=secrets.token_urlsafe(24))
         await self.redis.set(self._session_key(session.id), session.model_dump_json(), ex=SESSION_TTL_SECONDS)
         return session
 
@@ -166,7 +196,8 @@ class Accounts:
         if account is None:
             await self.redis.delete(self._session_key(session_id))
             return None
-        return session.model_copy(update={"role": account.role, "display_name": account.display_name})
+        return session.model_copy(update={"role": account.role, "display_name": account.display_name,
+                                          "avatar_url": account.avatar_url})
 
     async def logout(self, session_id: str) -> None:
         await self.redis.delete(self._session_key(session_id))
@@ -174,4 +205,5 @@ class Accounts:
 
 def session_json(session: Session) -> str:
     return json.dumps({"username": session.username, "role": session.role.value,
-                       "display_name": session.display_name, "csrf_token": session.csrf_token})
+                       "display_name": session.display_name, "avatar_url": session.avatar_url,
+                       "csrf_token": session.csrf_token})

@@ -14,14 +14,15 @@ from pydantic import BaseModel, Field
 from bot.gates import GateConfig
 from bot.store import PhaseOverrides
 from bot.types import Phase
-from connectors.console.accounts import AccountRole, Accounts
+from connectors.console.accounts import AccountRole, Accounts, AvatarUrl, DisplayName, Profile
 from connectors.console.auth import ConsoleAuth, Identity
 
 
 class NewAgent(BaseModel):
     username: str = Field(pattern=r"^[a-z0-9_.-]{2,32}$")
     password: str = Field(min_length=8, max_length=256)
-    display_name: str = Field("", max_length=64)
+    display_name: str = DisplayName
+    avatar_url: str = AvatarUrl
     role: AccountRole = AccountRole.AGENT
 
 
@@ -43,7 +44,16 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], 
     async def add_agent(body: NewAgent, who: Admin) -> dict[str, str]:
         if await accounts.get(body.username):
             raise HTTPException(409, f"{body.username!r} already exists")
-        account = await accounts.add(body.username, body.password, body.role, body.display_name)
+        account = await accounts.add(body.username, body.password, body.role, body.display_name, body.avatar_url)
+        return account.model_dump(mode="json", exclude={"password_hash"})
+
+    @router.put("/agents/{username}/profile")
+    async def change_profile(username: str, body: Profile, who: Admin) -> dict[str, str]:
+        """The display name and avatar customers see from the next message on."""
+        try:
+            account = await accounts.update_profile(username, body)
+        except KeyError:
+            raise HTTPException(404, f"no agent named {username!r}") from None
         return account.model_dump(mode="json", exclude={"password_hash"})
 
     @router.post("/agents/{username}/remove")

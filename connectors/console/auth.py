@@ -76,6 +76,7 @@ class Credentials(BaseModel):
 class Me(BaseModel):
     username: str
     display_name: str
+    avatar_url: str = ""
     role: AccountRole
     csrf_token: str = Field(description="send as X-CSRF-Token with every change")
 
@@ -94,8 +95,8 @@ class Identity:
 
 
 def identity_of(session: Session) -> Identity:
-    return Identity(Participant(role=Role.AGENT, id=session.username, name=session.display_name or session.username),
-                    session.role, session)
+    return Identity(Participant(role=Role.AGENT, id=session.username, name=session.display_name.strip(),
+                                avatar_url=session.avatar_url), session.role, session)
 
 
 class ConsoleAuth:
@@ -117,8 +118,9 @@ class ConsoleAuth:
         if not who:
             return Identity(Participant(role=Role.AGENT, id="agent", name=""), AccountRole.ADMIN)
         account = await self.accounts.get(who) if normalize_username(who) == who else None
-        display = account.display_name if account and account.display_name else who
-        return Identity(Participant(role=Role.AGENT, id=who, name=display), AccountRole.ADMIN)
+        if account is not None:
+            return Identity(account.participant(), AccountRole.ADMIN)
+        return Identity(Participant(role=Role.AGENT, id=who), AccountRole.ADMIN)  # a login is not a name
 
     async def identify(self, request: Request) -> Identity:
         """FastAPI dependency: the caller, or 401; a cookie-authenticated change without CSRF token is 403."""
@@ -194,5 +196,5 @@ class ConsoleAuth:
 
 
 def _me(session: Session) -> Me:
-    return Me(username=session.username, display_name=session.display_name, role=session.role,
-              csrf_token=session.csrf_token)
+    return Me(username=session.username, display_name=session.display_name, avatar_url=session.avatar_url,
+              role=session.role, csrf_token=session.csrf_token)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from bot.desk import AgentDesk
 from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import Participant, Role, Text
+from bot.types import Text
 from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
 from connectors.live import relay
@@ -104,7 +104,7 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
         account = await auth.accounts.get(body.username)
         if account is None:
             raise HTTPException(404, f"no agent named {body.username!r}")
-        to = Participant(role=Role.AGENT, id=account.username, name=account.display_name or account.username)
+        to = account.participant()
         return (await desk.assign(handoff_id, to, who.participant)).model_dump(mode="json")
 
     async def may_speak(conversation_id: str, who: Identity) -> None:

@@ -60,7 +60,7 @@ class RasaChannel:
         out.append({"event": "bot", "text": message.text, "timestamp": message.created_at,
                     "data": {"custom": {"citations": citations}} if citations else {},
                     "metadata": {"supportbot_message_id": message.id, "sender": message.sender.role.value,
-                                 "sender_name": message.sender.name or message.sender.id}})
+                                 "sender_name": message.sender.name}})
         return out
 
     async def send(self, conversation: ConversationState, message: Message) -> None:

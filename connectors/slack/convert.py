@@ -114,8 +114,8 @@ def render(message: Message) -> list[dict[str, Any]]:
     """Block Kit for one outgoing message: the text, then who wrote it (agents) and the sources it cites."""
     blocks = _sections(message.text)
     if message.sender.role is Role.AGENT:
-        name = escape(message.sender.name or message.sender.id)
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{name}, IT support"}]})
+        signed = f"{escape(message.sender.name)}, IT support" if message.sender.name else "IT support"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": signed}]})
     if message.citations:
         links = " · ".join(source_link(c) for c in message.citations)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Sources: {links}"}]})

@@ -29,6 +29,7 @@ def render(entry: Entry) -> dict[str, Any]:
         "id": m.id,
         "role": m.sender.role.value,
         "name": m.sender.name,
+        "avatar_url": m.sender.avatar_url if m.sender.role is Role.AGENT else "",
         "text": m.text,
         "citations": [{"title": c.title, "source": c.source, "section": c.section, "url": c.link()}
                       for c in m.citations],

@@ -128,7 +128,7 @@ def test_assign_take_over_resolve_and_typing(signed: TestClient) -> None:
     token = headers["X-Conversation-Token"]
     with signed.websocket_connect(f"/api/conversations/{cid}/live?token={token}&after=99") as live:
         assert signed.post(f"/api/agent/conversations/{cid}/typing", headers=csrf).status_code == 200
-        assert receive(live) == {"type": "typing", "role": "agent", "name": "Alice"}
+        assert receive(live) == {"type": "typing", "role": "agent", "name": "Alice", "avatar_url": ""}
     resolved = signed.post(f"/api/agent/conversations/{cid}/resolve", headers=csrf)
     assert resolved.status_code == 200
     last = history(signed, cid, headers)[-1]

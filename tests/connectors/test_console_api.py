@@ -101,7 +101,8 @@ def test_reply_reaches_the_customer_and_notes_stay_internal(client: TestClient) 
                             headers=ALICE)
         assert note.status_code == 200 and reply.status_code == 200
         [live] = receive_messages(customer_live, 1)  # the note never reaches the customer's live stream
-    assert (live["role"], live["name"], live["text"]) == ("agent", "alice", "Hello from Alice")
+    # no account, so no display name: the widget says "Support agent", never the login
+    assert (live["role"], live["name"], live["text"]) == ("agent", "", "Hello from Alice")
 
     customer_view = history(client, cid, headers)
     assert ("agent", "Hello from Alice") in [(m["role"], m["text"]) for m in customer_view]
@@ -202,7 +203,7 @@ def test_customers_see_an_api_agent_by_their_account_name_never_as_agent(client:
     token_only = {"Authorization": f"Bearer {AGENT_TOKEN}"}
     client.post("/api/agent/admin/agents", headers=token_only, json={
         "username": "carol", "password": "long-enough-1", "display_name": "Carol Diaz"}).raise_for_status()
-    for headers_of_agent, expected in [(token_only, "Someone from our support team has joined"),
+    for headers_of_agent, expected in [(token_only, "A member of our support team has joined"),
                                        (agent_headers("carol"), "Carol Diaz from our support team has joined")]:
         cid, headers, handoff = escalate(client)
         client.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=headers_of_agent).raise_for_status()

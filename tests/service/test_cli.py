@@ -59,3 +59,26 @@ def test_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
 
     again = supportbot("ingest", str(docs), "--quiet", env=env, cwd=tmp_path)
     assert '"unchanged": 9' in again.stdout
+
+
+def test_agents_get_a_display_name_and_avatar_apart_from_the_login(tmp_path: Path, redis_url: str,
+                                                                    prefix: str) -> None:
+    import json
+
+    env = {"SUPPORTBOT_REDIS_URL": redis_url, "SUPPORTBOT_REDIS_PREFIX": prefix}
+    added = subprocess.run([sys.executable, "-m", "service.cli", "agents", "add", "srivera", "--name", "Sam Rivera",
+                            "--password-stdin"], input="sam-password\n", capture_output=True, text=True,
+                           env={**os.environ, **env}, cwd=tmp_path, timeout=120)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["display_name"] == "Sam Rivera"
+    bad = supportbot("agents", "profile", "srivera", "--avatar", "javascript:alert(1)", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "avatar_url" in bad.stderr
+    changed = supportbot("agents", "profile", "srivera", "--avatar", "https://cdn.example.test/sam.png",
+                         env=env, cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout) == {"username": "srivera", "display_name": "Sam Rivera",
+                                          "avatar_url": "https://cdn.example.test/sam.png", "role": "agent"}
+    listed = supportbot("agents", "list", env=env, cwd=tmp_path)
+    assert listed.stdout.splitlines() == ["srivera\tagent\tSam Rivera"]
+    missing = supportbot("agents", "profile", "nobody", "--name", "X", env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "no agent named 'nobody'" in missing.stderr

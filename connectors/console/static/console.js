@@ -606,15 +606,38 @@
       .catch(function (error) { adminError(error.message); });
   }
 
+  function profileForm(a) {  // what customers see of this agent, changed in place
+    var form = el("form", { class: "profile", "aria-label": "Profile of " + a.username });
+    var name = el("input", { value: a.display_name || "", maxlength: "64", placeholder: "no display name",
+      "aria-label": "Display name of " + a.username });
+    var avatar = el("input", { type: "url", value: a.avatar_url || "", maxlength: "500", placeholder: "avatar URL",
+      "aria-label": "Avatar URL of " + a.username });
+    form.appendChild(name);
+    form.appendChild(avatar);
+    form.appendChild(el("button", { type: "submit" }, "Save"));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PUT", "/api/agent/admin/agents/" + encodeURIComponent(a.username) + "/profile",
+          { display_name: name.value.trim(), avatar_url: avatar.value.trim() })
+        .then(function () {
+          var shown = name.value.trim() || "\u201ca member of our support team\u201d";
+          adminError("Customers now see " + shown + ".", true);
+          loadAgents();
+        })
+        .catch(function (error) { adminError(error.message); });
+    });
+    return form;
+  }
+
   function renderAgents(agents) {
-    table($("agents"), ["Username", "Name", "Role", ""], agents.map(function (a) {
+    table($("agents"), ["Username", "Shown to customers", "Role", ""], agents.map(function (a) {
       var remove = a.username === me.username ? el("span", { class: "meta" }, "you")
         : button("Remove", "danger", function () {
           api("POST", "/api/agent/admin/agents/" + encodeURIComponent(a.username) + "/remove")
             .then(function () { adminError(a.username + " removed.", true); loadAdmin(); loadAgents(); })
             .catch(function (error) { adminError(error.message); });
         }, { "aria-label": "Remove " + a.username });
-      return [a.username, a.display_name, a.role, remove];
+      return [a.username, profileForm(a), a.role, remove];
     }), "No accounts.");
   }
 
@@ -635,7 +658,7 @@
   $("add-agent").addEventListener("submit", function (event) {
     event.preventDefault();
     var body = { username: $("new-username").value.trim(), display_name: $("new-display").value.trim(),
-      password: $("new-password").value, role: $("new-role").value };
+      avatar_url: $("new-avatar").value.trim(), password: $("new-password").value, role: $("new-role").value };
     api("POST", "/api/agent/admin/agents", body).then(function () {
       adminError(body.username + " can now sign in.", true);
       $("add-agent").reset();

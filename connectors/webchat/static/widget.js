@@ -79,6 +79,7 @@
     ".log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f7f7fb;}",
     ".msg{max-width:85%;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;}",
     ".msg .who{display:block;font-size:12px;font-weight:600;color:#6b7280;margin-bottom:2px;}",
+    ".msg .who .avatar{border-radius:50%;object-fit:cover;vertical-align:middle;margin-right:6px;}",
     ".customer{align-self:flex-end;background:var(--sb-color);color:#fff;border-bottom-right-radius:4px;}",
     ".customer.pending{opacity:.6;}",
     ".bot,.agent{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px;}",
@@ -207,7 +208,11 @@
     var role = NAMES.hasOwnProperty(message.role) ? message.role : "system";
     var node = el("div", { class: "msg " + role });
     if (role === "bot" || role === "agent") {
-      node.appendChild(el("span", { class: "who" }, message.name || NAMES[role]));
+      var who = el("span", { class: "who" });
+      var avatar = role === "agent" && message.avatar_url ? safeLink(message.avatar_url) : null;
+      if (avatar) who.appendChild(el("img", { class: "avatar", src: avatar, alt: "", width: "20", height: "20" }));
+      who.appendChild(document.createTextNode(message.name || NAMES[role]));
+      node.appendChild(who);
     } else if (role === "customer") {
       node.appendChild(el("span", { class: "sr-only" }, "You: "));
     }

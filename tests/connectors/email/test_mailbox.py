@@ -86,6 +86,8 @@ async def test_an_unanswerable_question_goes_to_an_agent_whose_reply_is_mailed(m
     assert answer.body.strip() == "Hi Ada, it is not. Best, Alice"
     assert answer.mail["Subject"] == "Re: Cheese" and answer.mail["In-Reply-To"] == "<moon@example.test>"
     assert answer.mail["Auto-Submitted"] is None  # a person wrote it
+    assert answer.mail["From"].addresses[0].display_name == "Alice"  # the agent's name, the mailbox's address
+    assert answer.mail["From"].addresses[0].addr_spec == SUPPORT and ack.mail["From"] == SUPPORT
     state = await mailbox.container.store.load(conversation_id)
     assert state is not None and state.owner is Owner.HUMAN and state.agent == "alice"
 

@@ -72,7 +72,7 @@ def test_agent_reply_reaches_the_rasa_user_and_hand_back_resumes_the_assistant(
     call = next(c for c in fake.calls if any(e.get("text") == reply for e in c["events"]))
     assert call["output_channel"] == "socketio" and call["execute_side_effects"]
     [event] = call["events"]
-    assert event["metadata"]["sender"] == "agent" and event["metadata"]["sender_name"] == "alice"
+    assert event["metadata"]["sender"] == "agent" and event["metadata"]["sender_name"] == ""  # a login is not a name
 
     fake.tracker("ada")["paused"] = True  # as after the action's ConversationPaused
     assert console.post("/api/agent/conversations/rasa:ada/handback", headers=ALICE).status_code == 200
