@@ -307,7 +307,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
                     print(f"supportbot: {error}", file=sys.stderr)
                     return 2
                 account = await accounts.update_profile(args.username, profile)
-                print(json.dumps(account.model_dump(mode="json", exclude={"password_hash"})))
+                print(json.dumps(account.public()))
             elif args.action == "remove":
                 await accounts.remove(args.username)
             elif args.action == "unlock":

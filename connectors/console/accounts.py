@@ -45,13 +45,18 @@ class Account(Profile):
     def has_second_factor(self) -> bool:
         return bool(self.totp_secret)
 
-
-class SecondFactorRequired(Exception):
-    """The password was right but the account needs an authenticator code, and none (or a wrong one) came."""
-
     def participant(self) -> Participant:
         return Participant(role=Role.AGENT, id=self.username, name=self.display_name.strip(),
                            avatar_url=self.avatar_url)
+
+    def public(self) -> dict[str, object]:
+        """What admins and scripts may read: no password hash, no authenticator secret."""
+        return {**self.model_dump(mode="json", exclude={"password_hash", "totp_secret"}),
+                "second_factor": self.has_second_factor}
+
+
+class SecondFactorRequired(Exception):
+    """The password was right but the account needs an authenticator code, and none (or a wrong one) came."""
 
 
 class Session(Profile):

@@ -37,24 +37,24 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], 
     accounts: Accounts = auth.accounts
 
     @router.get("/agents")
-    async def list_agents(who: Admin) -> list[dict[str, str]]:
-        return [a.model_dump(mode="json", exclude={"password_hash"}) for a in await accounts.all()]
+    async def list_agents(who: Admin) -> list[dict[str, Any]]:
+        return [a.public() for a in await accounts.all()]
 
     @router.post("/agents", status_code=201)
-    async def add_agent(body: NewAgent, who: Admin) -> dict[str, str]:
+    async def add_agent(body: NewAgent, who: Admin) -> dict[str, Any]:
         if await accounts.get(body.username):
             raise HTTPException(409, f"{body.username!r} already exists")
         account = await accounts.add(body.username, body.password, body.role, body.display_name, body.avatar_url)
-        return account.model_dump(mode="json", exclude={"password_hash"})
+        return account.public()
 
     @router.put("/agents/{username}/profile")
-    async def change_profile(username: str, body: Profile, who: Admin) -> dict[str, str]:
+    async def change_profile(username: str, body: Profile, who: Admin) -> dict[str, Any]:
         """The display name and avatar customers see from the next message on."""
         try:
             account = await accounts.update_profile(username, body)
         except KeyError:
             raise HTTPException(404, f"no agent named {username!r}") from None
-        return account.model_dump(mode="json", exclude={"password_hash"})
+        return account.public()
 
     @router.post("/agents/{username}/remove")
     async def remove_agent(username: str, who: Admin) -> dict[str, str]:

@@ -30,6 +30,9 @@ def test_customers_see_the_display_name_and_avatar_an_admin_set(settings: Settin
         bad = client.put("/api/agent/admin/agents/srivera/profile", headers=admin,
                          json={"display_name": "Sam", "avatar_url": "javascript:alert(1)"})
         assert bad.status_code == 422  # refused whole: the name stays too
+        listed = client.get("/api/agent/admin/agents").json()
+        assert [(a["username"], a["display_name"]) for a in listed] == [("admin", ""), ("srivera", "Sam Rivera")]
+        assert not any({"password_hash", "totp_secret"} & set(a) for a in listed)  # secrets stay in Redis
         assert client.post("/api/agent/logout", headers=admin).status_code == 200
 
         sam = sign_in(client, "srivera", "sam-password")

@@ -77,7 +77,8 @@ def test_agents_get_a_display_name_and_avatar_apart_from_the_login(tmp_path: Pat
                          env=env, cwd=tmp_path)
     assert changed.returncode == 0, changed.stderr
     assert json.loads(changed.stdout) == {"username": "srivera", "display_name": "Sam Rivera",
-                                          "avatar_url": "https://cdn.example.test/sam.png", "role": "agent"}
+                                          "avatar_url": "https://cdn.example.test/sam.png", "role": "agent",
+                                          "second_factor": False}
     listed = supportbot("agents", "list", env=env, cwd=tmp_path)
     assert listed.stdout.splitlines() == ["srivera\tagent\tSam Rivera"]
     missing = supportbot("agents", "profile", "nobody", "--name", "X", env=env, cwd=tmp_path)
