@@ -124,6 +124,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.admin_password and await accounts.get("admin") is None:
             await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, settings.admin_display_name)
+        if settings.demo_history:
+            from service.demo import seed_history
+
+            await seed_history(container, accounts)
         warm_up = asyncio.create_task(container.warm_up())  # the first customer should not wait for it
         yield
         warm_up.cancel()

@@ -27,12 +27,12 @@ def _settings():  # type: ignore[no-untyped-def]
         sys.exit(f"supportbot: invalid settings:\n{error}")
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from service.asgi import create_app
 
-    settings = _settings()
+    settings = settings or _settings()
     if args.host:
         settings.host = args.host
     if args.port:
@@ -59,10 +59,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import os
 
+    from service.demo import demo_settings
+
     os.environ.setdefault("SUPPORTBOT_API_DOCS", "true")  # a visitor may explore the API
+    os.environ.setdefault("SUPPORTBOT_DEMO_HISTORY", "true")  # drafts, reports and analytics from the start
     args.ingest = str(SAMPLE_DOCS)
     args.workers = 1
-    return cmd_serve(args)
+    settings = _settings()
+    demo_settings(settings)
+    return cmd_serve(args, settings)
 
 
 def cmd_slack(args: argparse.Namespace) -> int:

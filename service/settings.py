@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     redact: list[str] = Field(default_factory=lambda: ["card", "cvv", "email", "iban", "phone"],
                               description="personal data replaced before a language model, the journal or a "
                                           "webhook sees customers' words; [] turns it off")
+    demo_history: bool = Field(False, description="play the demo's history of conversations at start (the demo "
+                                                   "does)")
     api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
     metrics_token: str | None = Field(None, description="when set, /metrics answers only requests with "
                                                          "`Authorization: Bearer <token>`")
