@@ -24,6 +24,8 @@ class Row(BaseModel):
     channel: str
     phase: str
     conversations: int = 0
+    # conversations in which a person was asked for (an escalation or a draft for review), counted once each
+    conversations_to_people: int = 0
     customer_turns: int = 0
     answered_by_bot: int = 0
     # built-in replies (greetings, thanks, off-topic, refusals): no help-centre answer, and no handoff either
@@ -94,6 +96,7 @@ def analytics(entries: Iterable[dict[str, Any]], *, now: float, window_s: float 
         answered = [t for t in turns if t["decision"] == "answered" and not t.get("handled_as")]
         escalated = [t for t in turns if t["decision"] in ("escalated", "drafted")]
         row.answered_by_bot += len(answered)
+        row.conversations_to_people += bool(escalated)
         row.built_in_replies += len(built_in)
         # before built-in replies, off-topic questions, small talk and instructions each opened a handoff
         row.handoffs_avoided += len(built_in)

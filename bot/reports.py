@@ -51,27 +51,29 @@ def recommend(e: CategoryEvidence, policy: Policy) -> tuple[str, str]:
     if e.phase is Phase.DRAFT:
         n = e.reviewed
         unchanged, rejected = _rate(e.drafts_unchanged, n), _rate(e.drafts_rejected, n)
-        facts = f"{n} drafts reviewed: {unchanged:.0%} approved unchanged, {rejected:.0%} rejected"
+        facts = (f"{n} drafts reviewed: {unchanged:.0%} of them approved unchanged, {rejected:.0%} rejected "
+                 f"(promotion needs {policy.promote_unchanged_rate:.0%} unchanged)")
         if n >= policy.min_samples and rejected >= policy.demote_reject_rate:
             return "demote to categorize", facts
         if n >= policy.min_samples and unchanged >= policy.promote_unchanged_rate \
                 and rejected <= policy.max_reject_rate_to_promote:
             return "promote to full", facts
-        return "stay", facts + (f" (needs {policy.min_samples})" if n < policy.min_samples else "")
+        return "stay", facts + (f"; {policy.min_samples} reviews needed" if n < policy.min_samples else "")
     if e.phase is Phase.FULL:
         n = e.auto_answered
         bad = _rate(e.auto_later_escalated + e.auto_rated_badly, n)
-        facts = (f"{n} automatic answers: {e.auto_later_escalated} later escalated, "
-                 f"{e.auto_rated_badly} rated badly ({bad:.0%})")
+        facts = (f"{n} automatic answers: {e.auto_later_escalated} later escalated, {e.auto_rated_badly} rated "
+                 f"badly, so {bad:.0%} of them did not hold (demotion above {policy.demote_bad_rate:.0%})")
         if n >= policy.min_samples and bad > policy.demote_bad_rate:
             return "demote to draft", facts
         return "stay", facts
     n = e.shadow_samples
     resolved = _rate(e.shadow_would_resolve, n)
-    facts = f"{n} agent replies compared: the bot's answer would have resolved {resolved:.0%}"
+    facts = (f"{n} agent replies compared: the bot's answer would have resolved {resolved:.0%} of them "
+             f"(promotion needs {policy.promote_shadow_rate:.0%})")
     if n >= policy.min_samples and resolved >= policy.promote_shadow_rate:
         return "promote to draft", facts
-    return "stay", facts + (f" (needs {policy.min_samples})" if n < policy.min_samples else "")
+    return "stay", facts + (f"; {policy.min_samples} compared replies needed" if n < policy.min_samples else "")
 
 
 def phase_report(entries: Iterable[dict[str, Any]], gates: GateConfig, channel: str = "web",

@@ -34,9 +34,9 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
              and e.get("conversation_id") in conversations
              and datetime.fromtimestamp(e.get("at", 0), tz=UTC).strftime("%Y-%m-%d") in days]
     out: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in (
-        "conversations", "customer_turns", "answered_by_bot", "drafts_unchanged", "drafts_edited",
-        "drafts_rejected", "bot_involved", "bot_resolved", "bot_resolved_confirmed", "reopened", "csat_responses",
-        "built_in_replies", "handoffs_avoided", "asked_for_person_after_built_in")}
+        "conversations", "conversations_to_people", "customer_turns", "answered_by_bot", "drafts_unchanged",
+        "drafts_edited", "drafts_rejected", "bot_involved", "bot_resolved", "bot_resolved_confirmed", "reopened",
+        "csat_responses", "built_in_replies", "handoffs_avoided", "asked_for_person_after_built_in")}
     escalated: dict[str, int] = {}
     for r in rows:
         for reason, n in r.escalated.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -45,10 +46,22 @@ def test_recommendations_follow_the_evidence() -> None:
     report = {r.category: r for r in phase_report(history(), GATES)}
     assert report["billing"].recommendation == "promote to full"
     assert report["shipping"].recommendation == "demote to categorize"
-    assert report["newish"].recommendation == "stay" and "needs 20" in report["newish"].evidence
+    assert report["newish"].recommendation == "stay" and "20 reviews needed" in report["newish"].evidence
     assert report["returns"].recommendation == "demote to draft"
     assert report["returns"].auto_later_escalated == 5
     assert report["account"].recommendation == "promote to draft"
+
+
+def test_every_percentage_in_the_evidence_says_what_it_is_a_share_of() -> None:
+    """A bare "(25%)" after a list of counts leaves the reader guessing which count it belongs to."""
+    evidence = {r.category: r.evidence for r in phase_report(history(), GATES)}
+    assert evidence["returns"] == ("20 automatic answers: 5 later escalated, 0 rated badly, so 25% of them did not "
+                                   "hold (demotion above 15%)")
+    assert evidence["billing"].startswith("30 drafts reviewed: 93% of them approved unchanged, 0% rejected")
+    assert evidence["account"].startswith("22 agent replies compared: the bot's answer would have resolved 82% "
+                                          "of them")
+    for text in evidence.values():
+        assert not re.search(r"\(\d+%\)", text), text
 
 
 def test_report_command_reads_a_recorded_history(tmp_path: Path) -> None:

@@ -25,6 +25,15 @@
     return box;
   }
 
+  /* What the bars count, under the legend (every chart says its unit). */
+  function caption(target, opts) {
+    if (!opts.caption && !opts.unit) return;
+    var p = document.createElement("p");
+    p.className = "caption";
+    p.textContent = opts.caption || "Bars count " + opts.unit + ".";
+    target.appendChild(p);
+  }
+
   function empty(target, text) {
     var p = document.createElement("p");
     p.className = "empty";
@@ -41,6 +50,7 @@
     var max = Math.max.apply(null, values.map(function (v) { return v.reduce(function (a, b) { return a + b; }, 0); }));
     max = Math.max(4, Math.ceil(max / 4) * 4);  // whole-number gridlines
     var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": opts.title || "chart" });
+    if (opts.unit) chart.appendChild(svg("text", { x: 2, y: top - 2 }, opts.unit));
     var plotH = H - bottom - top, step = (W - left) / labels.length, bar = Math.min(38, step * 0.7);
     for (var t = 0; t <= 4; t++) {
       var y = top + plotH - plotH * t / 4;
@@ -64,6 +74,7 @@
     });
     target.appendChild(chart);
     target.appendChild(legend(series));
+    caption(target, opts);
   }
 
   /* Horizontal grouped bars, one group per label; `percent` formats values in 0..1 as %. */
@@ -86,6 +97,7 @@
     });
     target.appendChild(chart);
     if (series.length > 1 || opts.legend) target.appendChild(legend(series));
+    caption(target, opts);
   }
 
   window.SupportCharts = { stacked: stacked, horizontal: horizontal };

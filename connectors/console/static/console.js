@@ -482,20 +482,25 @@
   }
   $("analytics-form").addEventListener("submit", function (event) { event.preventDefault(); loadAnalytics(); });
 
-  function kpi(label, value, hint) {
-    var box = el("div", { class: "kpi" });
+  /* A figure with its unit beside the value, a detail line, and its definition on hover (and for screen readers). */
+  function kpi(label, value, unit, hint, definition) {
+    var box = el("div", { class: "kpi", title: definition });
     box.appendChild(el("div", { class: "label" }, label));
-    box.appendChild(el("div", { class: "value" }, value));
+    var shown = el("div", { class: "value" }, value);
+    if (unit) shown.appendChild(el("span", { class: "unit" }, " " + unit));
+    box.appendChild(shown);
     if (hint) box.appendChild(el("div", { class: "hint" }, hint));
+    box.appendChild(el("div", { class: "sr-only" }, definition));
     return box;
   }
 
   function group(rows, key) {
     var out = {};
     rows.forEach(function (r) {
-      var g = out[r[key]] = out[r[key]] || { conversations: 0, answered: 0, escalated: 0, involved: 0, resolved: 0,
-        reopened: 0, unchanged: 0, edited: 0, rejected: 0 };
+      var g = out[r[key]] = out[r[key]] || { conversations: 0, toPeople: 0, answered: 0, escalated: 0, involved: 0,
+        resolved: 0, reopened: 0, unchanged: 0, edited: 0, rejected: 0 };
       g.conversations += r.conversations;
+      g.toPeople += r.conversations_to_people;
       g.answered += r.answered_by_bot;
       for (var k in r.escalated) g.escalated += r.escalated[k];
       g.involved += r.bot_involved;
@@ -513,45 +518,69 @@
     var k = $("kpis");
     clear(k);
     var escalated = Object.keys(t.escalated).reduce(function (a, r) { return a + t.escalated[r]; }, 0);
-    k.appendChild(kpi("Conversations", String(t.conversations), t.customer_turns + " customer messages"));
-    k.appendChild(kpi("Answered by the bot", String(t.answered_by_bot), escalated + " escalated"));
-    k.appendChild(kpi("Automation rate", pct(t.automation_rate), pct(t.involvement_rate) + " involvement \u00d7 " + pct(t.resolution_rate) + " resolution"));
-    k.appendChild(kpi("Bot resolution", pct(t.resolution_rate), t.bot_resolved_confirmed + " confirmed by the customer"));
-    k.appendChild(kpi("Reopen rate", pct(t.reopen_rate), t.reopened + " came back for a person"));
-    k.appendChild(kpi("First human reply", secs(t.first_human_reply_median_s), "median \u00b7 p90 " + secs(t.first_human_reply_p90_s)));
-    k.appendChild(kpi("CSAT", t.csat_average == null ? "\u2013" : t.csat_average.toFixed(1) + " / 5", t.csat_responses + " ratings"));
-    k.appendChild(kpi("Handoffs avoided", String(t.handoffs_avoided),
-      t.asked_for_person_after_built_in + " asked for a person anyway"));
-    k.appendChild(kpi("Drafts", String(t.drafts_unchanged + t.drafts_edited + t.drafts_rejected),
-      t.drafts_unchanged + " unchanged \u00b7 " + t.drafts_edited + " edited \u00b7 " + t.drafts_rejected + " rejected"));
+    var reviewed = t.drafts_unchanged + t.drafts_edited + t.drafts_rejected, hours = data.window_hours;
+    k.appendChild(kpi("Conversations", String(t.conversations), "conversations",
+      t.conversations_to_people + " reached a person \u00b7 " + t.customer_turns + " customer messages",
+      "Conversations whose first message falls in the period; the chart below counts the same ones."));
+    k.appendChild(kpi("Answered by the bot", String(t.answered_by_bot), "messages",
+      escalated + " messages escalated or drafted",
+      "Customer messages the bot answered from the help centre (built-in replies such as greetings not counted)."));
+    k.appendChild(kpi("Automation rate", pct(t.automation_rate), "of conversations",
+      pct(t.involvement_rate) + " involvement \u00d7 " + pct(t.resolution_rate) + " resolution",
+      "Share of all conversations the bot resolved: the share it answered in (involvement) times the share of " +
+      "those it resolved (resolution)."));
+    k.appendChild(kpi("Bot resolution", pct(t.resolution_rate), "of bot-answered conversations",
+      t.bot_resolved + " resolved \u00b7 " + t.bot_resolved_confirmed + " confirmed by the customer",
+      "Of the conversations the bot answered in, the share it resolved: the customer confirmed it, or did not " +
+      "come back or need a person within " + hours + " hours."));
+    k.appendChild(kpi("Reopen rate", pct(t.reopen_rate), "of bot-answered conversations",
+      t.reopened + " came back for a person",
+      "Of the conversations the bot answered in, the share where the customer came back and needed a person."));
+    k.appendChild(kpi("First human reply", secs(t.first_human_reply_median_s), "median",
+      "p90 " + secs(t.first_human_reply_p90_s),
+      "Time from a handoff to the first reply from a person: the median, and the time 90% of handoffs beat."));
+    k.appendChild(kpi("CSAT", t.csat_average == null ? "\u2013" : t.csat_average.toFixed(1), "of 5",
+      t.csat_responses + " ratings", "Average customer rating, 1 to 5, once per conversation and handoff."));
+    k.appendChild(kpi("Handoffs avoided", String(t.handoffs_avoided), "messages",
+      t.asked_for_person_after_built_in + " conversations asked for a person anyway",
+      "Greetings, thanks and off-topic messages answered with a built-in reply instead of a handoff."));
+    k.appendChild(kpi("Drafts reviewed", String(reviewed), "drafts",
+      t.drafts_unchanged + " unchanged \u00b7 " + t.drafts_edited + " edited \u00b7 " + t.drafts_rejected + " rejected",
+      "Bot drafts an agent approved as they were, edited before sending, or rejected."));
 
     var byDay = group(data.rows, "day"), days = Object.keys(byDay).sort();
-    charts.stacked($("chart-days"), days, [{ label: "Answered by the bot", color: "#6366f1" },
-      { label: "Escalated to a person", color: "#f59e0b" }],
-      days.map(function (d) { return [byDay[d].answered, byDay[d].escalated]; }),
-      { title: "Bot answers and escalations per day", short: function (d) { return d.slice(5); } });
+    charts.stacked($("chart-days"), days, [{ label: "Bot alone (no person asked for)", color: "#6366f1" },
+      { label: "Reached a person", color: "#f59e0b" }],
+      days.map(function (d) { return [byDay[d].conversations - byDay[d].toPeople, byDay[d].toPeople]; }),
+      { title: "Conversations per day, by whether a person was asked for", unit: "conversations",
+        short: function (d) { return d.slice(5); } });
 
     var byCat = group(data.rows, "category"), cats = Object.keys(byCat).sort();
-    charts.horizontal($("chart-categories"), cats, [{ label: "Automation", color: "#6366f1" },
-      { label: "Resolution", color: "#10b981" }, { label: "Reopen", color: "#ef4444" }],
+    charts.horizontal($("chart-categories"), cats, [{ label: "Automation (of all its conversations)", color: "#6366f1" },
+      { label: "Resolution (of bot-answered ones)", color: "#10b981" },
+      { label: "Reopen (of bot-answered ones)", color: "#ef4444" }],
       cats.map(function (c) {
         var g = byCat[c], inv = g.conversations ? g.involved / g.conversations : 0, res = g.involved ? g.resolved / g.involved : 0;
         return [inv * res, res, g.involved ? g.reopened / g.involved : 0];
-      }), { percent: true, title: "Rates by category" });
+      }), { percent: true, title: "Automation, resolution and reopen rate by category",
+            caption: "Percentages of the category's conversations, as in the figures above." });
 
     var reasons = Object.keys(t.escalated).sort(function (a, b) { return t.escalated[b] - t.escalated[a]; });
     charts.horizontal($("chart-reasons"), reasons.map(function (r) { return REASONS[r] || r; }),
-      [{ label: "Escalations", color: "#f59e0b" }], reasons.map(function (r) { return [t.escalated[r]]; }),
-      { title: "Escalations by reason", emptyText: "No escalations in this period." });
+      [{ label: "Messages escalated or drafted", color: "#f59e0b" }], reasons.map(function (r) { return [t.escalated[r]]; }),
+      { title: "Escalations by reason", emptyText: "No escalations in this period.", legend: true,
+        caption: "Customer messages handed to a person, by why (a conversation may have more than one)." });
 
     var draftCats = cats.filter(function (c) { return byCat[c].unchanged + byCat[c].edited + byCat[c].rejected > 0; });
     charts.horizontal($("chart-drafts"), draftCats, [{ label: "Approved unchanged", color: "#10b981" },
       { label: "Edited", color: "#6366f1" }, { label: "Rejected", color: "#ef4444" }],
       draftCats.map(function (c) { return [byCat[c].unchanged, byCat[c].edited, byCat[c].rejected]; }),
-      { title: "Draft reviews", emptyText: "No drafts reviewed in this period." });
+      { title: "Draft reviews", emptyText: "No drafts reviewed in this period.",
+        caption: "Drafts per category, by what the reviewing agent did." });
 
-    table($("rows"), ["Day", "Category", "Channel", "Phase", "#Conv", "#Bot", "Escalated", "Drafts \u2713/\u270e/\u2717",
-      "1st reply p50", "p90", "CSAT", "Automation", "Resolution", "Reopen"], data.rows.map(function (r) {
+    table($("rows"), ["Day", "Category", "Channel", "Phase", "Conversations", "Bot answers (messages)",
+      "Escalated (messages)", "Drafts unchanged / edited / rejected", "First human reply, median", "p90",
+      "CSAT (of 5)", "Automation", "Resolution", "Reopen"], data.rows.map(function (r) {
       var esc = Object.keys(r.escalated).map(function (k) { return (REASONS[k] || k) + " " + r.escalated[k]; }).join(", ");
       return [r.day, r.category, r.channel, r.phase, r.conversations, r.answered_by_bot, esc || "\u2013",
         r.drafts_unchanged + " / " + r.drafts_edited + " / " + r.drafts_rejected, secs(r.first_human_reply_median_s),
