@@ -155,6 +155,13 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                                         default_window_hours=settings.resolution_window_hours,
                                         calibration=container.dialogue.responder.calibration))
     app.include_router(console_page_router())
+    if settings.email_webhook_password and "email" in container.delivery.channels:
+        from connectors.email.intake import MailIntake
+        from connectors.email.webhooks import webhook_router
+
+        app.include_router(webhook_router(MailIntake(container), username=settings.email_webhook_username,
+                                          password=settings.email_webhook_password,
+                                          max_bytes=settings.email_max_bytes))
     if settings.slack_mount:
         from connectors.slack.app import build_slack_app
         from connectors.slack.http import slack_router

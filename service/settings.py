@@ -98,6 +98,9 @@ class Settings(BaseSettings):
                                                         "more are kept unanswered (autoresponder loops)")
     email_loop_minutes: float = Field(10.0, gt=0)
     email_smtp_listener: bool = Field(True, description="`supportbot email` listens for SMTP (off: IMAP only)")
+    email_webhook_username: str = "supportbot"
+    email_webhook_password: str | None = Field(None, description="Basic auth of /email/inbound/{sendgrid,"
+                                               "postmark}; unset: the webhooks are not served")
     imap_mailboxes: list[ImapMailbox] = Field(default_factory=list, description="JSON list of mailboxes that "
                                               "`supportbot email` reads over IMAP")
 
@@ -111,7 +114,7 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url", "broker_url", "chroma_url", "llm_base_url", "notify_webhook_url",
                      "slack_bot_token", "slack_signing_secret", "slack_app_token", "smtp_host", "smtp_username",
-                     "smtp_password")
+                     "smtp_password", "email_webhook_password")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
