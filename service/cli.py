@@ -102,17 +102,49 @@ def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignor
     return report.as_dict()
 
 
+def _index(settings) -> str:  # type: ignore[no-untyped-def]
+    """Where the knowledge base lives, in the words a user can act on."""
+    where = settings.chroma_url or str(settings.chroma_path.resolve())
+    return f"{where} (collection {settings.collection!r})"
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    report = _ingest(_settings(), Path(args.path), progress=not args.quiet)
-    print(json.dumps(report))
+    settings = _settings()
+    report = _ingest(settings, Path(args.path), progress=not args.quiet)
+    print(json.dumps({**report, "index": _index(settings)}))
+    return 0
+
+
+def _ask_server(args: argparse.Namespace) -> int:
+    from service.ask import ServerRefused, ask_server
+
+    try:
+        result = ask_server(args.url, args.question)
+    except ServerRefused as error:
+        print(f"supportbot: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"[{result['decision']}]")
+    if result["text"]:
+        print(result["text"])
+    for c in result["citations"]:
+        print(f"  - {c['title']} <{c['source']}>")
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    if args.url:
+        return _ask_server(args)
     from bot.types import Message, Participant, Role
-    from service.container import build_container
+    from service.container import build_container, build_knowledge
 
     settings = _settings()
+    if build_knowledge(settings).count() == 0:  # type: ignore[attr-defined]
+        print(f"supportbot: the knowledge base at {_index(settings)} is empty: run `supportbot ingest FOLDER` "
+              "first (or set SUPPORTBOT_DATA_DIR / SUPPORTBOT_CHROMA_URL to where it was ingested)", file=sys.stderr)
+        return 1
 
     async def ask() -> dict:  # type: ignore[type-arg]
         container = build_container(settings)
@@ -133,7 +165,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"[{result['decision']}] confidence {result['confidence']:.2f} ({result['explanation']})")
+        print(f"[{result['decision']}] confidence {result['confidence']:.2f} ({result['explanation']}); "
+              f"index {_index(settings)}")
         if result["text"]:
             print(result["text"])
         for c in result["citations"]:
@@ -345,9 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, helptext in (("serve", cmd_serve, "API, widget and agent console"),
                                     ("demo", cmd_demo, "ingest the sample help center, then serve")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--host")
-        p.add_argument("--port", type=int)
-        p.add_argument("--log-level", default="info")
+        p.add_argument("--host", help="address to listen on (SUPPORTBOT_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port to listen on (SUPPORTBOT_PORT, default 8000)")
+        p.add_argument("--log-level", default="info", help="uvicorn's log level: debug, info, warning, error")
         if name == "serve":
             p.add_argument("--ingest", metavar="PATH", help="ingest this folder before serving")
             p.add_argument("--workers", type=int, default=1, help="processes (Redis mode)")
@@ -358,35 +391,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("email", help="read support mailboxes over IMAP and/or listen for SMTP; "
                                      "replies via SUPPORTBOT_SMTP_HOST")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
+    p.add_argument("--host", help="address the SMTP listener binds")
+    p.add_argument("--port", type=int, help="port the SMTP listener binds")
     p.set_defaults(func=cmd_email)
 
     p = sub.add_parser("worker", help="Celery worker for handoffs and reminders")
-    p.add_argument("--concurrency", type=int, default=2)
-    p.add_argument("--loglevel", default="info")
+    p.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--loglevel", default="info", help="Celery's log level")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("ingest", help="ingest a folder of .md/.html/.txt help-center documents")
-    p.add_argument("path")
-    p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("ingest", help="ingest a folder of .md/.html/.txt help-center documents into the index "
+                                      "(SUPPORTBOT_DATA_DIR/chroma, or SUPPORTBOT_CHROMA_URL); prints where")
+    p.add_argument("path", help="the folder; files no longer in it are removed from the index")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("ask", help="ask the bot one question and print its decision")
-    p.add_argument("question")
-    p.add_argument("--channel", default="web")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("ask", help="ask the bot one question and print its decision",
+                       description="Without --url the question is answered here, from the index in "
+                                   "SUPPORTBOT_DATA_DIR/chroma (or SUPPORTBOT_CHROMA_URL): this loads the "
+                                   "embedding model, seconds per call. With --url a running server answers at once.")
+    p.add_argument("question", help="what a customer would write")
+    p.add_argument("--url", help="ask a running server (e.g. http://127.0.0.1:8000) through its widget API")
+    p.add_argument("--channel", default="web", help="the channel whose phase gates apply (local only)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("report", help="phase promotion evidence, knowledge gaps, or a journal export")
-    p.add_argument("what", choices=["phases", "gaps", "export"])
+    p.add_argument("what", choices=["phases", "gaps", "export"],
+                   help="phases: promotion evidence per category; gaps: unanswered questions by topic; "
+                        "export: the journal as JSON lines")
     p.add_argument("--history", metavar="FILE.jsonl", help="a recorded journal instead of the live Redis")
-    p.add_argument("--channel", default="web")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--channel", default="web", help="phases: the channel whose phases apply")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("train", help="train the categorizer, or fit the confidence to reviewed turns")
-    p.add_argument("what", choices=["categories", "confidence"])
+    p.add_argument("what", choices=["categories", "confidence"], help="which model to train")
     p.add_argument("--data", help='categories: JSONL lines {"text": ..., "label": ...}')
     p.add_argument("--history", metavar="FILE.jsonl",
                    help="confidence: a recorded journal (`report export`) instead of the live Redis")
@@ -395,15 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "the SUPPORTBOT_MIN_CONFIDENCE that keeps it")
     p.add_argument("--out", help="artifact path (default: next to the categories file; "
                                  "confidence: SUPPORTBOT_CALIBRATION_FILE or data_dir/confidence.json)")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int, help="categories: train on the first N lines only")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("agents", help="console accounts: add, profile (display name, avatar), remove, list, unlock "
                                       "after failed sign-ins, second-factor (prints the otpauth:// URI for an "
                                       "authenticator app)")
-    p.add_argument("action", choices=["add", "profile", "remove", "list", "unlock", "second-factor"])
+    p.add_argument("action", choices=["add", "profile", "remove", "list", "unlock", "second-factor"],
+                   help="what to do with the account")
     p.add_argument("username", nargs="?", default="", help="the login (lower case letters, digits, . _ -)")
-    p.add_argument("--role", choices=["admin", "agent"], default="agent")
+    p.add_argument("--role", choices=["admin", "agent"], default="agent",
+                   help="add: admins also manage accounts and phases")
     p.add_argument("--name", help='the display name customers see ("Sam Rivera"); without one they read '
                                   '"a member of our support team", never the login')
     p.add_argument("--avatar", metavar="URL", help="an http(s) image URL shown beside the agent's replies")
@@ -412,13 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_agents)
 
     p = sub.add_parser("privacy", help="export or erase everything held about one customer")
-    p.add_argument("action", choices=["export", "erase"])
+    p.add_argument("action", choices=["export", "erase"], help="print everything held, or delete it")
     p.add_argument("customer", help="the customer's id in their channel: email address, Slack user id, visitor id")
     p.set_defaults(func=cmd_privacy)
 
     p = sub.add_parser("eval", help="evaluate categorization, retrieval, grounded answers or recorded transcripts")
-    p.add_argument("what", choices=["categorize", "retrieval", "answers", "transcripts"])
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.add_argument("what", choices=["categorize", "retrieval", "answers", "transcripts"],
+                   help="which evaluation; `supportbot eval WHAT --help` lists its options")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the evaluation's own options")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.net import free_port, wait_healthy
+
 
 def supportbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
@@ -59,6 +61,46 @@ def test_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
 
     again = supportbot("ingest", str(docs), "--quiet", env=env, cwd=tmp_path)
     assert '"unchanged": 9' in again.stdout
+    assert json.loads(again.stdout)["index"] == f"{tmp_path / 'data' / 'chroma'} (collection 'helpcenter')"
+
+    port = free_port()  # a running server answers `ask --url` without loading a model in the command
+    log = tmp_path / "server.log"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                                  env={**clean, **env}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", [server], timeout=180, log=log)
+        remote = supportbot("ask", "How long do refunds take to appear?", "--url", f"http://127.0.0.1:{port}",
+                            "--json", env={}, cwd=tmp_path)
+        assert remote.returncode == 0, remote.stderr
+        asked = json.loads(remote.stdout)
+        assert asked["decision"] == "answered" and "business days" in asked["text"]
+        assert asked["citations"][0]["source"] == "https://help.acme.cloud/articles/billing-plans-refunds"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    unreachable = supportbot("ask", "hello", "--url", f"http://127.0.0.1:{free_port()}", env={}, cwd=tmp_path)
+    assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+def test_ask_on_an_empty_knowledge_base_says_nothing_was_ingested(tmp_path: Path) -> None:
+    result = supportbot("ask", "How do I reset my password?", env={"SUPPORTBOT_DATA_DIR": str(tmp_path / "data")},
+                        cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"the knowledge base at {tmp_path / 'data' / 'chroma'}" in result.stderr
+    assert "is empty: run `supportbot ingest FOLDER` first" in result.stderr
+
+
+def test_every_argument_of_every_command_says_what_it_is() -> None:
+    import argparse
+
+    from service.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    silent = [f"{name} {action.dest}" for name, parser in commands.choices.items() for action in parser._actions
+              if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert silent == []
 
 
 def test_agents_get_a_display_name_and_avatar_apart_from_the_login(tmp_path: Path, redis_url: str,
