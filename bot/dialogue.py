@@ -14,7 +14,7 @@ from bot import messages
 from bot.errors import AlreadyRated, ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
-from bot.observer import Observer, StageTimes, Unobserved
+from bot.observer import Observer, StageTimes, Unobserved, in_turn
 from bot.responder import HISTORY_MESSAGES, Responder
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal
@@ -92,20 +92,21 @@ class DialogueManager:
         return state
 
     async def handle(self, message: Message) -> Turn:
-        started = perf_counter()
-        times = StageTimes()
-        async with self.store.lock(message.conversation_id):
-            if not await self.store.first_delivery(message.conversation_id, message.id):
-                return Turn(duplicate=True)
-            try:
-                turn = await self._handle_locked(message, times)
-            except Exception:  # not handled: let the sender's retry of this id be processed
-                await self.store.forget_delivery(message.conversation_id, message.id)
-                raise
-        if turn.outcome is not None:  # a bot turn (not an agent's message, not one for the agent)
-            times.report(self.observer)
-            self.observer.turn(message.channel, turn.outcome.decision.value, perf_counter() - started)
-        return turn
+        with in_turn(new_id(), message.conversation_id):
+            started = perf_counter()
+            times = StageTimes()
+            async with self.store.lock(message.conversation_id):
+                if not await self.store.first_delivery(message.conversation_id, message.id):
+                    return Turn(duplicate=True)
+                try:
+                    turn = await self._handle_locked(message, times)
+                except Exception:  # not handled: let the sender's retry of this id be processed
+                    await self.store.forget_delivery(message.conversation_id, message.id)
+                    raise
+            if turn.outcome is not None:  # a bot turn (not an agent's message, not one for the agent)
+                times.report(self.observer)
+                self.observer.turn(message.channel, turn.outcome.decision.value, perf_counter() - started)
+            return turn
 
     async def _handle_locked(self, message: Message, times: StageTimes) -> Turn:
         with times("store"):

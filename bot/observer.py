@@ -1,17 +1,34 @@
 """What the core tells the outside about its work (stage timings, turns, handoffs), without knowing who listens.
 
 The core stays free of metrics libraries: `service/metrics.py` implements `Observer` with prometheus-client.
+The turn being handled is a context variable, so log lines, and jobs the turn starts in other processes,
+carry its id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from time import perf_counter
 from typing import Literal, Protocol
 
 Stage = Literal["categorize", "retrieve", "compose", "gate", "store"]
 HandoffEvent = Literal["opened", "claimed", "resolved"]
+
+TURN_ID: ContextVar[str | None] = ContextVar("supportbot_turn_id", default=None)
+CONVERSATION_ID: ContextVar[str | None] = ContextVar("supportbot_conversation_id", default=None)
+
+
+@contextmanager
+def in_turn(turn_id: str | None, conversation_id: str | None) -> Iterator[None]:
+    """Mark what runs inside as part of one turn (a worker continues the turn that started its job)."""
+    turn, conversation = TURN_ID.set(turn_id), CONVERSATION_ID.set(conversation_id)
+    try:
+        yield
+    finally:
+        TURN_ID.reset(turn)
+        CONVERSATION_ID.reset(conversation)
 
 
 class Observer(Protocol):
@@ -41,6 +58,25 @@ class Unobserved:
 
     def handoff(self, event: HandoffEvent) -> None:
         pass
+
+
+class FanOut:
+    """Several observers as one (metrics and logs)."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def stage(self, stage: Stage, seconds: float) -> None:
+        for observer in self.observers:
+            observer.stage(stage, seconds)
+
+    def turn(self, channel: str, decision: str, seconds: float) -> None:
+        for observer in self.observers:
+            observer.turn(channel, decision, seconds)
+
+    def handoff(self, event: HandoffEvent) -> None:
+        for observer in self.observers:
+            observer.handoff(event)
 
 
 class StageTimes:

@@ -27,12 +27,21 @@ def _settings():  # type: ignore[no-untyped-def]
         sys.exit(f"supportbot: invalid settings:\n{error}")
 
 
+def _logging(settings, level: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Configure this process's logs from the settings; the config is also what uvicorn gets."""
+    from service.logs import configure_logging, log_config
+
+    configure_logging(settings.log_format, level)
+    return log_config(settings.log_format, level)
+
+
 def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
     from service.asgi import create_app
 
     settings = settings or _settings()
+    logs = _logging(settings, args.log_level)
     if args.host:
         settings.host = args.host
     if args.port:
@@ -45,14 +54,17 @@ def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[n
             sys.exit("supportbot: --workers needs SUPPORTBOT_REDIS_URL (embedded state lives in one process)")
         if not settings.agent_token:
             sys.exit("supportbot: --workers needs SUPPORTBOT_AGENT_TOKEN, so every process accepts the same one")
-        print(f"supportbot: {args.workers} processes on {base}", flush=True)
+        logging.getLogger("supportbot").info(f"{args.workers} processes on {base}")
         uvicorn.run("service.asgi:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                    workers=args.workers, log_level=args.log_level)
+                    workers=args.workers, log_level=args.log_level, log_config=logs)
         return 0
+    generated = not settings.agent_token
     app = create_app(settings)
-    print(f"supportbot: widget demo {base}/demo  agent console {base}/console  "
-          f"agent token {settings.agent_token}  ({'embedded' if settings.embedded else 'redis'} mode)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    # the token is shown only when generated here (nobody could learn it otherwise), never one configured
+    token = f"  agent token {settings.agent_token}" if generated else ""
+    logging.getLogger("supportbot").info(f"widget demo {base}/demo  agent console {base}/console{token}  "
+                                         f"({'embedded' if settings.embedded else 'redis'} mode)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, log_config=logs)
     return 0
 
 
@@ -63,6 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("SUPPORTBOT_API_DOCS", "true")  # a visitor may explore the API
     os.environ.setdefault("SUPPORTBOT_DEMO_HISTORY", "true")  # drafts, reports and analytics from the start
+    os.environ.setdefault("SUPPORTBOT_LOG_FORMAT", "text")  # someone reads these in a terminal
     args.ingest = str(SAMPLE_DOCS)
     args.workers = 1
     settings = _settings()
@@ -73,21 +86,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_slack(args: argparse.Namespace) -> int:
     from connectors.slack.main import run
 
-    return int(run(_settings()) or 0)
+    settings = _settings()
+    _logging(settings, "info")
+    return int(run(settings) or 0)
 
 
 def cmd_email(args: argparse.Namespace) -> int:
     from connectors.email.inbound import run
 
-    return int(run(_settings(), args.host, args.port) or 0)
+    settings = _settings()
+    _logging(settings, "info")
+    return int(run(settings, args.host, args.port) or 0)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import workers.signals  # noqa: F401  (before the worker sets up logging: ours, not Celery's)
     from workers.celery_app import app
 
-    if _settings().celery_broker is None:
+    settings = _settings()
+    if settings.celery_broker is None:
         sys.exit("supportbot: the worker needs SUPPORTBOT_REDIS_URL (or SUPPORTBOT_BROKER_URL)")
-    app.worker_main(["worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
+    _logging(settings, args.loglevel)  # before the worker starts: its first warnings are log lines too
+    quiet = ["--quiet"] if settings.log_format == "json" else []  # no banner amid the JSON lines
+    app.worker_main([*quiet, "worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
                      "--without-gossip", "--without-mingle"])
     return 0
 

@@ -23,12 +23,14 @@ from bot.dialogue import DialogueManager
 from bot.escalation import AgentNotifier, EscalationJobs
 from bot.gates import GateConfig
 from bot.hours import BusinessHours
+from bot.observer import FanOut
 from bot.ports import Answerer, Categorizer, KnowledgeBase, Passage
 from bot.privacy import Redactor
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
 from service.live_hub import LiveHub
+from service.logs import LoggingObserver
 from service.metrics import PrometheusObserver
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
@@ -266,7 +268,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner = _default_runner(settings)
     gates = load_gates(settings)
     phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
-    observer = PrometheusObserver()
+    observer = FanOut(PrometheusObserver(), LoggingObserver())
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
                           overrides=phase_overrides,

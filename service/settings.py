@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     demo_history: bool = Field(False, description="play the demo's history of conversations at start (the demo "
                                                    "does)")
     api_docs: bool = Field(False, description="serve /docs and /openapi.json (the demo does)")
+    log_format: Literal["json", "text"] = Field("json", description="json: one JSON object per line (for a log "
+                                                "collector); text: plain lines (`supportbot demo` uses it)")
     metrics_token: str | None = Field(None, description="when set, /metrics answers only requests with "
                                                          "`Authorization: Bearer <token>`")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "

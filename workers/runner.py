@@ -14,4 +14,7 @@ class CeleryTaskRunner:
         self.app = make_celery(settings)
 
     def start(self, name: str, payload: dict[str, Any], *, countdown: float = 0) -> None:
-        self.app.send_task(f"supportbot.{name}", args=[payload], countdown=countdown or None)
+        from workers.signals import turn_headers
+
+        self.app.send_task(f"supportbot.{name}", args=[payload], countdown=countdown or None,
+                           headers=turn_headers())

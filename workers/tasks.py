@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from service.container import build_container
 from service.settings import load_settings
+from workers import signals  # noqa: F401  (connects the worker's logging, turn ids and failure counts)
 from workers.celery_app import app
 from workers.runner import CeleryTaskRunner
 
@@ -29,7 +31,10 @@ async def _run(job: str, payload: dict[str, Any]) -> None:
 
 def run_job(job: str, payload: dict[str, Any]) -> None:
     """One event loop per task: the worker's processes stay simple and a crashed task loses no state."""
+    started = time.perf_counter()
     asyncio.run(_run(job, payload))
+    seconds = time.perf_counter() - started
+    log.info("job %s done in %.3f s", job, seconds, extra={"job": job, "seconds": round(seconds, 4)})
 
 
 @app.task(name="supportbot.open_handoff", autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
