@@ -37,7 +37,7 @@ from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
-from service.metrics import REDIS_ERRORS, CountLiveSockets, exposition
+from service.metrics import REDIS_ERRORS, CountLiveSockets, CountRedisErrors, exposition
 from service.openapi import allow_every_method_of_the_path, publish_whole_schema
 from service.privacy import CustomerRecords
 from service.settings import Settings
@@ -173,6 +173,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-Conversation-Token"])
     app.add_middleware(BodyLimit)
     app.add_middleware(CountLiveSockets)
+    app.add_middleware(CountRedisErrors)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -142,3 +142,18 @@ class CountLiveSockets:
         finally:
             if accepted:
                 LIVE_SOCKETS.dec()
+
+
+class CountRedisErrors:
+    """ASGI middleware: a Redis error no handler answered (a bug, not an outage) is counted on its way to the
+    500; outages are counted by the handler that answers 503."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except RedisError as error:
+            REDIS_ERRORS.labels(error=type(error).__name__).inc()
+            raise

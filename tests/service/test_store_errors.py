@@ -18,6 +18,7 @@ from service.asgi import create_app
 from service.container import Container, build_container
 from service.settings import Settings
 from tests.net import RedisServer
+from tests.service.test_metrics import scrape, value
 from tests.waiting import wait_for
 
 QUESTION = "How do I reset my password?"
@@ -98,9 +99,11 @@ def test_a_store_error_that_is_not_an_outage_is_a_500_not_a_retry(client: TestCl
     probe = redis.Redis.from_url(redis_url)
     probe.delete(state_key)
     probe.rpush(state_key, "not a conversation")  # WRONGTYPE for every command the store sends it
+    before = value(scrape(client), "supportbot_redis_errors_total", error="ResponseError")
     response = client.post(f"{path}/messages", headers=headers, json={"id": "wrong-type-1", "text": QUESTION})
     assert response.status_code == 500
     assert "retry-after" not in response.headers
+    assert value(scrape(client), "supportbot_redis_errors_total", error="ResponseError") == before + 1
 
 
 def test_with_redis_down_a_live_socket_is_refused_with_503_and_connects_once_it_is_back(
