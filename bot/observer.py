@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from time import perf_counter
+from time import perf_counter, time_ns
 from typing import Literal, Protocol
 
 Stage = Literal["categorize", "retrieve", "compose", "gate", "store"]
@@ -46,6 +46,10 @@ class Observer(Protocol):
         """A handoff was opened by a turn, claimed by an agent, or resolved."""
         ...
 
+    def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
+        """One block of a stage, in wall-clock nanoseconds (for traces); reported before the turn ends."""
+        ...
+
 
 class Unobserved:
     """The default: nobody listens."""
@@ -57,6 +61,9 @@ class Unobserved:
         pass
 
     def handoff(self, event: HandoffEvent) -> None:
+        pass
+
+    def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
         pass
 
 
@@ -78,6 +85,10 @@ class FanOut:
         for observer in self.observers:
             observer.handoff(event)
 
+    def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
+        for observer in self.observers:
+            observer.interval(stage, started_ns, ended_ns)
+
 
 class StageTimes:
     """The time of each stage of one turn, summed over the blocks of that stage and reported once per turn,
@@ -85,16 +96,20 @@ class StageTimes:
 
     def __init__(self) -> None:
         self.seconds: dict[Stage, float] = {}
+        self.blocks: list[tuple[Stage, int, int]] = []
 
     @contextmanager
     def __call__(self, stage: Stage) -> Iterator[None]:
         """Add the time spent in the block to `stage`, also when it raises."""
-        started = perf_counter()
+        started, started_ns = perf_counter(), time_ns()
         try:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + perf_counter() - started
+            self.blocks.append((stage, started_ns, time_ns()))
 
     def report(self, observer: Observer) -> None:
         for stage, seconds in self.seconds.items():
             observer.stage(stage, seconds)
+        for stage, started_ns, ended_ns in self.blocks:
+            observer.interval(stage, started_ns, ended_ns)

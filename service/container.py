@@ -34,6 +34,7 @@ from service.logs import LoggingObserver
 from service.metrics import PrometheusObserver
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
+from service.tracing import tracing_observer
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner = _default_runner(settings)
     gates = load_gates(settings)
     phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
-    observer = FanOut(PrometheusObserver(), LoggingObserver())
+    tracing = tracing_observer()
+    observer = FanOut(PrometheusObserver(), LoggingObserver(), *([tracing] if tracing else []))
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
                           categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
                           overrides=phase_overrides,

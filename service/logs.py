@@ -76,6 +76,9 @@ class LoggingObserver:
     def handoff(self, event: HandoffEvent) -> None:
         self.log.info("handoff %s", event, extra={"handoff_event": event})
 
+    def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
+        pass
+
 
 # What a JSON line may hold: anything else a library attaches (Celery attaches a task's arguments, which hold
 # customers' words) is left out. A new structured field is added here on purpose.

@@ -51,6 +51,9 @@ class PrometheusObserver:
     def handoff(self, event: HandoffEvent) -> None:
         HANDOFFS.labels(event=event).inc()
 
+    def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
+        pass  # the stage's sum per turn is what the histogram counts
+
 
 def task_failures_key(prefix: str) -> str:
     """Redis hash of task name -> count, written by every worker (`workers/signals.py`)."""

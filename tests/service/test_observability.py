@@ -1,6 +1,7 @@
 """A real `supportbot serve` and `supportbot worker` write JSON lines that follow one turn from the API into
-the worker, never show what the customer wrote or a token (uvicorn's WebSocket line included), and the
-server's /metrics counts the turn, the handoff and the worker's failed and retried tasks.
+the worker, never show what the customer wrote or a token (uvicorn's WebSocket line included), the
+server's /metrics counts the turn, the handoff and the worker's failed and retried tasks, and with a
+collector configured the server sends each turn's trace there (OTLP over HTTP, to a local stand-in).
 
 No documents are ingested (it would take most of the test's time): the question escalates, which is the
 turn that reaches the worker. Answered turns' lines are checked in test_logs.py."""
@@ -17,12 +18,16 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect
 
 from service.settings import Settings
 from tests.browser.stack import spawn, stop
-from tests.net import free_port, wait_healthy
+from tests.net import QuietHandler, free_port, serve_in_background, wait_healthy
 from tests.waiting import wait_for
 from workers.celery_app import make_celery
 
@@ -32,9 +37,38 @@ AGENT_TOKEN = "observability-agent-token"
 ESCALATED = "Can you recommend a good lasagna recipe?"
 
 
+class Collector:
+    """An OpenTelemetry collector's OTLP/HTTP traces endpoint: keeps every export request it receives."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        collector = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.path == "/v1/traces":
+                    collector.bodies.append(body)
+                self.send_response(200 if self.path == "/v1/traces" else 404)
+                self.send_header("content-type", "application/x-protobuf")
+                self.end_headers()
+                self.wfile.write(ExportTraceServiceResponse().SerializeToString())
+
+        self.server = serve_in_background(Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def spans(self) -> list[Any]:
+        out = []
+        for body in self.bodies:
+            request = ExportTraceServiceRequest.FromString(body)
+            out += [span for resource in request.resource_spans for scope in resource.scope_spans
+                    for span in scope.spans]
+        return out
+
+
 class Running:
-    def __init__(self, base: str, logs: dict[str, Path], env: dict[str, str]) -> None:
-        self.base, self.logs, self.env = base, logs, env
+    def __init__(self, base: str, logs: dict[str, Path], env: dict[str, str], collector: Collector) -> None:
+        self.base, self.logs, self.env, self.collector = base, logs, env, collector
 
     def lines(self, name: str) -> list[dict[str, Any]]:
         """Every line the process wrote, each parsed as JSON (a line that is not JSON fails the test)."""
@@ -59,15 +93,18 @@ def running(tmp_path: Path, redis_url: str) -> Iterator[Running]:
            "SUPPORTBOT_DATA_DIR": str(tmp_path / "data"), "SUPPORTBOT_AGENT_TOKEN": AGENT_TOKEN,
            "SUPPORTBOT_LOG_FORMAT": "json", "SUPPORTBOT_REMINDER_SECONDS": "600",
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    collector = Collector()
+    server_env = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
     logs = {name: tmp_path / f"{name}.log" for name in ("worker", "server")}
     processes = [spawn(["worker", "--concurrency", "1", "--loglevel", "info"], env, logs["worker"])]
     try:
-        processes.append(spawn(["serve", "--port", str(port)], env, logs["server"]))
+        processes.append(spawn(["serve", "--port", str(port)], server_env, logs["server"]))
         wait_healthy(f"http://127.0.0.1:{port}/healthz", processes, timeout=180, log=logs["server"])
-        yield Running(f"http://127.0.0.1:{port}", logs, env)
+        yield Running(f"http://127.0.0.1:{port}", logs, env, collector)
     finally:
         for process in processes:
             stop(process)
+        collector.server.shutdown()
         client = redis.Redis.from_url(redis_url)
         for pattern in (f"{prefix}*", f"_kombu.binding.{prefix}*"):
             if keys := list(client.scan_iter(match=pattern, count=500)):
@@ -122,3 +159,32 @@ def test_one_turn_is_followed_from_the_api_into_the_worker_without_text_or_token
         assert secret not in everything, secret
     sockets = [line["message"] for line in running.lines("server") if "WebSocket" in line.get("message", "")]
     assert sockets and all("token=[redacted]" in message for message in sockets), sockets
+
+
+def test_each_turn_is_a_trace_with_its_stages_under_the_turn_id(running: Running) -> None:
+    api = httpx.Client(base_url=running.base, timeout=60)
+    created = api.post("/api/conversations").raise_for_status().json()
+    headers = {"X-Conversation-Token": created["token"]}
+    api.post(f"/api/conversations/{created['conversation_id']}/messages", json={"text": ESCALATED},
+             headers=headers).raise_for_status()
+    [turn_line] = wait_for(lambda: [line for line in running.lines("server") if line.get("decision")],
+                           what="the turn's log line")
+
+    def traced() -> list[Any]:
+        spans = running.collector.spans()
+        return spans if any(span.name == "supportbot.turn" for span in spans) else []
+
+    spans = wait_for(traced, timeout=30, what="the turn's trace at the collector")
+    [turn] = [span for span in spans if span.name == "supportbot.turn"]
+    assert turn.trace_id.hex() == turn_line["turn_id"]  # found from the log line
+    attributes = {a.key: a.value.string_value for a in turn.attributes}
+    assert attributes == {"supportbot.turn_id": turn_line["turn_id"],
+                          "supportbot.conversation_id": created["conversation_id"],
+                          "supportbot.channel": "web", "supportbot.decision": "escalated"}
+    stages = [span for span in spans if span.parent_span_id == turn.span_id]
+    assert {span.name for span in stages} >= {"supportbot.categorize", "supportbot.retrieve", "supportbot.gate",
+                                              "supportbot.store"}
+    assert all(span.trace_id == turn.trace_id for span in stages)
+    assert all(turn.start_time_unix_nano <= span.start_time_unix_nano <= span.end_time_unix_nano
+               <= turn.end_time_unix_nano for span in stages)
+    assert not any(b"lasagna" in body or created["token"].encode() in body for body in running.collector.bodies)
