@@ -46,11 +46,11 @@
     opts = opts || {};
     while (target.firstChild) target.removeChild(target.firstChild);
     if (!labels.length) return empty(target);
-    var W = 560, H = 220, left = 36, bottom = 28, top = 10;
+    var W = 560, H = 220, left = 36, bottom = 28, top = opts.unit ? 26 : 10;
     var max = Math.max.apply(null, values.map(function (v) { return v.reduce(function (a, b) { return a + b; }, 0); }));
     max = Math.max(4, Math.ceil(max / 4) * 4);  // whole-number gridlines
     var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": opts.title || "chart" });
-    if (opts.unit) chart.appendChild(svg("text", { x: 2, y: top - 2 }, opts.unit));
+    if (opts.unit) chart.appendChild(svg("text", { x: 2, y: 11 }, opts.unit));
     var plotH = H - bottom - top, step = (W - left) / labels.length, bar = Math.min(38, step * 0.7);
     for (var t = 0; t <= 4; t++) {
       var y = top + plotH - plotH * t / 4;

@@ -494,6 +494,9 @@
     return box;
   }
 
+  /* The categorizer's label for "none of the categories" reads as what it means. */
+  function categoryName(name) { return name === "oos" || name === "unknown" ? "out of scope" : name; }
+
   function group(rows, key) {
     var out = {};
     rows.forEach(function (r) {
@@ -556,7 +559,7 @@
         short: function (d) { return d.slice(5); } });
 
     var byCat = group(data.rows, "category"), cats = Object.keys(byCat).sort();
-    charts.horizontal($("chart-categories"), cats, [{ label: "Automation (of all its conversations)", color: "#6366f1" },
+    charts.horizontal($("chart-categories"), cats.map(categoryName), [{ label: "Automation (of all its conversations)", color: "#6366f1" },
       { label: "Resolution (of bot-answered ones)", color: "#10b981" },
       { label: "Reopen (of bot-answered ones)", color: "#ef4444" }],
       cats.map(function (c) {
@@ -572,7 +575,7 @@
         caption: "Customer messages handed to a person, by why (a conversation may have more than one)." });
 
     var draftCats = cats.filter(function (c) { return byCat[c].unchanged + byCat[c].edited + byCat[c].rejected > 0; });
-    charts.horizontal($("chart-drafts"), draftCats, [{ label: "Approved unchanged", color: "#10b981" },
+    charts.horizontal($("chart-drafts"), draftCats.map(categoryName), [{ label: "Approved unchanged", color: "#10b981" },
       { label: "Edited", color: "#6366f1" }, { label: "Rejected", color: "#ef4444" }],
       draftCats.map(function (c) { return [byCat[c].unchanged, byCat[c].edited, byCat[c].rejected]; }),
       { title: "Draft reviews", emptyText: "No drafts reviewed in this period.",
@@ -582,7 +585,7 @@
       "Escalated (messages)", "Drafts unchanged / edited / rejected", "First human reply, median", "p90",
       "CSAT (of 5)", "Automation", "Resolution", "Reopen"], data.rows.map(function (r) {
       var esc = Object.keys(r.escalated).map(function (k) { return (REASONS[k] || k) + " " + r.escalated[k]; }).join(", ");
-      return [r.day, r.category, r.channel, r.phase, r.conversations, r.answered_by_bot, esc || "\u2013",
+      return [r.day, categoryName(r.category), r.channel, r.phase, r.conversations, r.answered_by_bot, esc || "\u2013",
         r.drafts_unchanged + " / " + r.drafts_edited + " / " + r.drafts_rejected, secs(r.first_human_reply_median_s),
         secs(r.first_human_reply_p90_s), r.csat_average == null ? "\u2013" : r.csat_average, pct(r.automation_rate),
         pct(r.resolution_rate), pct(r.reopen_rate)];
