@@ -31,6 +31,12 @@ def now() -> float:
     return time.time()
 
 
+class Model(BaseModel):
+    """Validation errors never repeat the input: it holds what customers wrote, and errors reach logs."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+
 class Role(StrEnum):
     CUSTOMER = "customer"
     BOT = "bot"
@@ -38,7 +44,7 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-class Participant(BaseModel):
+class Participant(Model):
     """Who speaks. For agents `id` is the login and `name` the display name customers see (empty: none set,
     and customers see "a member of our support team", never the login)."""
 
@@ -50,7 +56,7 @@ class Participant(BaseModel):
     avatar_url: Text = ""
 
 
-class Citation(BaseModel):
+class Citation(Model):
     """A source a reply rests on: shown to the customer as a link or a title."""
 
     model_config = ConfigDict(frozen=True)
@@ -71,7 +77,7 @@ class Citation(BaseModel):
         return f"{self.source}#{anchor}" if anchor else self.source
 
 
-class Message(BaseModel):
+class Message(Model):
     """One inbound or outbound utterance, whatever channel it came through."""
 
     model_config = ConfigDict(frozen=True)
@@ -120,7 +126,7 @@ class EscalationReason(StrEnum):
     ERROR = "error"
 
 
-class TurnOutcome(BaseModel):
+class TurnOutcome(Model):
     """What the bot decided for one customer turn, with the evidence."""
 
     decision: Decision
@@ -136,7 +142,7 @@ class TurnOutcome(BaseModel):
     handled_as: str = ""  # a built-in reply instead of a handoff: greeting, thanks, off_topic, instructions ...
 
 
-class Draft(BaseModel):
+class Draft(Model):
     """A bot reply waiting for an agent's approve / edit / reject."""
 
     id: str = Field(default_factory=new_id)
@@ -155,7 +161,7 @@ class HandoffStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-class Handoff(BaseModel):
+class Handoff(Model):
     """A request for a human, as it sits in the agents' queue."""
 
     id: str
@@ -176,7 +182,7 @@ class Handoff(BaseModel):
     shadow: TurnOutcome | None = None
 
 
-class ConversationState(BaseModel):
+class ConversationState(Model):
     """Everything any process needs to continue a conversation; lives in the store."""
 
     id: str

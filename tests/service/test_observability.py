@@ -35,6 +35,7 @@ pytestmark = pytest.mark.slow
 
 AGENT_TOKEN = "observability-agent-token"
 ESCALATED = "Can you recommend a good lasagna recipe?"
+SHORT = "my pin is 9313"  # short enough to be shown whole where a long text would be cut
 
 
 class Collector:
@@ -127,12 +128,13 @@ def test_one_turn_is_followed_from_the_api_into_the_worker_without_text_or_token
         escalated = api.post(f"/api/conversations/{cid}/messages", json={"text": ESCALATED}, headers=headers)
     assert escalated.raise_for_status().json()["decision"] == "escalated"
 
-    # tasks that fail for good (a payload the task cannot take) and that are retried (a payload it rejects)
+    # tasks that fail for good (a payload the task cannot take) and that are retried (a payload it rejects,
+    # whose validation error must not bring the customer's words into the log)
     settings = Settings(redis_url=running.env["SUPPORTBOT_REDIS_URL"],
                         redis_prefix=running.env["SUPPORTBOT_REDIS_PREFIX"], _env_file=None)  # type: ignore[call-arg]
     celery = make_celery(settings)
     celery.send_task("supportbot.sweep", args=[{"unexpected": 1}])
-    celery.send_task("supportbot.deliver", args=[{"message": {}}])
+    celery.send_task("supportbot.deliver", args=[{"message": {"text": SHORT}}])
 
     def worker_done() -> list[dict[str, Any]]:
         return [line for line in running.lines("worker") if line.get("job") == "open_handoff"]
@@ -155,7 +157,7 @@ def test_one_turn_is_followed_from_the_api_into_the_worker_without_text_or_token
     assert samples[("supportbot_handoff_queue_depth", frozenset({("queue", "general")}))] == 1
 
     everything = running.text()
-    for secret in (token, AGENT_TOKEN, ESCALATED, "lasagna"):
+    for secret in (token, AGENT_TOKEN, ESCALATED, "lasagna", SHORT, "9313"):
         assert secret not in everything, secret
     sockets = [line["message"] for line in running.lines("server") if "WebSocket" in line.get("message", "")]
     assert sockets and all("token=[redacted]" in message for message in sockets), sockets
