@@ -32,7 +32,7 @@ class AgentDesk:
             state = await self._state(conversation_id)
             state.owner = transition(state.owner, Step.CLAIM)
             state.agent = agent.id
-            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM)
+            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM, event="joined")
             await self.store.save(state)
 
     async def claim(self, handoff_id: str, agent: Participant) -> Handoff:
@@ -106,7 +106,7 @@ class AgentDesk:
                 return
             state.owner = transition(state.owner, Step.CLAIM)
             state.agent = agent.id
-            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM)
+            await self.dialogue.say(state, messages.agent_joined(agent.name), SYSTEM, event="joined")
             await self.store.save(state)
         await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
 
@@ -156,7 +156,7 @@ class AgentDesk:
                 raise InvalidTransition(state.owner.value, "approve a draft that does not exist")
             final = edited_text.strip() if edited_text and edited_text.strip() else draft.text
             sender = BOT if final == draft.text else agent
-            sent = await self.dialogue.say(state, final, sender, citations=draft.citations)
+            sent = await self.dialogue.say(state, final, sender, citations=draft.citations, event="draft_sent")
             state.owner = transition(state.owner, Step.APPROVE_DRAFT)
             state.pending_draft = None
             await self._resolve_handoff(state)

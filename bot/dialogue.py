@@ -150,7 +150,8 @@ class DialogueManager:
                               category=outcome.category)
             turn.handoff_id = await self._escalate(state, message, outcome, draft)
             if outcome.decision is Decision.ESCALATED:
-                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM, push=push))
+                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM, push=push,
+                                                   event="escalated"))
             else:
                 await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
         state.updated_at = now()
@@ -238,9 +239,12 @@ class DialogueManager:
                                                        "at": now()})
 
     async def say(self, state: ConversationState, text: str, sender: Participant, *,
-                  citations: Sequence[Citation] = (), internal: bool = False, push: bool = True) -> Message:
+                  citations: Sequence[Citation] = (), internal: bool = False, push: bool = True,
+                  event: str = "") -> Message:
+        """Store and deliver a support-side message; `event` names the change of hands it announces, so a
+        channel that reloads its history can tell who the customer is talking to."""
         reply = Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
-                        citations=tuple(citations), internal=internal)
+                        citations=tuple(citations), internal=internal, raw={"event": event} if event else {})
         await self.store.append(reply)
         if push:
             self._push(state, reply)

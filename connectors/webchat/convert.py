@@ -34,5 +34,5 @@ def render(entry: Entry) -> dict[str, Any]:
         "citations": [{"title": c.title, "source": c.source, "section": c.section, "url": c.link()}
                       for c in m.citations],
         "created_at": m.created_at,
-        "event": m.raw.get("event") if m.sender.role is Role.SYSTEM else None,
+        "event": m.raw.get("event"),  # escalated, joined, draft_sent, resolved, handed_back: who speaks now
     }

@@ -86,11 +86,12 @@ class ChatMessage(BaseModel):
     text: str
     citations: list[CitedSource] = []
     created_at: float
-    event: str | None = Field(None, description="for system entries: what happened (joined, resolved...)")
+    event: str | None = Field(None, description="a change of hands this entry announces: escalated, joined, "
+                                                "draft_sent, resolved, handed_back")
 
 
 class HistoryPage(BaseModel):
-    owner: str = Field(description="who answers now: bot or agent")
+    owner: str = Field(description="who answers now: bot, pending_human or human")
     messages: list[ChatMessage]
     last_seq: int
     more: bool = Field(description="ask again with after=last_seq for the next page")
@@ -100,6 +101,7 @@ class Accepted(BaseModel):
     duplicate: bool = Field(description="this message id was received before; nothing new happened")
     decision: str | None = None
     handoff_id: str | None = None
+    owner: str = Field(description="who reads the next message: bot, pending_human (a person, soon) or human")
 
 
 def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits) -> APIRouter:
@@ -139,8 +141,10 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         if len(body.text) > max_message_chars:
             raise HTTPException(413, f"message is longer than {max_message_chars} characters")
         turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id))
+        after = await store.load(conversation_id)
+        # who answers next: the widget tells the customer when a person, not the bot, will read this
         return Accepted(duplicate=turn.duplicate, decision=turn.outcome.decision.value if turn.outcome else None,
-                        handoff_id=turn.handoff_id)
+                        handoff_id=turn.handoff_id, owner=(after or state).owner.value)
 
     @router.post("/api/conversations/{conversation_id}/typing", dependencies=[Depends(limits.per_address("typing"))])
     async def typing(conversation_id: str,

@@ -90,7 +90,7 @@ def nothing_more(ws: WebSocketTestSession, quiet: float = 0.5) -> None:
 def test_question_is_answered_with_citations_in_history(client: TestClient) -> None:
     cid, headers = start_conversation(client)
     result = say(client, cid, headers, "How do I reset my password?", "msg-reset-1")
-    assert result == {"duplicate": False, "decision": "answered", "handoff_id": None}
+    assert result == {"duplicate": False, "decision": "answered", "handoff_id": None, "owner": "bot"}
     customer, bot = history(client, cid, headers)
     assert (customer["seq"], customer["id"], customer["role"]) == (1, "msg-reset-1", "customer")
     assert customer["text"] == "How do I reset my password?"
@@ -114,7 +114,7 @@ def test_retried_post_with_the_same_client_id_is_answered_once(client: TestClien
     first = say(client, cid, headers, "reset my password", "retry-0001")
     again = say(client, cid, headers, "reset my password", "retry-0001")
     assert first["duplicate"] is False and first["decision"] == "answered"
-    assert again == {"duplicate": True, "decision": None, "handoff_id": None}
+    assert again == {"duplicate": True, "decision": None, "handoff_id": None, "owner": "bot"}
     assert [m["role"] for m in history(client, cid, headers)] == ["customer", "bot"]
 
 
