@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from bot.excerpt import excerpt, first_used_sentence
 from bot.types import Citation
 
 
@@ -29,9 +30,15 @@ class Passage(BaseModel):
     section: str = ""
     section_text: str = ""
 
-    def citation(self) -> Citation:
-        return Citation(title=self.title, source=self.source, passage_id=self.id,
-                        snippet=self.text[:280], score=round(self.score, 4), section=self.section)
+    def citation(self, used: str = "") -> Citation:
+        """`used` is the answer built on this passage: the snippet starts at the first sentence it repeats,
+        so the agent reviewing a draft sees where it came from."""
+        source = self.section_text if used and self.section_text else self.text
+        start = first_used_sentence(source, used)
+        if not start and source is not self.text:
+            source, start = self.text, first_used_sentence(self.text, used)
+        return Citation(title=self.title, source=self.source, passage_id=self.id, snippet=excerpt(source, start),
+                        score=round(self.score, 4), section=self.section)
 
 
 class Answer(BaseModel):

@@ -129,14 +129,14 @@ def supported_sentences(text: str, passages: list[Passage], *, embedder: Embedde
     return supported, unsupported
 
 
-def cite(passages: list[Passage]) -> list[Citation]:
-    """One citation per source, in the order given."""
+def cite(passages: list[Passage], text: str = "") -> list[Citation]:
+    """One citation per source, in the order given; `text` is the answer, which the snippets point into."""
     seen: set[str] = set()
     out = []
     for p in passages:
         if p.source not in seen:
             seen.add(p.source)
-            out.append(p.citation())
+            out.append(p.citation(text))
     return out
 
 
@@ -274,7 +274,7 @@ class ExtractiveAnswerer:
         features = self._features(question, text, candidates, chosen, usable, similarity)
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
-        return Answer(text=text, citations=cite(used), support=len(supported) / total if total else 0.0,
+        return Answer(text=text, citations=cite(used, text), support=len(supported) / total if total else 0.0,
                       grounding=round(self.grounding.probability(features), 4), unsupported_sentences=unsupported,
                       uncovered=uncovered, measures={k: round(v, 4) for k, v in features.items()})
 

@@ -84,7 +84,7 @@ class LangChainAnswerer:
         # check against every shown passage: a sentence may be right but cited to the wrong number
         supported, unsupported = await asyncio.to_thread(supported_sentences, raw, shown)
         total = len(supported) + len(unsupported)
-        return Answer(text=text, citations=cite(cited), support=len(supported) / total if total else 0.0,
+        return Answer(text=text, citations=cite(cited, text), support=len(supported) / total if total else 0.0,
                       unsupported_sentences=unsupported)
 
 
