@@ -32,6 +32,7 @@ from connectors.console.accounts import AccountRole, Accounts
 from connectors.console.admin import admin_router
 from connectors.console.analytics import analytics_router
 from connectors.console.auth import ConsoleAuth
+from connectors.console.canned import CannedResponses, canned_router
 from connectors.console.router import console_page_router, console_router
 from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
@@ -154,6 +155,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours,
                                         calibration=container.dialogue.responder.calibration))
+    app.include_router(canned_router(auth, CannedResponses(container.redis, settings.redis_prefix)))
     app.include_router(console_page_router())
     if settings.email_webhook_password and "email" in container.delivery.channels:
         from connectors.email.intake import MailIntake

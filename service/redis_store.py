@@ -140,9 +140,10 @@ class RedisConversationStore:
     async def subscribe(self, conversation_id: str) -> HubSubscription:
         return await self.live.subscribe(self.keys.live(conversation_id))
 
-    async def recent(self, limit: int = 100) -> list[str]:
+    async def recent(self, limit: int = 100, offset: int = 0) -> list[str]:
+        """Conversation ids, newest first, from position `offset` (paging through the index)."""
         return [c if isinstance(c, str) else c.decode()
-                for c in await self.redis.zrevrange(self.keys.conversations, 0, limit - 1)]
+                for c in await self.redis.zrevrange(self.keys.conversations, offset, offset + limit - 1)]
 
 
 class RedisHandoffQueue:

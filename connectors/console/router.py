@@ -12,12 +12,14 @@ from pydantic import BaseModel, Field, field_validator
 from bot.desk import AgentDesk
 from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import Text
+from bot.types import Role, Text
 from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
+from connectors.console.search import search
 from connectors.live import relay
 
 STATIC = Path(__file__).parent / "static"
+LATEST_WITHIN = 50  # messages looked back for the customer's latest one
 PAGES = {"console.js": "application/javascript", "charts.js": "application/javascript",
          "console.css": "text/css"}
 
@@ -61,12 +63,27 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
         config = (await gates()).category(handoff["category"])
         return {**handoff, "sla_seconds": config.sla_seconds}
 
+    async def latest_from_customer(conversation_id: str) -> dict[str, Any] | None:
+        """What the customer said last: the queue previews it, not the message that asked for a person."""
+        for entry in reversed(await store.tail(conversation_id, LATEST_WITHIN)):
+            if entry.message.sender.role is Role.CUSTOMER:
+                return {"text": entry.message.text[:300], "created_at": entry.message.created_at}
+        return None
+
     @router.get("/handoffs")
     async def handoffs(who: Agent, category: str | None = None, queue_name: Annotated[str | None, Query(
             alias="queue")] = None) -> list[dict[str, Any]]:
         listed = [h for h in await queue.open_handoffs(category) if queue_name is None or h.queue == queue_name]
         listed.sort(key=lambda h: (-h.priority, h.created_at))
-        return [await with_sla(h.model_dump(mode="json", exclude={"shadow"})) for h in listed]
+        return [{**await with_sla(h.model_dump(mode="json", exclude={"shadow"})),
+                 "latest": await latest_from_customer(h.conversation_id)} for h in listed]
+
+    @router.get("/search")
+    async def search_conversations(who: Agent, q: Annotated[str, Query(min_length=1, max_length=200)],
+                                   cursor: Annotated[int, Query(ge=0)] = 0,
+                                   limit: Annotated[int, Query(ge=1, le=50)] = 20) -> dict[str, Any]:
+        """Conversations whose customer, id or messages contain every word of `q`; page on with `next`."""
+        return await search(store, q, cursor=cursor, limit=limit)
 
     @router.get("/conversations")
     async def conversations(who: Agent, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
