@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import urllib.request
@@ -27,8 +28,17 @@ def sign_in(page: Page, stack: Stack, username: str) -> None:
 
 
 def open_widget(page: Page, title: str = "Acme support") -> Any:
-    page.get_by_role("button", name=f"Open chat: {title}").click()
+    """Click the launcher: its accessible name starts with the words it shows."""
+    page.get_by_role("button", name=re.compile(rf"^Chat with us \({re.escape(title)}\)")).click()
     return page.locator("#supportbot-widget")
+
+
+def reloaded_widget(page: Page) -> Any:
+    """After a reload the panel is open again when it was open before, with its history."""
+    page.reload()
+    widget = page.locator("#supportbot-widget")
+    expect(widget.get_by_role("dialog")).to_be_visible(timeout=LIVE)
+    return widget
 
 
 def ask(page: Page, text: str) -> None:
@@ -58,6 +68,24 @@ def wait_for_handoff(stack: Stack, conversation_id: str, timeout: float = 60.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"no handoff for {conversation_id} after {timeout} s")
         time.sleep(0.2)
+
+
+def conversation_id(page: Page) -> str:
+    """The widget's conversation, as it keeps it in localStorage."""
+    return str(page.evaluate("""() => { for (const k of Object.keys(localStorage))
+        if (k.startsWith('supportbot:')) return JSON.parse(localStorage.getItem(k)).conversation_id; }"""))
+
+
+def handed_to_alice(stack: Stack, page: Page, widget: Any, reply: str) -> str:
+    """The customer asks for a person in the widget; Alice claims the handoff and replies."""
+    widget.get_by_role("button", name="Talk to a human").click()
+    expect(widget.get_by_role("log").locator(".msg.system", has_text="support team")).to_be_visible(
+        timeout=FIRST_ANSWER)
+    cid = conversation_id(page)
+    handoff = wait_for_handoff(stack, cid)
+    api(stack, "POST", f"/api/agent/handoffs/{handoff['id']}/claim")
+    api(stack, "POST", f"/api/agent/conversations/{cid}/reply", {"text": reply})
+    return cid
 
 
 def save_screenshot(page: Page, name: str, *, for_readme: bool = True, **options: Any) -> None:

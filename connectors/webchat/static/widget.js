@@ -30,6 +30,7 @@
     position: data.position === "left" ? "left" : "right",
   };
   var STORAGE_KEY = "supportbot:" + config.api;
+  var OPEN_KEY = "supportbot:open:" + config.api;  // per tab: a reload keeps the panel as it was
   var HUMAN_REQUEST = "I want to talk to a human";
 
   /* ---------- persisted session: {conversation_id, token, last_seq} ---------- */
@@ -78,8 +79,16 @@
     ".close:hover{background:rgba(255,255,255,.18);}",
     ".log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f7f7fb;}",
     ".msg{max-width:85%;padding:9px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere;}",
-    ".msg .who{display:block;font-size:12px;font-weight:600;color:#6b7280;margin-bottom:2px;}",
-    ".msg .who .avatar{border-radius:50%;object-fit:cover;vertical-align:middle;margin-right:6px;}",
+    ".msg .who{display:flex;align-items:center;gap:6px;font-size:12px;font-weight:600;color:#4b5563;",
+    "margin-bottom:2px;}",
+    ".msg .who .avatar{border-radius:50%;object-fit:cover;}",
+    ".tag{font-size:10px;font-weight:700;text-transform:uppercase;letter-spacing:.04em;border-radius:999px;",
+    "padding:0 6px;background:#eef2ff;color:#3730a3;}",
+    ".agent .tag{background:#ecfdf5;color:#065f46;}",
+    ".msg time{display:block;font-size:11px;margin-top:3px;color:#4b5563;}",
+    ".customer time,.customer .ack{color:#fff;opacity:.9;}",
+    ".ack{display:block;font-size:11px;margin-top:2px;}",
+    ".revealing .sources{opacity:0;}",
     ".customer{align-self:flex-end;background:var(--sb-color);color:#fff;border-bottom-right-radius:4px;}",
     ".customer.pending{opacity:.6;}",
     ".bot,.agent{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px;}",
@@ -87,7 +96,7 @@
     ".system{align-self:center;max-width:95%;background:transparent;color:#4b5563;font-size:13px;",
     "text-align:center;padding:4px 8px;}",
     ".sources{margin:8px 0 0;padding:8px 0 0;border-top:1px solid #eef0f3;font-size:13px;white-space:normal;}",
-    ".sources span.label{display:block;color:#6b7280;font-size:12px;margin-bottom:2px;}",
+    ".sources span.label{display:block;color:#4b5563;font-size:12px;margin-bottom:2px;}",
     ".sources ul{margin:0;padding-left:18px;}",
     ".sources a{color:var(--sb-color);font-weight:550;}",
     ".indicator{padding:0 16px 8px;background:#f7f7fb;color:#4b5563;font-size:13px;font-style:italic;}",
@@ -103,7 +112,7 @@
     ".human{border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:999px;padding:5px 12px;",
     "font-size:13px;cursor:pointer;}",
     ".human:hover{border-color:var(--sb-color);color:var(--sb-color);}",
-    ".status{font-size:12px;color:#6b7280;}",
+    ".status{font-size:12px;color:#4b5563;}",
     ".unsent{display:block;font-size:11px;opacity:.85;margin-top:2px;}",
     ".ask{align-self:flex-start;display:flex;gap:6px;align-items:center;flex-wrap:wrap;font-size:13px;",
     "color:#4b5563;margin-top:-4px;}",
@@ -115,7 +124,7 @@
     ".csat p{margin:0 0 8px;font-weight:600;}",
     ".csat .stars{display:flex;justify-content:center;gap:6px;}",
     ".csat .stars button{width:38px;height:38px;padding:0;font-size:15px;font-weight:600;}",
-    ".csat .scale{display:flex;justify-content:space-between;font-size:11px;color:#6b7280;margin:4px 18px 0;}",
+    ".csat .scale{display:flex;justify-content:space-between;font-size:11px;color:#4b5563;margin:4px 18px 0;}",
     ".sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);",
     "border:0;}",
     "@media (max-width:480px){.panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0;}",
@@ -133,12 +142,17 @@
   var root = host.attachShadow({ mode: "open" });
   root.appendChild(el("style", {}, CSS));
 
+  // No aria-label: the accessible name starts with the words on the button ("Chat with us"), as speech
+  // control users say them.
   var launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog",
-    "aria-expanded": "false", "aria-controls": "sb-panel", "aria-label": "Open chat: " + config.title });
+    "aria-expanded": "false", "aria-controls": "sb-panel" });
   launcher.appendChild(chatIcon());
   launcher.appendChild(el("span", {}, "Chat with us"));
+  launcher.appendChild(el("span", { class: "sr-only" }, " (" + config.title + ")"));
   var badge = el("span", { class: "badge", hidden: "" }, "New");
   launcher.appendChild(badge);
+  // A reply that arrives while the panel is closed is read out from here; the badge alone is visual.
+  var announcer = el("div", { class: "sr-only", role: "status" });
 
   function chatIcon() {
     var ns = "http://www.w3.org/2000/svg";
@@ -183,6 +197,7 @@
 
   [header, log, indicator, errorLine, form, footer].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
+  root.appendChild(announcer);
   root.appendChild(panel);
 
   function mount() { document.body.appendChild(host); }
@@ -191,9 +206,29 @@
   /* ---------- rendering ---------- */
 
   var NAMES = { customer: "You", bot: "Assistant", agent: "Support agent", system: "" };
+  var TAGS = { bot: "Bot", agent: "Person" };
   var rendered = {};   // seq -> element: a message seen twice (history + live) is shown once
   var pending = {};    // client message id -> element, until the server echoes the message
   var lastSeq = 0;     // highest seq shown: the live connection resumes after it
+
+  /* Who reads the customer's next message: "bot", "waiting" (for a person) or "person". Follows the
+   * messages that change hands (their `event`), the owner each send returns, and the history's owner. */
+  var talkingTo = "bot", talkingToSeq = 0;
+  var OWNERS = { bot: "bot", pending_human: "waiting", human: "person" };
+  var EVENTS = { escalated: "waiting", joined: "person", resolved: "bot", handed_back: "bot", draft_sent: "bot" };
+
+  function setTalkingTo(who) {
+    talkingTo = who;
+    humanButton.hidden = who !== "bot";  // nobody asks for a person they are already waiting for or talking to
+  }
+
+  function followHands(message) {
+    if (message.seq < talkingToSeq) return;  // a late history page: newer messages already decided
+    var who = EVENTS[message.event] || (message.role === "agent" ? "person" : message.role === "bot" ? "bot" : null);
+    if (!who) return;
+    talkingToSeq = message.seq;
+    setTalkingTo(who);
+  }
 
   function safeLink(source) {
     try {
@@ -204,6 +239,13 @@
     }
   }
 
+  function stamp(node, createdAt) {
+    if (!createdAt || node.querySelector("time")) return;
+    var at = new Date(createdAt * 1000);
+    node.appendChild(el("time", { datetime: at.toISOString(), title: at.toLocaleString() },
+      at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  }
+
   function bubble(message) {
     var role = NAMES.hasOwnProperty(message.role) ? message.role : "system";
     var node = el("div", { class: "msg " + role });
@@ -212,12 +254,14 @@
       var avatar = role === "agent" && message.avatar_url ? safeLink(message.avatar_url) : null;
       if (avatar) who.appendChild(el("img", { class: "avatar", src: avatar, alt: "", width: "20", height: "20" }));
       who.appendChild(document.createTextNode(message.name || NAMES[role]));
+      // A person's reply says so in words, not only by a name the customer may not know.
+      who.appendChild(el("span", { class: "tag" }, TAGS[role]));
+      who.appendChild(el("span", { class: "sr-only" }, ":"));
       node.appendChild(who);
     } else if (role === "customer") {
       node.appendChild(el("span", { class: "sr-only" }, "You: "));
     }
-    node.appendChild(document.createTextNode(message.text == null ? "" : String(message.text)));
-    if (message.created_at) node.title = new Date(message.created_at * 1000).toLocaleString();
+    node.appendChild(el("span", { class: "text" }, message.text == null ? "" : String(message.text)));
     var citations = message.citations || [];
     if (citations.length) {
       var sources = el("div", { class: "sources" });
@@ -234,6 +278,7 @@
       sources.appendChild(list);
       node.appendChild(sources);
     }
+    stamp(node, message.created_at);
     return node;
   }
 
@@ -241,47 +286,66 @@
 
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-  // The server sends whole answers; a live bot answer is revealed word by word so it reads like typing.
-  function reveal(node) {
-    var textNode = null;
-    for (var i = 0; i < node.childNodes.length; i++) if (node.childNodes[i].nodeType === 3) textNode = node.childNodes[i];
-    if (!textNode || reduceMotion) return;
-    var words = textNode.data.split(/(\s+)/), shown = 0, per = Math.max(1, Math.ceil(words.length / 40));
-    var sources = node.querySelector(".sources");
-    textNode.data = "";
-    if (sources) sources.hidden = true;
-    node.setAttribute("aria-busy", "true");
+  /* The server sends whole answers; a live bot answer is revealed word by word so it reads like typing.
+   * Only the eye sees the typing: the whole text (and its sources) is in the page from the start for
+   * screen readers, and `done` runs once the reveal ends, so what follows is read after the answer. */
+  function reveal(node, done) {
+    var body = node.querySelector(".text");
+    if (!body || reduceMotion || !body.textContent) { done(); return; }
+    var full = body.textContent;
+    var visible = el("span", { "aria-hidden": "true" });
+    body.textContent = "";
+    body.appendChild(el("span", { class: "sr-only" }, full));
+    body.appendChild(visible);
+    node.classList.add("revealing");
+    var words = full.split(/(\s+)/), shown = 0, per = Math.max(1, Math.ceil(words.length / 40));
     var timer = setInterval(function () {
       shown = Math.min(words.length, shown + per);
-      textNode.data = words.slice(0, shown).join("");
+      visible.textContent = words.slice(0, shown).join("");
       if (shown >= words.length) {
         clearInterval(timer);
-        if (sources) sources.hidden = false;
-        node.removeAttribute("aria-busy");
+        node.classList.remove("revealing");
+        done();
       }
       scrollDown();
     }, 30);
   }
 
-  function addMessage(message, live) {
-    if (typeof message.seq !== "number" || rendered[message.seq]) return;
-    if (pending[message.id]) {  // our own message came back from the server: replace the placeholder
-      pending[message.id].remove();
-      delete pending[message.id];
-    }
-    if (message.role === "customer") dropOut(message.id);
-    var node = bubble(message);
-    node.dataset.seq = String(message.seq);
-    rendered[message.seq] = node;
-    var before = null;  // keep seq order even if a late history page lands after live messages
+  function placeAt(node, seq) {  // keep seq order even if a late history page lands after live messages
+    var before = null;
     for (var i = 0; i < log.children.length; i++) {
       var s = Number(log.children[i].dataset.seq);
-      if (s > message.seq) { before = log.children[i]; break; }
+      if (s > seq && log.children[i] !== node) { before = log.children[i]; break; }
     }
-    log.insertBefore(node, before || firstPending());
-    if (live && message.role === "bot") reveal(node);
+    before = before || firstPending(node);
+    if (node.parentNode !== log || node.nextSibling !== before) log.insertBefore(node, before);
+  }
+
+  function addMessage(message, live) {
+    if (typeof message.seq !== "number" || rendered[message.seq]) return;
+    var node = pending[message.id];
+    if (node) {  // our own message came back from the server: the same bubble, now sent (never re-added)
+      delete pending[message.id];
+      node.classList.remove("pending");
+      markUnsent(node, false);
+      stamp(node, message.created_at);
+    } else {
+      node = bubble(message);
+    }
+    if (message.role === "customer") {
+      dropOut(message.id);
+      if (talkingTo !== "bot" && message.seq > talkingToSeq && !node.querySelector(".ack")) {
+        node.appendChild(el("span", { class: "ack" }, "A person from our team will see this."));
+      }
+    }
+    node.dataset.seq = String(message.seq);
+    rendered[message.seq] = node;
+    placeAt(node, message.seq);
+    followHands(message);
     if (message.role === "customer" || message.role === "agent") removePrompts(".ask");
-    if (live && message.role === "bot" && (message.citations || []).length) askHelpful(node);
+    if (live && message.role === "bot") {
+      reveal(node, function () { if ((message.citations || []).length) askHelpful(node); });
+    }
     if (message.event === "resolved" || message.event === "handed_back") askRating(node, message.seq);
     if (message.seq > lastSeq) {
       lastSeq = message.seq;
@@ -289,7 +353,11 @@
     }
     if (message.role !== "customer") {
       showIndicator("");
-      if (panel.hidden && message.seq > seenAtLoad) badge.hidden = false;
+      if (panel.hidden && message.seq > seenAtLoad) {
+        badge.hidden = false;
+        announcer.textContent = "New message from " + (message.name || NAMES[message.role] || "our support team") +
+          " in the chat.";
+      }
     }
     scrollDown();
   }
@@ -351,8 +419,8 @@
     log.insertBefore(box, after.nextSibling);
   }
 
-  function firstPending() {
-    for (var id in pending) return pending[id];
+  function firstPending(except) {
+    for (var id in pending) if (pending[id] !== except) return pending[id];
     return null;
   }
 
@@ -481,6 +549,8 @@
       dropOut(id);
       if (result && result.decision === "drafted") showIndicator("A support agent is reviewing the answer\u2026");
       else if (!result || !result.decision) showIndicator("");
+      // A draft under review hands the conversation to people without a message saying so.
+      if (result && OWNERS[result.owner] && talkingTo === "bot") setTalkingTo(OWNERS[result.owner]);
       // The live connection is down: pick the replies up by hand.
       if (!socket || socket.readyState !== WebSocket.OPEN) refresh();
     }).catch(function (error) {
@@ -506,7 +576,7 @@
     showError("");
     var id = clientId();
     var placeholder = placeholderFor(id, text);
-    showIndicator("Assistant is typing\u2026");
+    if (talkingTo === "bot") showIndicator("Assistant is typing\u2026");
     return ensureConversation()
       .then(function () { queueOut(id, text); return deliver(id, text); })
       .catch(function (error) {
@@ -526,6 +596,8 @@
     for (var seq in rendered) rendered[seq].remove();
     rendered = {};
     lastSeq = 0;
+    talkingToSeq = 0;
+    setTalkingTo("bot");
   }
 
   function refresh() {
@@ -534,6 +606,7 @@
     return request("GET", path).then(function (page) {
       (page.messages || []).forEach(function (m) { addMessage(m, false); });
       if (page.more) { lastSeq = Math.max(lastSeq, page.last_seq); return refresh(); }
+      if (OWNERS[page.owner]) setTalkingTo(OWNERS[page.owner]);  // the whole history read: the current owner
     }).catch(function (error) {
       if (error.status === 403) forget();
     });
@@ -592,29 +665,58 @@
   /* ---------- open / close, keyboard ---------- */
 
   var started = false;
+  // At phone width the panel covers the page: it is then a modal dialog, and Tab stays inside it.
+  var phone = window.matchMedia ? window.matchMedia("(max-width:480px)") : { matches: false };
 
-  function open() {
+  function rememberOpen(isOpen) {
+    try { if (isOpen) sessionStorage.setItem(OPEN_KEY, "1"); else sessionStorage.removeItem(OPEN_KEY); }
+    catch (e) { /* storage refused: the panel just starts closed after a reload */ }
+  }
+
+  function wasOpen() {
+    try { return sessionStorage.getItem(OPEN_KEY) === "1"; } catch (e) { return false; }
+  }
+
+  function open(options) {
     panel.hidden = false;
+    panel.setAttribute("aria-modal", String(!!phone.matches));
     launcher.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     badge.hidden = true;
+    announcer.textContent = "";
+    rememberOpen(true);
     showGreeting();
     if (!started && session) { started = true; refresh().then(connect); }
     scrollDown();
-    input.focus();
+    if (!options || options.focus !== false) input.focus();
   }
 
   function close() {
     panel.hidden = true;
     launcher.hidden = false;
     launcher.setAttribute("aria-expanded", "false");
+    rememberOpen(false);
     launcher.focus();
   }
 
-  launcher.addEventListener("click", open);
+  function focusable() {
+    return Array.prototype.filter.call(panel.querySelectorAll("button, a[href], textarea, [tabindex='0']"),
+      function (n) { return !n.disabled && n.getClientRects().length > 0; });
+  }
+
+  // Focus that lands on the page under a full-screen panel (a click, a screen reader's jump) comes back.
+  document.addEventListener("focusin", function (event) {
+    if (!panel.hidden && phone.matches && event.target !== host) { var items = focusable(); if (items[0]) items[0].focus(); }
+  });
+  launcher.addEventListener("click", function () { open(); });
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") { event.preventDefault(); close(); }
+    if (event.key === "Escape") { event.preventDefault(); close(); return; }
+    if (event.key !== "Tab" || !phone.matches) return;
+    var items = focusable(), first = items[0], last = items[items.length - 1];
+    var current = root.activeElement;
+    if (event.shiftKey && current === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && current === last) { event.preventDefault(); first.focus(); }
   });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -641,12 +743,13 @@
   form.addEventListener("submit", submit);
   humanButton.addEventListener("click", function () { send(HUMAN_REQUEST); });
 
-  // A returning visitor with a conversation under way: reopen it where they left it.
+  // A returning visitor with a conversation under way: reopen it where they left it, the panel too.
   if (session) {
     started = true;
     session.outbox.forEach(function (o) { markUnsent(placeholderFor(o.id, o.text), true); });
     refresh().then(connect);
   }
+  if (wasOpen()) open({ focus: false });
 
   window.SupportBot = { open: open, close: close };
 })();
