@@ -74,14 +74,17 @@ def test_two_agents_claim_one_handoff_one_wins(stack: Stack, browser: Any) -> No
             data=json.dumps({"text": text}).encode(), headers=token), timeout=120).read()
 
     for page in (alice, bob):
-        page.locator("#queue button", has_text="wine goes with lasagna").click(timeout=FIRST_ANSWER)
+        queued = page.locator(f"#queue button[data-conversation='{created['conversation_id']}']")
+        expect(queued).to_contain_text(XSS, timeout=FIRST_ANSWER)  # the customer's latest words
+        queued.click()
         expect(page.locator("#transcript .customer .body", has_text="onerror")).to_have_text(XSS, timeout=LIVE)
         assert page.locator("#transcript img").count() == 0
     alice.get_by_role("button", name="Claim", exact=True).click()
     bob.locator("#claim").click(force=True)  # too late: either refused (409) or already shown as taken
     expect(alice.locator("#claim")).to_have_text("Claimed by you", timeout=LIVE)
     expect(bob.locator("#claim")).to_have_text("Claimed by Alice", timeout=LIVE)
-    expect(bob.locator("#queue button", has_text="wine goes with lasagna")).to_contain_text("Claimed by Alice")
+    expect(bob.locator(f"#queue button[data-conversation='{created['conversation_id']}']")).to_contain_text(
+        "Claimed by Alice")
     assert api(stack, "GET", f"/api/agent/conversations/{created['conversation_id']}")["state"]["agent"] == "alice"
     assert alice.evaluate("window.__xss") is None and bob.evaluate("window.__xss") is None
     api(stack, "POST", f"/api/agent/conversations/{created['conversation_id']}/resolve")  # leave the queue empty

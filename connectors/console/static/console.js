@@ -45,6 +45,7 @@
     return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
   function since(ts) { return Date.now() / 1000 - ts; }
+  function ago(ts) { var d = duration(since(ts)); return d === "under a minute" ? "just now" : d + " ago"; }
   function clock(ts) { return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
   function nameOf(username) { return names[username] || username; }
   function pct(v) { return v == null ? "\u2013" : Math.round(v * 100) + "%"; }
@@ -100,6 +101,8 @@
     show("inbox");
     connect();
     loadAgents().then(loadQueue);
+    loadCanned();
+    showAlertSettings();
   }
 
   $("login").addEventListener("submit", function (event) {
@@ -202,7 +205,8 @@
       return kind === "category" ? h.category === value : h.queue === value;
     });
     clear(ul);
-    $("count").textContent = String(handoffs.length);
+    // Waiting means nobody has it yet: claimed handoffs stay listed but are not counted.
+    $("count").textContent = String(handoffs.filter(function (h) { return !h.claimed_by; }).length);
     $("queue-empty").hidden = shown.length > 0;
     shown.forEach(function (h) {
       var b = el("button", { type: "button", "data-conversation": h.conversation_id,
@@ -213,16 +217,35 @@
       if (h.priority > 1) top.appendChild(el("span", { class: "badge prio" }, "P" + h.priority));
       if (h.claimed_by) top.appendChild(el("span", { class: "badge claimed" }, "Claimed by " + nameOf(h.claimed_by)));
       b.appendChild(top);
-      b.appendChild(el("span", { class: "question" }, h.question || "(no message)"));
+      // The customer's latest words: what the agent answers next, not what opened the handoff.
+      var latest = h.latest ? h.latest.text : h.question;
+      b.appendChild(el("span", { class: "question", title: "Handed off on: " + h.question }, latest || "(no message)"));
       var meta = el("span", { class: "meta" });
-      meta.appendChild(slaBadge(h));
+      meta.appendChild(h.claimed_by ? el("span", {}, "Claimed " + ago(h.claimed_at || h.created_at)) : slaBadge(h));
       meta.appendChild(document.createTextNode(" \u00b7 " + h.channel + (h.queue !== h.category ? " \u00b7 team " + h.queue : "")));
       b.appendChild(meta);
-      b.addEventListener("click", function () { openConversation(h.conversation_id); });
+      b.addEventListener("click", function () { choose(h.conversation_id); });
       var li = el("li");
       li.appendChild(b);
       ul.appendChild(li);
     });
+  }
+
+  // One conversation in the "All conversations" list or the search results.
+  function conversationItem(c, preview) {
+    var b = el("button", { type: "button", "data-conversation": c.id, "aria-current": String(c.id === currentId) });
+    var top = el("span", { class: "row" });
+    top.appendChild(el("span", { class: c.owner === "bot" ? "badge owner-bot" : "badge claimed" },
+      OWNERS[c.owner] + (c.agent ? " (" + nameOf(c.agent) + ")" : "")));
+    top.appendChild(el("span", { class: "badge" }, c.category));
+    b.appendChild(top);
+    b.appendChild(el("span", { class: "question" }, preview));
+    b.appendChild(el("span", { class: "meta" }, (c.customer || "Customer") + " \u00b7 " + c.channel + " \u00b7 " +
+      c.messages + " messages \u00b7 " + clock(c.updated_at)));
+    b.addEventListener("click", function () { choose(c.id); });
+    var li = el("li");
+    li.appendChild(b);
+    return li;
   }
 
   function loadAll() {
@@ -231,19 +254,7 @@
       clear(ul);
       $("all-empty").hidden = items.length > 0;
       items.forEach(function (c) {
-        var b = el("button", { type: "button", "data-conversation": c.id, "aria-current": String(c.id === currentId) });
-        var top = el("span", { class: "row" });
-        top.appendChild(el("span", { class: c.owner === "bot" ? "badge owner-bot" : "badge claimed" },
-          OWNERS[c.owner] + (c.agent ? " (" + nameOf(c.agent) + ")" : "")));
-        top.appendChild(el("span", { class: "badge" }, c.category));
-        b.appendChild(top);
-        b.appendChild(el("span", { class: "question" }, c.last ? c.last.text : "(no messages yet)"));
-        b.appendChild(el("span", { class: "meta" }, (c.customer || "Customer") + " \u00b7 " + c.channel + " \u00b7 " +
-          c.messages + " messages \u00b7 " + clock(c.updated_at)));
-        b.addEventListener("click", function () { openConversation(c.id); });
-        var li = el("li");
-        li.appendChild(b);
-        ul.appendChild(li);
+        ul.appendChild(conversationItem(c, c.last ? c.last.text : "(no messages yet)"));
       });
     }).catch(function () {});
   }
@@ -252,6 +263,8 @@
     list = which;
     $("tab-queue").setAttribute("aria-selected", String(which === "queue"));
     $("tab-all").setAttribute("aria-selected", String(which === "all"));
+    searching = null;
+    $("search-panel").hidden = true;
     $("queue-panel").hidden = which !== "queue";
     $("all-panel").hidden = which !== "all";
     if (which === "all") loadAll();
@@ -310,14 +323,31 @@
     renderTranscript(current.transcript);
   }
 
-  function passages(citations) {
+  function folded(text) {
+    return text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+  }
+
+  // The passage's snippet with the sentences the draft repeats marked, so the reviewer sees what it used.
+  function snippetWithUse(snippet, used) {
+    var span = el("span", { class: "snippet" });
+    var target = " " + folded(used || "") + " ";
+    snippet.split(/(?<=[.!?:])(\s+)|(\n+)/).forEach(function (piece) {
+      if (!piece) return;
+      var words = folded(piece);
+      if (words.split(" ").length >= 4 && target.indexOf(" " + words + " ") !== -1) span.appendChild(el("mark", {}, piece));
+      else span.appendChild(document.createTextNode(piece));
+    });
+    return span;
+  }
+
+  function passages(citations, used) {
     var ul = el("ul", { class: "passages" });
     (citations || []).forEach(function (c) {
       var li = el("li");
       var href = safeLink(c.source);
       li.appendChild(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, c.title)
                           : el("span", { class: "title" }, c.title || c.source));
-      if (c.snippet) li.appendChild(el("span", { class: "snippet" }, c.snippet));
+      if (c.snippet) li.appendChild(snippetWithUse(c.snippet, used));
       ul.appendChild(li);
     });
     return ul;
@@ -337,7 +367,7 @@
     card.appendChild(el("p", { class: "text", id: "draft-text" }, answer.text));
     if ((answer.citations || []).length) {
       card.appendChild(el("strong", {}, "Cited passages"));
-      card.appendChild(passages(answer.citations));
+      card.appendChild(passages(answer.citations, answer.text));
     }
     var actions = el("div", { class: "row" });
     if (draft) {
@@ -471,6 +501,164 @@
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { $("typing").textContent = ""; }, 5000);
   }
+
+  /* ---------- phones: the list and the conversation are two views ---------- */
+
+  var narrow = window.matchMedia("(max-width: 760px)");
+
+  function choose(id) {
+    $("inbox").classList.add("viewing");
+    var opened = openConversation(id);
+    if (narrow.matches) $("back").focus();
+    return opened;
+  }
+
+  $("back").addEventListener("click", function () {
+    $("inbox").classList.remove("viewing");
+    var item = document.querySelector(".queue li button[aria-current='true']");
+    if (item) item.focus();
+  });
+
+  /* ---------- desktop notification and sound for a new handoff ---------- */
+
+  var SOUND_KEY = "supportbot:console:sound";
+  var audio = null;
+
+  function showAlertSettings() {
+    var supported = "Notification" in window;
+    var on = supported && Notification.permission === "granted";
+    $("notify").hidden = !supported;
+    $("notify").setAttribute("aria-pressed", String(on));
+    var permission = supported ? Notification.permission : "denied";
+    $("notify").textContent = on ? "Desktop alerts on" : permission === "denied"
+      ? "Desktop alerts blocked by the browser" : "Turn on desktop alerts";
+    $("notify").disabled = permission !== "default";
+    $("sound").checked = localStorage.getItem(SOUND_KEY) === "1";
+  }
+
+  $("notify").addEventListener("click", function () {
+    Promise.resolve(Notification.requestPermission()).then(showAlertSettings, showAlertSettings);
+  });
+  $("sound").addEventListener("change", function () {
+    if ($("sound").checked) { localStorage.setItem(SOUND_KEY, "1"); chime(); }  // a sample, and unlocks audio
+    else localStorage.removeItem(SOUND_KEY);
+  });
+
+  function chime() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    audio = audio || new Context();
+    [[660, 0], [880, 0.16]].forEach(function (tone) {
+      var osc = audio.createOscillator(), gain = audio.createGain(), at = audio.currentTime + tone[1];
+      osc.frequency.value = tone[0];
+      gain.gain.setValueAtTime(0.15, at);
+      gain.gain.exponentialRampToValueAtTime(0.001, at + 0.15);
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start(at);
+      osc.stop(at + 0.16);
+    });
+  }
+
+  function alertNewHandoff(handoffId) {
+    var h = handoffs.filter(function (x) { return x.id === handoffId; })[0];
+    if (!h) return;
+    if (localStorage.getItem(SOUND_KEY) === "1") chime();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    var note = new Notification("Waiting for a person: " + h.category, {
+      body: (h.latest ? h.latest.text : h.question) || REASONS[h.reason] || "", tag: h.id });
+    note.onclick = function () { window.focus(); show("inbox"); choose(h.conversation_id); note.close(); };
+  }
+
+  /* ---------- canned responses: admins keep them, agents insert them ---------- */
+
+  var canned = [];
+
+  function loadCanned() {
+    return api("GET", "/api/agent/canned").then(function (items) {
+      canned = items || [];
+      var select = $("canned");
+      while (select.options.length > 1) select.remove(1);
+      canned.forEach(function (c) { select.appendChild(el("option", { value: c.id }, c.title)); });
+      select.hidden = !canned.length;
+      if (view === "admin") renderCanned();
+    }).catch(function () {});
+  }
+
+  $("canned").addEventListener("change", function () {
+    var chosen = canned.filter(function (c) { return c.id === $("canned").value; })[0];
+    $("canned").value = "";
+    if (!chosen) return;
+    var area = $("reply-text"), at = area.selectionStart || 0, end = area.selectionEnd || at;
+    area.value = area.value.slice(0, at) + chosen.text + area.value.slice(end);
+    area.focus();
+    area.setSelectionRange(at + chosen.text.length, at + chosen.text.length);
+  });
+
+  function renderCanned() {
+    table($("canned-list"), ["Title", "Text", ""], canned.map(function (c) {
+      return [c.title, c.text, button("Remove", "danger", function () {
+        api("POST", "/api/agent/admin/canned/" + encodeURIComponent(c.id) + "/remove")
+          .then(function () { adminError("\u201c" + c.title + "\u201d removed.", true); loadCanned(); })
+          .catch(function (error) { adminError(error.message); });
+      }, { "aria-label": "Remove " + c.title })];
+    }), "No canned responses yet.");
+  }
+
+  $("add-canned").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var body = { title: $("canned-new-title").value.trim(), text: $("canned-new-text").value.trim() };
+    api("POST", "/api/agent/admin/canned", body).then(function () {
+      adminError("\u201c" + body.title + "\u201d is ready to insert.", true);
+      $("add-canned").reset();
+      loadCanned();
+    }).catch(function (error) { adminError(error.message); });
+  });
+
+  /* ---------- search: on the server, a page at a time ---------- */
+
+  var searching = null;  // {q, next}
+
+  function searchPage(q, cursor) {
+    var query = "?q=" + encodeURIComponent(q) + "&cursor=" + cursor;
+    return api("GET", "/api/agent/search" + query).then(function (page) {
+      if (!searching || searching.q !== q) return;
+      var ul = $("search-results");
+      if (!cursor) clear(ul);
+      page.results.forEach(function (c) {
+        if (ul.querySelector("[data-conversation='" + c.id + "']")) return;  // shifted by newer conversations
+        ul.appendChild(conversationItem(c, c.match ? c.match.text : (c.customer || c.id)));
+      });
+      searching.next = page.next;
+      var count = ul.children.length;
+      $("search-title").textContent = count ? count + (count === 1 ? " conversation" : " conversations") +
+        " with \u201c" + q + "\u201d" + (page.next != null ? " so far" : "") : "Nothing found for \u201c" + q + "\u201d" +
+        (page.next != null ? " yet" : "");
+      $("search-more").hidden = page.next == null;
+    }).catch(function (error) { $("search-title").textContent = error.message; });
+  }
+
+  $("search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var q = $("search").value.trim();
+    if (!q) { endSearch(); return; }
+    searching = { q: q, next: null };
+    $("search-panel").hidden = false;
+    $("queue-panel").hidden = $("all-panel").hidden = true;
+    $("search-title").textContent = "Searching\u2026";
+    searchPage(q, 0);
+  });
+  $("search-more").addEventListener("click", function () {
+    if (searching && searching.next != null) searchPage(searching.q, searching.next);
+  });
+
+  function endSearch() {
+    searching = null;
+    $("search").value = "";
+    $("search-panel").hidden = true;
+    showList(list);
+  }
+  $("search-clear").addEventListener("click", endSearch);
 
   /* ---------- analytics ---------- */
 
@@ -634,7 +822,7 @@
   function loadAdmin() {
     adminError("");
     return Promise.all([api("GET", "/api/agent/admin/agents"), api("GET", "/api/agent/admin/phases")])
-      .then(function (results) { renderAgents(results[0]); renderPhases(results[1]); })
+      .then(function (results) { renderAgents(results[0]); renderPhases(results[1]); return loadCanned(); })
       .catch(function (error) { adminError(error.message); });
   }
 
@@ -721,7 +909,8 @@
       var mine = currentId && (event.conversation_id === currentId ||
         (current && current.handoff && event.handoff_id === current.handoff.id));
       if (event.type === "typing") { if (mine && event.role === "customer") customerTyping(); return; }
-      loadQueue();
+      var queued = loadQueue();
+      if (event.type === "handoff" && event.created) queued.then(function () { alertNewHandoff(event.handoff_id); });
       if (list === "all") loadAll();
       if (mine) {
         if (event.type === "customer_message") $("typing").textContent = "";
