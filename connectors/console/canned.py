@@ -20,8 +20,8 @@ MAX_CANNED = 500
 class CannedDraft(BaseModel):
     """What an admin sends: a short title to find it by, and the text the agent inserts."""
 
-    title: Text = Field(min_length=1, max_length=80)
-    text: Text = Field(min_length=1, max_length=4_000)
+    title: Text = Field(min_length=1, max_length=80, json_schema_extra={"pattern": r"\S"})  # see _not_blank
+    text: Text = Field(min_length=1, max_length=4_000, json_schema_extra={"pattern": r"\S"})
 
     @field_validator("title", "text")
     @classmethod
@@ -69,7 +69,8 @@ def canned_router(auth: ConsoleAuth, canned: CannedResponses) -> APIRouter:
     async def list_canned(who: Agent) -> list[CannedResponse]:
         return await canned.all()
 
-    @router.post("/admin/canned", status_code=201)
+    @router.post("/admin/canned", status_code=201,
+                 responses={409: {"description": f"there are already {MAX_CANNED} canned responses"}})
     async def add_canned(body: CannedDraft, who: Admin) -> CannedResponse:
         if await canned.count() >= MAX_CANNED:
             raise HTTPException(409, f"there are already {MAX_CANNED} canned responses; remove some first")
