@@ -86,6 +86,9 @@ def test_queue_counts_only_the_unclaimed_previews_the_latest_words_and_alerts(st
     api(stack, "POST", f"/api/agent/handoffs/{handoff['id']}/claim")
     expect(item).to_contain_text("Claimed by Alice", timeout=LIVE)
     expect(item).not_to_contain_text("Waiting")
+    item.click()
+    expect(agent.locator("#facts")).to_contain_text("Claimed just now", timeout=LIVE)
+    expect(agent.locator("#facts")).not_to_contain_text(re.compile(r"Waiting (under|\d)"))
     waiting = unclaimed(stack)
     assert waiting < len(api(stack, "GET", "/api/agent/handoffs"))
     expect(agent.locator("#count")).to_have_text(str(waiting))
@@ -180,7 +183,7 @@ def test_console_at_phone_width_fits_and_shows_list_and_conversation_as_two_view
     expect(queue).to_be_hidden()
     expect(phone.locator("#transcript")).to_contain_text("phone test", timeout=LIVE)
     no_sideways_scroll(phone)
-    save_screenshot(phone, "console-mobile.png", for_readme=False)
+    save_screenshot(phone, "console-mobile.png")
     phone.get_by_role("button", name="Conversations").click()
     expect(queue).to_be_visible()
 

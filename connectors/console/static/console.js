@@ -301,7 +301,8 @@
     if (handoff) {
       row.appendChild(el("span", { class: "badge reason" }, REASONS[handoff.reason] || handoff.reason));
       if (handoff.priority > 1) row.appendChild(el("span", { class: "badge prio" }, "Priority " + handoff.priority));
-      if (handoff.status !== "resolved") row.appendChild(slaBadge(handoff));
+      if (handoff.status === "queued") row.appendChild(slaBadge(handoff));
+      else if (handoff.status === "claimed") row.appendChild(el("span", { class: "meta" }, "Claimed " + ago(handoff.claimed_at || handoff.created_at)));
     }
     facts.appendChild(row);
     if (handoff && handoff.explanation) facts.appendChild(el("span", { class: "meta" }, "Why: " + handoff.explanation));
@@ -572,10 +573,12 @@
 
   /* ---------- canned responses: admins keep them, agents insert them ---------- */
 
-  var canned = [];
+  var canned = [], cannedAsked = 0;
 
   function loadCanned() {
+    var asked = ++cannedAsked;
     return api("GET", "/api/agent/canned").then(function (items) {
+      if (asked !== cannedAsked) return;  // a later request (after a change) answers instead
       canned = items || [];
       var select = $("canned");
       while (select.options.length > 1) select.remove(1);
