@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import FIRST_ANSWER, LIVE, XSS, api, ask, open_widget, save_screenshot, sign_in
+from tests.browser.helpers import (
+    FIRST_ANSWER,
+    LIVE,
+    XSS,
+    api,
+    ask,
+    conversation_id,
+    open_widget,
+    save_screenshot,
+    sign_in,
+)
 from tests.browser.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,7 +43,7 @@ def test_draft_reaches_the_customer_only_as_the_agent_edited_it(stack: Stack, br
         expect(widget.locator(".indicator")).to_have_text(re.compile("reviewing"), timeout=FIRST_ANSWER)
 
         agent.get_by_role("button", name="Inbox").click()
-        agent.locator("#queue button", has_text="export my data").click()
+        agent.locator(f"#queue button[data-conversation='{conversation_id(customer)}']").click()
         draft = agent.locator("#draft")
         expect(draft.get_by_role("heading", name="Bot draft awaiting review")).to_be_visible(timeout=LIVE)
         source = draft.get_by_role("link", name="Exporting your data")

@@ -11,7 +11,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import FIRST_ANSWER, LIVE, api, ask, open_widget, save_screenshot, sign_in, wait_for_handoff
+from tests.browser.helpers import (
+    FIRST_ANSWER,
+    LIVE,
+    api,
+    ask,
+    conversation_id,
+    open_widget,
+    save_screenshot,
+    sign_in,
+    wait_for_handoff,
+)
 from tests.browser.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -106,7 +116,9 @@ def test_a_draft_shows_its_passage_with_the_sentences_it_used_marked(stack: Stac
         customer.goto(f"{stack.base_url}/demo")
         open_widget(customer)
         ask(customer, "How do I export my data?")
-        agent.locator("#queue button", has_text="export my data").click(timeout=FIRST_ANSWER)
+        sent = customer.get_by_role("log").locator(".msg.customer:not(.pending)")
+        expect(sent).to_have_count(1, timeout=FIRST_ANSWER)
+        agent.locator(f"#queue button[data-conversation='{conversation_id(customer)}']").click(timeout=FIRST_ANSWER)
         draft = agent.locator("#draft")
         expect(draft.get_by_role("heading", name="Bot draft awaiting review")).to_be_visible(timeout=LIVE)
         marks = draft.locator(".snippet mark")
