@@ -1,4 +1,4 @@
-"""Load help-center articles (Markdown, HTML, plain text) from a folder into `Document`s.
+"""Load help-center articles (Markdown, HTML, plain text, PDF, DOCX) from a folder into `Document`s.
 
 Only the text the customer would read is kept: HTML markup, scripts and navigation are dropped and
 HTML headings become Markdown headings, so every format is chunked by the same section-aware code.
@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 TEXT_SUFFIXES = {".txt"}
-SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES
+OFFICE_SUFFIXES = {".pdf", ".docx"}
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | OFFICE_SUFFIXES
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -130,8 +131,13 @@ def load_document(file: Path, root: Path) -> Document:
     """Read one supported file; `path` is relative to `root` with forward slashes."""
     rel = file.relative_to(root).as_posix()
     data = file.read_bytes()
-    raw = decode(data, rel)
     suffix = file.suffix.lower()
+    if suffix in OFFICE_SUFFIXES:
+        from knowledge.office import docx_to_markdown, pdf_to_markdown
+
+        title, text = (pdf_to_markdown if suffix == ".pdf" else docx_to_markdown)(data)
+        return Document(path=rel, title=title or _title_from_filename(rel), text=text, content_hash=sha256(data))
+    raw = decode(data, rel)
     if suffix in HTML_SUFFIXES:
         title, text, url = parse_html(raw, rel)
     elif suffix in MARKDOWN_SUFFIXES:
@@ -141,8 +147,9 @@ def load_document(file: Path, root: Path) -> Document:
     return Document(path=rel, title=title, text=text, content_hash=sha256(data), url=url)
 
 
-def load_folder(folder: str | Path) -> list[Document]:
-    """Every supported file under `folder` (recursively), sorted by path; empty files are skipped."""
+def load_folder(folder: str | Path, *, unreadable: list[str] | None = None) -> list[Document]:
+    """Every supported file under `folder` (recursively), sorted by path; empty files are skipped, and files
+    that cannot be read are logged and listed in `unreadable`."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"not a folder: {root}")
@@ -150,7 +157,14 @@ def load_folder(folder: str | Path) -> list[Document]:
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
         if file.suffix.lower() not in SUPPORTED_SUFFIXES or file.name.startswith("."):
             continue
-        document = load_document(file, root)
+        try:
+            document = load_document(file, root)
+        except ValueError as error:  # knowledge.office.UnreadableDocument: one bad file must not stop an ingest
+            rel = file.relative_to(root).as_posix()
+            log.error("%s skipped: %s", rel, error)
+            if unreadable is not None:
+                unreadable.append(rel)
+            continue
         if document.text:
             documents.append(document)
         else:

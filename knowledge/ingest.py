@@ -81,6 +81,7 @@ def ingest_documents(
     documents: Iterable[Document],
     *,
     prune: bool = True,
+    keep: Iterable[str] = (),
     progress: bool = True,
     chunker: Chunker | None = None,
     embedder: Callable[[list[str]], np.ndarray] = embed,
@@ -119,7 +120,7 @@ def ingest_documents(
         bar.update(len(batch))
     bar.close()
     if prune:
-        for path in sorted(set(stored) - seen):
+        for path in sorted(set(stored) - seen - set(keep)):
             kb.delete_where_path(path)
             report.removed += 1
     if report.updated or report.removed:
@@ -159,4 +160,6 @@ def _store_answer_texts(kb: ChromaKnowledgeBase, records: Sequence[ChunkRecord],
 def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,
                   **options: object) -> IngestReport:
     """Ingest every supported file under `folder`; files that vanished from it are removed."""
-    return ingest_documents(kb, load_folder(folder), progress=progress, **options)  # type: ignore[arg-type]
+    unreadable: list[str] = []  # their earlier version stays: a damaged copy must not erase an article
+    documents = load_folder(folder, unreadable=unreadable)
+    return ingest_documents(kb, documents, progress=progress, keep=unreadable, **options)  # type: ignore[arg-type]
