@@ -58,3 +58,11 @@ def uncovered_parts(parts: list[str]) -> str:
     quoted = "; ".join(f'"{p}"' for p in parts)
     return (f"Our help centre doesn't cover {quoted}. If you'd like a person to help with that, "
             "just say \"talk to a person\".")
+
+
+def attachment_too_large(limit_bytes: int) -> str:
+    return f"not kept: larger than {limit_bytes / 1_048_576:g} MB"
+
+
+def attachment_too_many(limit: int) -> str:
+    return f"not kept: more than {limit} files in one message"

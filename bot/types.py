@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.files import Attachment
+
 
 def readable(value: object) -> object:
     """Text that can be stored and sent: lone surrogates ("\\ud800", broken UTF-16 from a client or an
@@ -91,6 +93,7 @@ class Message(Model):
     citations: tuple[Citation, ...] = ()
     internal: bool = False
     asks_for_person: bool = False  # the channel says so (a button, a Rasa intent), whatever the words
+    attachments: tuple[Attachment, ...] = ()
     raw: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -33,6 +33,7 @@ from connectors.console.admin import admin_router
 from connectors.console.analytics import analytics_router
 from connectors.console.auth import ConsoleAuth
 from connectors.console.canned import CannedResponses, canned_router
+from connectors.console.files import files_router
 from connectors.console.router import console_page_router, console_router
 from connectors.ratelimit import RateLimits
 from connectors.webchat.origins import OriginGuard
@@ -150,6 +151,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
                                       limits=limits))
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates))
+    app.include_router(files_router(container.attachments, auth))
     app.include_router(admin_router(auth, gates, container.phase_overrides,
                                     CustomerRecords(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,

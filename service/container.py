@@ -21,6 +21,7 @@ from bot.delivery import Channel, Delivery
 from bot.desk import AgentDesk
 from bot.dialogue import DialogueManager
 from bot.escalation import AgentNotifier, EscalationJobs
+from bot.files import AttachmentStore
 from bot.gates import GateConfig
 from bot.hours import BusinessHours
 from bot.observer import FanOut
@@ -29,6 +30,7 @@ from bot.privacy import Redactor
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
+from connectors.storage import LocalAttachmentStore
 from service.live_hub import LiveHub
 from service.logs import LoggingObserver
 from service.metrics import PrometheusObserver
@@ -215,6 +217,7 @@ class Container:
     delivery: Delivery
     phase_overrides: RedisPhaseOverrides
     live: LiveHub
+    attachments: AttachmentStore
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def warm_up(self) -> None:
@@ -298,8 +301,9 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner.register("open_handoff", escalation.open_handoff)
         runner.register("remind_handoff", escalation.remind_handoff)
         runner.register("deliver", delivery.deliver)
+    attachments = LocalAttachmentStore(settings.attachments_dir or settings.data_dir / "attachments")
     return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
-                     delivery, phase_overrides, live)
+                     delivery, phase_overrides, live, attachments)
 
 
 def _default_runner(settings: Settings) -> TaskRunner:

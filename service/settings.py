@@ -101,6 +101,10 @@ class Settings(BaseSettings):
                                                         "more are kept unanswered (autoresponder loops)")
     email_loop_minutes: float = Field(10.0, gt=0)
     email_smtp_listener: bool = Field(True, description="`supportbot email` listens for SMTP (off: IMAP only)")
+    attachments_dir: Path | None = Field(None, description="where customers' files are kept; "
+                                                           "unset: data_dir/attachments")
+    attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="larger files are listed, not kept")
+    attachments_per_message: int = Field(10, ge=0)
     email_webhook_username: str = "supportbot"
     email_webhook_password: str | None = Field(None, description="Basic auth of /email/inbound/{sendgrid,"
                                                "postmark}; unset: the webhooks are not served")

@@ -51,7 +51,8 @@ def render_entry(entry: Entry) -> dict[str, Any]:
     m = entry.message
     return {"seq": entry.seq, "id": m.id, "role": m.sender.role.value, "name": m.sender.name or m.sender.id,
             "text": m.text, "internal": m.internal, "created_at": m.created_at, "channel": m.channel,
-            "citations": [c.model_dump() for c in m.citations]}
+            "citations": [c.model_dump() for c in m.citations],
+            "attachments": [a.model_dump() for a in m.attachments]}
 
 
 def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]]) -> APIRouter:

@@ -60,6 +60,8 @@ class InboundEmail(BaseModel):
     references: list[str] = Field(default_factory=list)
     automatic: str = ""  # why a machine wrote it, when one did
     mailbox: str = ""
+    files: list[tuple[str, bytes]] = Field(default_factory=list, repr=False)  # attachments: name, bytes
+    wrote_nothing: bool = False  # no text of the customer's own: only a subject, attachments, or nothing
 
     @property
     def conversation_id(self) -> str:
@@ -328,7 +330,8 @@ def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
     for parent in message_ids(_header(msg, "In-Reply-To")):
         if parent not in references:
             references.append(parent)
-    text = clean_text(_body(msg), max_chars) or normalize_subject(subject)[:max_chars] or "(empty message)"
+    body = clean_text(_body(msg), max_chars)
+    text = body or normalize_subject(subject)[:max_chars] or "(empty message)"
     message_key = own or _hash(sender.id, subject, _header(msg, "Date"), text)
     message = Message(
         id="email-" + _hash("message", message_key), conversation_id=conversation_id_for(thread_root(msg)),
@@ -336,7 +339,24 @@ def to_message(raw: bytes, *, max_chars: int = MAX_TEXT_CHARS) -> InboundEmail:
         raw={"message_id": own, "subject": subject, "from": sender.id},
     )
     return InboundEmail(message=message, subject=subject, message_id=own, references=references,
-                        automatic=automatic_reason(msg, sender.id))
+                        automatic=automatic_reason(msg, sender.id), files=attached_files(msg),
+                        wrote_nothing=not body)
+
+
+def attached_files(msg: EmailMessage) -> list[tuple[str, bytes]]:
+    """Every part that is not the body: declared attachments and inline images alike."""
+    files: list[tuple[str, bytes]] = []
+    try:
+        parts = list(msg.iter_attachments())
+    except Exception:  # a structure too broken to walk: the text was taken as far as it goes
+        log.warning("attachments of a damaged mail could not be listed")
+        return files
+    for part in parts:
+        if part.get_content_maintype() == "multipart":
+            continue
+        name = header_safe(part.get_filename() or "") or f"attachment.{part.get_content_subtype()}"
+        files.append((name, _payload(part)))  # type: ignore[arg-type]
+    return files
 
 
 def _chain(references: Iterable[str], in_reply_to: str) -> list[str]:

@@ -7,6 +7,8 @@ import logging
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from bot import messages
+from bot.files import Attachment
 from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail, to_message
 from connectors.email.loops import SenderLoopGuard
 
@@ -56,8 +58,28 @@ class MailIntake:
                         "(a mail loop?)", inbound.message_id, sender, self.loop_guard.limit,
                         self.loop_guard.window_seconds)
             return Outcome.LOOP
-        await self.accept(inbound)
+        await self.accept(await self.attach(inbound))
         return Outcome.HANDLED
+
+    async def attach(self, inbound: InboundEmail) -> InboundEmail:
+        """Keep the mail's files and list them with the message; a file over the limits is listed as not
+        kept. A mail that is only files goes to a person: the bot cannot read them."""
+        if not inbound.files:
+            return inbound
+        settings, store = self.container.settings, self.container.attachments
+        kept: list[Attachment] = []
+        for index, (name, data) in enumerate(inbound.files):
+            if index >= settings.attachments_per_message:
+                kept.append(Attachment.refused(name, len(data), messages.attachment_too_many(
+                    settings.attachments_per_message)))
+            elif len(data) > settings.attachment_max_bytes:
+                kept.append(Attachment.refused(name, len(data), messages.attachment_too_large(
+                    settings.attachment_max_bytes)))
+            else:
+                kept.append(await store.put(data, name))
+        message = inbound.message.model_copy(update={
+            "attachments": tuple(kept), "asks_for_person": inbound.message.asks_for_person or inbound.wrote_nothing})
+        return inbound.model_copy(update={"message": message, "files": []})
 
     async def accept(self, inbound: InboundEmail) -> None:
         """Start or continue the thread's conversation, remember how to reply in-thread, then run the turn."""

@@ -426,6 +426,18 @@
       if (several) who.appendChild(el("span", { class: "channel" }, m.channel));
       li.appendChild(who);
       li.appendChild(el("div", { class: "body" }, m.text));
+      if ((m.attachments || []).length) {
+        var files = el("ul", { class: "attachments" });
+        m.attachments.forEach(function (a) {
+          var label = a.filename + " (" + a.content_type + ", " + Math.max(1, Math.round(a.size / 1024)) + " KB)";
+          var item = el("li");
+          item.appendChild(a.stored
+            ? el("a", { href: "/api/agent/attachments/" + encodeURIComponent(a.id), download: a.filename }, label)
+            : el("span", {}, label + ": " + a.note));
+          files.appendChild(item);
+        });
+        li.appendChild(files);
+      }
       if ((m.citations || []).length) {
         var sources = el("ul", { class: "sources" });
         m.citations.forEach(function (c) {

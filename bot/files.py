@@ -1,0 +1,69 @@
+"""Files customers send with a message: what the core knows of them, and where they are kept.
+
+The core owns the interface; `connectors/storage.py` keeps files in a local directory. An S3-compatible
+store implements the same two methods (put the bytes under the attachment's id, get them back) with any S3
+client, and is passed to the composition root instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+# Magic numbers of the types customers send most; anything else is kept as application/octet-stream.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"), (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"), (b"BM", "image/bmp"),
+)
+# What may be shown in a browser as itself; every other type is served as a download of opaque bytes.
+VIEWABLE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+
+
+def sniff_type(data: bytes) -> str:
+    """The type by content, never by name or declared type: a `.png` that holds HTML is not an image."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    head = data[:4096]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut at the edge
+            return "application/octet-stream"
+    if b"\x00" in head:
+        return "application/octet-stream"
+    return "text/plain"
+
+
+class Attachment(BaseModel):
+    """One file of a message. `stored` is False when it was not kept (too large, too many): it is still
+    listed, with the reason in `note`, so nobody thinks the customer sent nothing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    stored: bool = True
+    note: str = ""
+
+    @classmethod
+    def refused(cls, filename: str, size: int, note: str) -> "Attachment":
+        return cls(id=uuid.uuid4().hex, filename=filename, content_type="application/octet-stream", size=size,
+                   stored=False, note=note)
+
+
+class AttachmentStore(Protocol):
+    async def put(self, data: bytes, filename: str) -> Attachment:
+        """Keep the bytes; the returned attachment's type is sniffed from them."""
+        ...
+
+    async def get(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
+        """The attachment and its bytes, or None when unknown (or expired)."""
+        ...
