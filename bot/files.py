@@ -44,7 +44,7 @@ class Attachment(BaseModel):
     """One file of a message. `stored` is False when it was not kept (too large, too many): it is still
     listed, with the reason in `note`, so nobody thinks the customer sent nothing."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)  # as bot.types.Model: no file names in logs
 
     id: str
     filename: str
