@@ -108,9 +108,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         sys.exit("supportbot: the worker needs SUPPORTBOT_REDIS_URL (or SUPPORTBOT_BROKER_URL)")
     _logging(settings, args.loglevel)  # before the worker starts: its first warnings are log lines too
     quiet = ["--quiet"] if settings.log_format == "json" else []  # no banner amid the JSON lines
-    app.worker_main([*quiet, "worker", "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
-                     "--without-gossip", "--without-mingle"])
-    return 0
+    from celery.bin.celery import celery as celery_command
+
+    # what app.worker_main does, keeping the worker's exit code (worker_main drops it): a worker that gave
+    # up on its broker exits non-zero, for its supervisor (compose's restart policy, systemd) to start it again
+    celery_command.params[0].default = app
+    code = celery_command.main(args=[*quiet, "worker", "--loglevel", args.loglevel, "--concurrency",
+                                     str(args.concurrency), "--without-gossip", "--without-mingle"],
+                               standalone_mode=False)
+    return int(code or 0)
 
 
 def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     business_hours: str | None = Field(None, description="e.g. 'mon-fri 09:00-17:00'; unset: always open")
     business_timezone: str = "UTC"
     task_visibility_timeout: int = Field(3600, ge=1)
+    broker_retries: int = Field(100, ge=1, description="reconnection attempts to a lost broker (2 s apart, growing "
+                                "to 30 s) before the worker exits with code 1 for its supervisor to restart it")
 
     rasa_url: str | None = Field(None, description="Rasa server (`rasa run --enable-api`): agents' messages "
                                                     "are delivered to Rasa users through its HTTP API")
