@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from time import perf_counter
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -17,7 +18,7 @@ from bot.hours import BusinessHours
 from bot.observer import Observer, StageTimes, Unobserved, in_turn
 from bot.responder import HISTORY_MESSAGES, Responder
 from bot.runner import TaskRunner
-from bot.store import ConversationStore, HandoffQueue, Journal
+from bot.store import ConversationStore, HandoffQueue, Journal, Receipt
 from bot.types import (
     Citation,
     ConversationState,
@@ -39,6 +40,7 @@ BOT = Participant(role=Role.BOT, id="bot", name="Assistant")
 SYSTEM = Participant(role=Role.SYSTEM, id="system", name="Support")
 
 ExpectedWait = Callable[[str], Awaitable[int | None]]
+REPLY_TO = "reply_to"  # in a reply's `raw`: the id of the message it answers
 
 
 class Turn(BaseModel):
@@ -92,17 +94,13 @@ class DialogueManager:
         return state
 
     async def handle(self, message: Message) -> Turn:
+        """One turn per message id, exactly: a delivery whose turn never finished (its process died, the store
+        failed) is answered by the next delivery of the same id; one that was answered is a duplicate."""
         with in_turn(new_id(), message.conversation_id):
             started = perf_counter()
             times = StageTimes()
             async with self.store.lock(message.conversation_id):
-                if not await self.store.first_delivery(message.conversation_id, message.id):
-                    return Turn(duplicate=True)
-                try:
-                    turn = await self._handle_locked(message, times)
-                except Exception:  # not handled: let the sender's retry of this id be processed
-                    await self.store.forget_delivery(message.conversation_id, message.id)
-                    raise
+                turn = await self._handle_locked(message, times)
             if turn.outcome is not None:  # a bot turn (not an agent's message, not one for the agent)
                 times.report(self.observer)
                 self.observer.turn(message.channel, turn.outcome.decision.value, perf_counter() - started)
@@ -111,13 +109,30 @@ class DialogueManager:
     async def _handle_locked(self, message: Message, times: StageTimes) -> Turn:
         with times("store"):
             state = await self.store.load(message.conversation_id)
-        if state is None:
-            raise ConversationNotFound(message.conversation_id)
+            if state is None:
+                raise ConversationNotFound(message.conversation_id)
+            receipt = await self.store.receive(message)
+        if receipt is Receipt.ANSWERED:
+            return Turn(duplicate=True)
+        if receipt is Receipt.UNANSWERED and await self._replied_to(message):
+            return await self._answered(message, Turn(duplicate=True))  # the earlier turn got as far as replying
+        return await self._answered(message, await self._turn(state, message, times))
+
+    async def _answered(self, message: Message, turn: Turn) -> Turn:
+        await self.store.mark_answered(message.conversation_id, message.id)
+        return turn
+
+    async def _replied_to(self, message: Message) -> bool:
+        """Whether a reply to this message is stored: it was stored with the turn's state (`_commit`)."""
+        return any(entry.message.raw.get(REPLY_TO) == message.id
+                   for entry in await self.store.tail(message.conversation_id, HISTORY_MESSAGES))
+
+    async def _turn(self, state: ConversationState, message: Message, times: StageTimes) -> Turn:
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
         with times("store"):
-            history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES)]
-            await self.store.append(message)
+            history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES + 1)
+                       if entry.message.id != message.id][-HISTORY_MESSAGES:]
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
                                      "handoff_id": state.handoff_id})
@@ -140,23 +155,33 @@ class DialogueManager:
         state.phase = outcome.phase
         turn = Turn(outcome=outcome)
         push = state.channel not in self.replies_in_turn
+        reply_to = {REPLY_TO: message.id}
         if outcome.decision is Decision.ANSWERED:
-            turn.replies.append(await self.say(state, outcome.text, BOT, citations=outcome.citations, push=push))
-        else:
-            draft = None
-            if outcome.text:
-                draft = Draft(conversation_id=state.id, question=message.text, text=outcome.text,
-                              citations=outcome.citations, confidence=outcome.confidence,
-                              category=outcome.category)
-            turn.handoff_id = await self._escalate(state, message, outcome, draft)
-            if outcome.decision is Decision.ESCALATED:
-                turn.replies.append(await self.say(state, await self._ack_text(outcome), SYSTEM, push=push,
-                                                   event="escalated"))
-            else:
-                await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
+            reply = self._message(state, outcome.text, BOT, citations=outcome.citations, raw=reply_to)
+            turn.replies.append(await self._commit(state, reply, push))
+            return turn
+        draft = None
+        if outcome.text:
+            draft = Draft(conversation_id=state.id, question=message.text, text=outcome.text,
+                          citations=outcome.citations, confidence=outcome.confidence, category=outcome.category)
+        ack = await self._ack_text(outcome) if outcome.decision is Decision.ESCALATED else None
+        turn.handoff_id = await self._escalate(state, message, outcome, draft)
         state.updated_at = now()
-        await self.store.save(state)
+        if ack is not None:
+            ack_message = self._message(state, ack, SYSTEM, raw={**reply_to, "event": "escalated"})
+            turn.replies.append(await self._commit(state, ack_message, push))
+        else:
+            await self.store.save(state)
+            await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
         return turn
+
+    async def _commit(self, state: ConversationState, reply: Message, push: bool) -> Message:
+        """The turn's state and its reply in one step: a stored reply means the whole turn took effect."""
+        state.updated_at = now()
+        await self.store.commit(state, reply)
+        if push:
+            self._push(state, reply)
+        return reply
 
     async def _escalate(self, state: ConversationState, message: Message, outcome: TurnOutcome,
                         draft: Draft | None) -> str:
@@ -206,7 +231,6 @@ class DialogueManager:
         state.owner = transition(state.owner, Step.AGENT_REPLY)
         state.agent = message.sender.id
         state.pending_draft = None
-        await self.store.append(message)
         self._push(state, message)
         await self.store.save(state)
         return Turn(replies=[message])
@@ -243,12 +267,18 @@ class DialogueManager:
                   event: str = "") -> Message:
         """Store and deliver a support-side message; `event` names the change of hands it announces, so a
         channel that reloads its history can tell who the customer is talking to."""
-        reply = Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
-                        citations=tuple(citations), internal=internal, raw={"event": event} if event else {})
+        reply = self._message(state, text, sender, citations=citations, internal=internal,
+                              raw={"event": event} if event else None)
         await self.store.append(reply)
         if push:
             self._push(state, reply)
         return reply
+
+    @staticmethod
+    def _message(state: ConversationState, text: str, sender: Participant, *, citations: Sequence[Citation] = (),
+                 internal: bool = False, raw: dict[str, Any] | None = None) -> Message:
+        return Message(conversation_id=state.id, channel=state.channel, sender=sender, text=text,
+                       citations=tuple(citations), internal=internal, raw=raw or {})
 
     def _push(self, state: ConversationState, message: Message) -> None:
         """Channels that cannot pull get each outgoing message through the `deliver` job."""

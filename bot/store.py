@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -16,6 +17,14 @@ class Entry(BaseModel):
 
     seq: int
     message: Message
+
+
+class Receipt(StrEnum):
+    """What a delivery of an inbound message found: answered is a duplicate, anything else gets a turn."""
+
+    NEW = "new"
+    UNANSWERED = "unanswered"  # stored by an earlier delivery whose turn never finished (its process died)
+    ANSWERED = "answered"
 
 
 class Subscription(Protocol):
@@ -40,6 +49,10 @@ class ConversationStore(Protocol):
 
     async def save(self, state: ConversationState) -> None: ...
 
+    async def commit(self, state: ConversationState, reply: Message) -> Entry:
+        """`save(state)` and `append(reply)` in one atomic step: both happen or neither."""
+        ...
+
     async def append(self, message: Message) -> Entry:
         """Add to the history and publish it to live listeners of the conversation."""
         ...
@@ -52,16 +65,18 @@ class ConversationStore(Protocol):
         """The last `count` entries, oldest first: what a turn needs of a long conversation."""
         ...
 
-    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
-        """True the first time a message id is seen; a retried delivery returns False."""
+    async def receive(self, message: Message) -> Receipt:
+        """Add an inbound message to the history once, however often it is delivered (one atomic step:
+        stored if and only if seen), and say whether a turn already answered it."""
         ...
 
-    async def forget_delivery(self, conversation_id: str, message_id: str) -> None:
-        """Undo `first_delivery` when the message could not be handled, so a retry is."""
+    async def mark_answered(self, conversation_id: str, message_id: str) -> None:
+        """The turn of this message is complete: later deliveries of it are duplicates."""
         ...
 
     def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
-        """Serialize turns of one conversation across every process."""
+        """Serialize turns of one conversation across every process; a lock whose holder died frees itself
+        within seconds."""
         ...
 
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:

@@ -263,7 +263,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     redis = build_redis(settings)
     live = LiveHub(build_live_redis(settings))
     retention = int(settings.retention_days * 86400)
-    store = RedisConversationStore(redis, settings.redis_prefix,
+    store = RedisConversationStore(redis, settings.redis_prefix, lock_timeout=settings.turn_lock_seconds,
                                    idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention,
                                    live=live)
     queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention, live=live)

@@ -5,17 +5,23 @@ The same code runs against a real Redis server and, in the embedded mode, agains
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
 
 from bot.errors import AlreadyClaimed, HandoffNotFound
-from bot.store import Entry
+from bot.store import Entry, Receipt
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
 from service.live_hub import HubSubscription, LiveHub
+
+log = logging.getLogger(__name__)
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 JOURNAL_KINDS = ("turn", "review", "shadow", "csat", "confirmation", "first_human_reply")
@@ -62,17 +68,47 @@ class Keys:
         return f"{self.prefix}:conversations"
 
 
+# Stored if and only if seen, in one step: a crash can leave a message stored and unanswered (the next
+# delivery answers it), never seen and missing, nor stored twice.
+RECEIVE_SCRIPT = """
+local found = redis.call('GET', KEYS[1])
+if found then return found end
+redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
+local seq = redis.call('RPUSH', KEYS[2], ARGV[1])
+local ttl = redis.call('TTL', KEYS[3])
+redis.call('EXPIRE', KEYS[2], ttl > 0 and ttl or tonumber(ARGV[3]))
+return seq
+"""
+
+
+async def _renew(lock: Lock, every: float, done: asyncio.Event) -> None:
+    """Extend the lease until `done`. Stopped by an event, not by cancelling: redis-py may swallow a
+    cancellation that arrives mid-command, and the renewal would then outlive its turn."""
+    while True:
+        try:
+            await asyncio.wait_for(done.wait(), every)
+            return
+        except TimeoutError:
+            pass
+        try:
+            await lock.reacquire()
+        except LockError:  # taken over after a stall longer than the lease; the holder is told on release
+            log.warning("conversation lock %s lost while held", lock.name)
+            return
+
+
 class RedisConversationStore:
     """Conversations expire when left alone: `idle_ttl` seconds after their last change when the bot alone
     handled them (a visitor who opened the widget and left), `kept_ttl` once a person was involved (a
     handoff or an agent), so agents' work stays for the retention period. Every change renews the clock."""
 
-    def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 60.0, *,
+    def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 10.0, *, lock_wait: float = 60.0,
                  idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: LiveHub | None = None) -> None:
         self.redis = redis
         self.live = live or LiveHub(redis)
         self.keys = Keys(prefix)
         self.lock_timeout = lock_timeout
+        self.lock_wait = lock_wait
         self.idle_ttl = idle_ttl
         self.kept_ttl = kept_ttl
 
@@ -94,6 +130,20 @@ class RedisConversationStore:
             pipe.expire(self.keys.history(state.id), ttl)
             await pipe.execute()
 
+    async def commit(self, state: ConversationState, reply: Message) -> Entry:
+        ttl = self._ttl(state)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=ttl)
+            pipe.rpush(self.keys.history(state.id), reply.model_dump_json())
+            pipe.expire(self.keys.history(state.id), ttl)
+            _, seq, _ = await pipe.execute()
+        return await self._published(Entry(seq=int(seq), message=reply))
+
+    async def _published(self, entry: Entry) -> Entry:
+        await self.redis.publish(self.keys.live(entry.message.conversation_id),
+                                 json.dumps({"type": "message", **entry.model_dump(mode="json")}))
+        return entry
+
     async def append(self, message: Message) -> Entry:
         history, state = self.keys.history(message.conversation_id), self.keys.state(message.conversation_id)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -102,10 +152,7 @@ class RedisConversationStore:
             seq, ttl = await pipe.execute()
         # the history lives as long as its conversation: renewed with it, never longer
         await self.redis.expire(history, int(ttl) if ttl and int(ttl) > 0 else self.idle_ttl)
-        entry = Entry(seq=int(seq), message=message)
-        await self.redis.publish(self.keys.live(message.conversation_id),
-                                 json.dumps({"type": "message", **entry.model_dump(mode="json")}))
-        return entry
+        return await self._published(Entry(seq=int(seq), message=message))
 
     async def history(self, conversation_id: str, after: int = 0, limit: int | None = None) -> list[Entry]:
         after = max(0, after)
@@ -121,18 +168,34 @@ class RedisConversationStore:
         first = int(length) - len(rows) + 1
         return [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
 
-    async def first_delivery(self, conversation_id: str, message_id: str) -> bool:
-        return bool(await self.redis.set(self.keys.seen(conversation_id, message_id), "1", nx=True,
-                                         ex=SEEN_TTL_SECONDS))
+    async def receive(self, message: Message) -> Receipt:
+        cid = message.conversation_id
+        found = await self.redis.eval(RECEIVE_SCRIPT, 3, self.keys.seen(cid, message.id), self.keys.history(cid),
+                                      self.keys.state(cid), message.model_dump_json(), SEEN_TTL_SECONDS,
+                                      self.idle_ttl)
+        if not isinstance(found, int):
+            # "1" was written before answered and stored were told apart: it meant handled
+            return Receipt.UNANSWERED if found == "stored" else Receipt.ANSWERED
+        await self._published(Entry(seq=found, message=message))
+        return Receipt.NEW
 
-    async def forget_delivery(self, conversation_id: str, message_id: str) -> None:
-        await self.redis.delete(self.keys.seen(conversation_id, message_id))
+    async def mark_answered(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.set(self.keys.seen(conversation_id, message_id), "answered", ex=SEEN_TTL_SECONDS)
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
-        async with self.redis.lock(self.keys.lock(conversation_id), timeout=self.lock_timeout,
-                                   blocking_timeout=self.lock_timeout):
-            yield
+        """A lease of `lock_timeout` seconds, renewed every third of it while the holder lives: a dead
+        holder's lock frees itself that soon, a live turn keeps it however long its model takes."""
+        lock = self.redis.lock(self.keys.lock(conversation_id), timeout=self.lock_timeout,
+                               blocking_timeout=self.lock_wait)
+        async with lock:
+            done = asyncio.Event()
+            renewal = asyncio.create_task(_renew(lock, self.lock_timeout / 3, done))
+            try:
+                yield
+            finally:
+                done.set()
+                await renewal
 
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
         await self.redis.publish(self.keys.live(conversation_id), json.dumps(event))

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
                            description="reply: a built-in reply offers a person; escalate: open a handoff")
     replies_file: Path | None = Field(None, description="YAML: built-in reply texts by kind (greeting, thanks, ...)")
 
+    turn_lock_seconds: float = Field(10.0, gt=0, description="a conversation's lock is a lease this long, renewed "
+                                     "while its turn runs: a crashed process holds it up no longer than this")
     reminder_seconds: float = Field(300.0, gt=0)
     max_reminders: int = Field(3, ge=0)
     minutes_per_handoff: float = Field(3.0, ge=0, description="For the expected wait; 0 hides it")

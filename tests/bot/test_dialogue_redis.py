@@ -138,23 +138,3 @@ async def test_unclaimed_handoff_is_reminded_then_stops_after_claim(settings: Se
         assert (await built.queue.get(turn.handoff_id)).reminders == 2  # type: ignore[arg-type,union-attr]
     finally:
         await built.close()
-
-
-async def test_a_delivery_that_failed_is_processed_when_retried(container: Container) -> None:
-    state = await container.dialogue.start("web", CUSTOMER)
-    original = container.store.append
-    calls = {"n": 0}
-
-    async def flaky_append(message):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise ConnectionError("store unavailable")
-        return await original(message)
-
-    container.store.append = flaky_append  # type: ignore[method-assign]
-    try:
-        await container.dialogue.handle(customer_says(state.id, "reset my password", "m-9"))
-    except ConnectionError:
-        pass
-    retried = await container.dialogue.handle(customer_says(state.id, "reset my password", "m-9"))
-    assert not retried.duplicate and retried.outcome.decision is Decision.ANSWERED  # type: ignore[union-attr]
