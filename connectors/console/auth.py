@@ -81,6 +81,11 @@ class Me(BaseModel):
     csrf_token: str = Field(description="send as X-CSRF-Token with every change")
 
 
+class SignedIn(BaseModel):
+    signed_in: bool
+    account: Me | None = None
+
+
 @dataclass(frozen=True)
 class Identity:
     """The caller as an agent participant, with the role that decides what they may change."""
@@ -183,6 +188,13 @@ class ConsoleAuth:
             if session is None:
                 raise HTTPException(401, "sign in required")
             return _me(session)
+
+        @router.get("/session")
+        async def signed_in(request: Request) -> SignedIn:
+            """Whether the browser is signed in, as a 200 either way: the console asks before it shows
+            anything, and a first visit should not log a failed request."""
+            session = await accounts.session(request.cookies.get(COOKIE, ""))
+            return SignedIn(signed_in=session is not None, account=_me(session) if session else None)
 
         @router.post("/logout")
         async def logout(request: Request, response: Response) -> dict[str, bool]:

@@ -21,8 +21,9 @@ from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_c
 
 STATIC = Path(__file__).parent / "static"
 PAGE, MAX_PAGE = 100, 500  # history entries per page
-# The demo page runs no inline script; the widget sets inline styles on its own elements.
-DEMO_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+# The demo page runs no inline script; the widget sets inline styles on its own elements and shows agents'
+# avatars, which admins may host anywhere on https.
+DEMO_CSP = ("default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
             "connect-src 'self'; frame-ancestors 'self'")
 MAX_SEQ = 10_000_000  # far past any conversation's history; larger offsets are refused, not sent to the store
 

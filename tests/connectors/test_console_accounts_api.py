@@ -223,3 +223,12 @@ async def test_a_phase_change_reaches_other_running_processes_on_their_next_turn
     finally:
         for container in (first, second):
             await container.close()
+
+
+def test_the_console_asks_whether_it_is_signed_in_without_a_failed_request(signed: TestClient) -> None:
+    before = signed.get("/api/agent/session")
+    assert before.status_code == 200 and before.json() == {"signed_in": False, "account": None}
+    sign_in(signed, "alice", "alice-password")
+    after = signed.get("/api/agent/session").json()
+    assert after["signed_in"] is True and after["account"]["username"] == "alice"
+    assert after["account"]["display_name"] == "Alice"

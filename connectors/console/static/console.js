@@ -935,7 +935,12 @@
     ws.onclose = function (event) {
       if (socket === ws) socket = null;
       setLive(false);
-      if (event.code === 4401) { api("GET", "/api/agent/me").catch(function () {}); return; }
+      if (event.code === 4401) {
+        api("GET", "/api/agent/session").then(function (s) {
+          if (!s.signed_in) signedOut("Your session has ended. Please sign in again.");
+        }).catch(function () {});
+        return;
+      }
       if (!me) return;
       var delay = Math.min(15000, 1000 * Math.pow(2, attempts++));
       reconnectTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
@@ -951,5 +956,6 @@
     $("live").className = on ? "pill live" : "pill";
   }
 
-  api("GET", "/api/agent/me").then(start).catch(function () { showLogin(""); });
+  api("GET", "/api/agent/session").then(function (s) { if (s.signed_in) start(s.account); else showLogin(""); })
+    .catch(function () { showLogin(""); });
 })();
