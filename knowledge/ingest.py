@@ -162,4 +162,17 @@ def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool
     """Ingest every supported file under `folder`; files that vanished from it are removed."""
     unreadable: list[str] = []  # their earlier version stays: a damaged copy must not erase an article
     documents = load_folder(folder, unreadable=unreadable)
-    return ingest_documents(kb, documents, progress=progress, keep=unreadable, **options)  # type: ignore[arg-type]
+    websites = [p for p in kb.hashes_by_path() if p.startswith(("http://", "https://"))]
+    return ingest_documents(kb, documents, progress=progress, keep=[*unreadable, *websites],
+                            **options)  # type: ignore[arg-type]
+
+
+def ingest_site(kb: ChromaKnowledgeBase, url: str, *, progress: bool = True, **limits: int | float) -> IngestReport:
+    """Ingest a help-centre website from its sitemap or start page; pages of that site no longer found are
+    removed (404, or now refused by robots.txt), everything else in the index is left alone. A page that
+    failed to load for now (network, 5xx) keeps its earlier version."""
+    from knowledge.web import crawl, other_sites, site_of
+
+    job = crawl(url, **limits)
+    keep = other_sites(kb.hashes_by_path(), site_of(url)) + job.unavailable
+    return ingest_documents(kb, job.documents, progress=progress, keep=keep)

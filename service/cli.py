@@ -120,9 +120,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    from knowledge.ingest import ingest_folder
+    from knowledge.ingest import ingest_folder, ingest_site
     from service.container import build_knowledge
 
+    if str(path).startswith(("http:/", "https:/")):  # Path() folds the double slash
+        url = str(path).replace(":/", "://", 1)
+        return ingest_site(build_knowledge(settings), url, progress=progress).as_dict()
     if not path.is_dir():
         sys.exit(f"supportbot: {path} is not a folder")
     report = ingest_folder(build_knowledge(settings), path, progress=progress)
@@ -427,9 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loglevel", default="info", help="Celery's log level")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("ingest", help="ingest a folder of .md/.html/.txt help-center documents into the index "
+    p = sub.add_parser("ingest", help="ingest a folder of .md/.html/.txt/.pdf/.docx documents or a help-centre site "
+                                      "into the index "
                                       "(SUPPORTBOT_DATA_DIR/chroma, or SUPPORTBOT_CHROMA_URL); prints where")
-    p.add_argument("path", help="the folder; files no longer in it are removed from the index")
+    p.add_argument("path", help="the folder (files no longer in it are removed from the index), or a help-centre "
+                                "site: its sitemap URL or a start page (pages no longer found are removed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
