@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections import defaultdict
+import uuid
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +34,17 @@ from chromadb.config import Settings
 
 from bot.ports import Passage
 from knowledge.embedding import cached_embed, steer
-from knowledge.text import elliptical, words
+from knowledge.search_index import LexicalScores, SearchIndex
+from knowledge.text import elliptical
 
 Embedder = Callable[[list[str]], np.ndarray]
 
 _BATCH = 1000
 # Bumped when what a chunk stores changes (2: the enclosing section's text), so re-ingest rewrites old chunks.
 LAYOUT = 2
+# Collection metadata key holding a fresh token after every write: processes sharing one Chroma compare it
+# with the token their in-memory search index was loaded at.
+VERSION_KEY = "supportbot_version"
 
 
 def _settings() -> Settings:
@@ -103,7 +108,11 @@ class ChromaKnowledgeBase:
         self.twin_penalty = twin_penalty
         self.context_weight = context_weight
         self.follow_up_boost = follow_up_boost
-        self.lexical = LexicalIndex(lexical_weight, lexical_candidates)
+        self.lexical_weight = lexical_weight
+        self.lexical_candidates = lexical_candidates
+        self._index: SearchIndex | None = None
+        self._index_lock = threading.Lock()
+        self._known_vectors = VectorCache()
         cosine = {"hnsw": {"space": "cosine"}}
         # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
         self.chunks = client.get_or_create_collection(
@@ -153,6 +162,7 @@ class ChromaKnowledgeBase:
                            for r in batch],
             )
         self._add_titles({r.title for r in records})
+        self._changed()
 
     def store_text_vectors(self, texts: Sequence[str], embedder: Embedder) -> int:
         """Embed and keep help-centre texts that answers are composed from (never customers' words); texts
@@ -171,12 +181,18 @@ class ChromaKnowledgeBase:
         return len(missing)
 
     def embed_known(self, texts: list[str]) -> np.ndarray:
-        """Vectors for `texts`: stored ones read back, the rest computed (and not stored)."""
+        """Vectors for `texts`: stored ones read back (once per process: a text's id is its content hash, so
+        a vector read never goes stale), the rest computed (and not stored)."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         ids = [text_id(t) for t in texts]
-        got = self.texts.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
-        found = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        found = self._known_vectors.get_many(ids)
+        unread = [i for i in dict.fromkeys(ids) if i not in found]
+        if unread:
+            got = self.texts.get(ids=unread, include=["embeddings"])
+            read = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+            self._known_vectors.put_many(read)
+            found.update(read)
         missing = list(dict.fromkeys(t for t, i in zip(texts, ids) if i not in found))
         if missing:
             found.update(zip((text_id(t) for t in missing), self.embedder(missing)))
@@ -184,6 +200,7 @@ class ChromaKnowledgeBase:
 
     def delete_where_path(self, path: str) -> None:
         self.chunks.delete(where={"path": path})
+        self._changed()
 
     def hashes_by_path(self) -> dict[str, str]:
         """Path → content hash of what is stored now (drives incremental re-ingest)."""
@@ -196,6 +213,7 @@ class ChromaKnowledgeBase:
         stale = sorted(stored - used)
         if stale:
             self.titles.delete(ids=stale)
+            self._changed()
         return len(stale)
 
     def _all_metadatas(self) -> list[dict[str, Any]]:
@@ -233,69 +251,66 @@ class ChromaKnowledgeBase:
         return steer(vectors[0], vectors[1:],
                      self.context_weight * (self.follow_up_boost if elliptical(query) else 1.0))
 
+    def version(self) -> object:
+        """The token the last write left on the chunk collection (one cheap request; None before any)."""
+        metadata = self.client.get_collection(self.collection_name, embedding_function=None).metadata
+        return (metadata or {}).get(VERSION_KEY)
+
+    def index(self) -> SearchIndex:
+        """The in-memory search index of the current collection version, loaded again after any write
+        (from this process or another one sharing the Chroma server)."""
+        version = self.version()
+        index = self._index
+        if index is not None and index.version == version:
+            return index
+        with self._index_lock:
+            if self._index is None or self._index.version != version:
+                self._index = SearchIndex.load(version, self.chunks, self.titles, self.lexical_weight,
+                                               self.lexical_candidates)
+            return self._index
+
+    def _changed(self) -> None:
+        """Leave a fresh version token, so every process's search index is reloaded before its next search."""
+        metadata = {k: v for k, v in (self.chunks.metadata or {}).items() if not k.startswith("hnsw:")}
+        self.chunks.modify(metadata={**metadata, VERSION_KEY: uuid.uuid4().hex})
+        self._index = None
+
     def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
         if not query.strip() or k <= 0:
             return []
-        n_chunks = self.chunks.count()
-        if n_chunks == 0:
+        index = self.index()
+        if not len(index):
             return []
         vector = self.query_vector(query, context)
-        pool = min(n_chunks, max(self.candidates, 2 * k))
-        hits = self.chunks.query(query_embeddings=[vector], n_results=pool,
-                                 include=["metadatas", "documents", "distances"])
-        ids, texts = hits["ids"][0], hits["documents"][0]
-        metas, distances = hits["metadatas"][0], hits["distances"][0]
-        lexical = self.lexical.scores(self, n_chunks, query)
+        sims = index.vectors @ vector
+        pool = index.top_rows(sims, max(self.candidates, 2 * k))
+        lexical = index.lexical.scores(query) if index.lexical else None
         if self.title_weight == 0.0 and not self.group_by_title:
-            sims = [1.0 - d for d in distances]
-            return self._rank(ids, texts, metas, np.asarray(sims, dtype=np.float32), {}, k, lexical=lexical)
-        titles = {m["title"] for m in metas} | (lexical.titles if lexical else set())
-        n_titles = self.titles.count()
-        if n_titles:
-            near = self.titles.query(query_embeddings=[vector], n_results=min(n_titles, self.title_candidates),
-                                     include=["metadatas"])
-            titles |= {m["title"] for m in near["metadatas"][0]}
-        title_sims, title_vectors = self._title_similarities(vector, titles)
-        penalties = self._twin_penalties(title_vectors) if self.group_by_title else {}
+            return self._rank(index, pool, sims[pool], {}, k, lexical=lexical)
+        titles = {index.metas[i]["title"] for i in pool} | (lexical.titles if lexical else set())
+        titles |= index.nearest_titles(vector, self.title_candidates)
+        known = [t for t in titles if t in index.title_row]
+        title_rows = np.asarray([index.title_row[t] for t in known], dtype=np.int64)
+        title_sims = dict(zip(known, (index.title_vectors[title_rows] @ vector).tolist())) if known else {}
+        penalties = self._twin_penalties(index, known, title_rows) if self.group_by_title else {}
         if self.group_by_title:
             # score every chunk of every candidate topic, so a group's mean is not biased by the pool cut
-            got = self.chunks.get(where={"title": {"$in": sorted(titles)}},
-                                  include=["metadatas", "documents", "embeddings"])
-            ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
-            sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector
-        else:
-            sims = np.asarray([1.0 - d for d in distances], dtype=np.float32)
-        return self._rank(ids, texts, metas, sims, title_sims, k, penalties, lexical=lexical)
+            pool = index.rows_of(titles)
+        return self._rank(index, pool, sims[pool], title_sims, k, penalties, lexical=lexical)
 
-    def _title_similarities(self, vector: np.ndarray,
-                            titles: set[str]) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-        """Query–title similarity and the stored vector of each candidate title."""
-        by_id = {title_id(t): t for t in titles}
-        got = self.titles.get(ids=list(by_id), include=["embeddings"])
-        if not got["ids"]:
-            return {}, {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        sims = vectors @ vector
-        named = [by_id[tid] for tid in got["ids"]]
-        return ({t: float(s) for t, s in zip(named, sims)}, dict(zip(named, vectors)))
-
-    def _twin_penalties(self, title_vectors: dict[str, np.ndarray]) -> dict[str, float]:
+    def _twin_penalties(self, index: SearchIndex, titles: list[str], rows: np.ndarray) -> dict[str, float]:
         """Per candidate title: how much to lower its group score for having a near-twin title."""
-        if self.twin_penalty == 0.0 or len(title_vectors) < 2 or self.titles.count() < 2:
+        if self.twin_penalty == 0.0 or len(titles) < 2 or len(index.title_names) < 2:
             return {}
-        names = list(title_vectors)
-        near = self.titles.query(query_embeddings=np.stack([title_vectors[t] for t in names]),
-                                 n_results=2, include=["distances"])
-        nearest = []
-        for name, ids, distances in zip(names, near["ids"], near["distances"]):
-            others = [1.0 - d for tid, d in zip(ids, distances) if tid != title_id(name)]
-            nearest.append(others[0] if others else 0.0)
+        nearest = index.title_nearest[rows]
         centre = float(np.mean(nearest))
-        return {t: self.twin_penalty * (r - centre) for t, r in zip(names, nearest)}
+        return {t: self.twin_penalty * (float(r) - centre) for t, r in zip(titles, nearest)}
 
-    def _rank(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], sims: np.ndarray,
-              title_sims: dict[str, float], k: int,
-              penalties: dict[str, float] | None = None, *, lexical: "LexicalScores | None" = None) -> list[Passage]:
+    def _rank(self, index: SearchIndex, rows: np.ndarray, sims: np.ndarray, title_sims: dict[str, float], k: int,
+              penalties: dict[str, float] | None = None, *, lexical: LexicalScores | None = None) -> list[Passage]:
+        ids = [index.ids[i] for i in rows]
+        texts = [index.texts[i] for i in rows]
+        metas = [index.metas[i] for i in rows]
         w = self.title_weight
         scores = [
             (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
@@ -328,71 +343,24 @@ class ChromaKnowledgeBase:
         ]
 
 
-@dataclass
-class LexicalScores:
-    """BM25 evidence for one query: a bonus per chunk (0..weight) and the titles of the best lexical hits."""
 
-    weight: float
-    by_id: dict[str, float]
-    titles: set[str]
+class VectorCache:
+    """A bounded LRU map from content id to vector, shared by a process's turns."""
 
-    def bonus(self, chunk_id: str) -> float:
-        return self.weight * self.by_id.get(chunk_id, 0.0)
-
-
-class LexicalIndex:
-    """BM25 over every chunk (title, section and text), rebuilt when the collection's size changes.
-
-    Dense similarity finds paraphrases; exact product names, error codes and rare terms ("Plivo", "HTTP 429")
-    are what BM25 finds, and support questions are full of them. Its score enters as a small bonus scaled
-    by the query's best BM25 score, so the cosine scale the answer thresholds rely on is kept.
-    """
-
-    def __init__(self, weight: float, candidates: int) -> None:
-        self.weight = weight
-        self.candidates = candidates
-        self._built_for = -1
-        self._ids: list[str] = []
-        self._titles: list[str] = []
-        self._index: Any = None
+    def __init__(self, maxsize: int = 50_000) -> None:
+        self.maxsize = maxsize
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def scores(self, kb: "ChromaKnowledgeBase", n_chunks: int, query: str) -> "LexicalScores | None":
-        if self.weight == 0.0:
-            return None
+    def get_many(self, ids: list[str]) -> dict[str, np.ndarray]:
         with self._lock:
-            if self._built_for != n_chunks:
-                self._build(kb)
-                self._built_for = n_chunks
-            index, ids, titles = self._index, self._ids, self._titles
-        terms = [t for t in words(query) if t in index.vocab_dict]
-        if not terms:
-            return None
-        raw = np.asarray(index.get_scores(terms), dtype=np.float32)
-        top = float(raw.max()) if raw.size else 0.0
-        if top <= 0.0:
-            return None
-        best = np.argsort(-raw)[: self.candidates]
-        return LexicalScores(self.weight, {ids[i]: float(raw[i]) / top for i in np.flatnonzero(raw)},
-                             {titles[i] for i in best if raw[i] > 0})
+            found = {i: self._vectors[i] for i in ids if i in self._vectors}
+            for i in found:
+                self._vectors.move_to_end(i)
+        return found
 
-    def _build(self, kb: "ChromaKnowledgeBase") -> None:
-        import bm25s
-
-        ids: list[str] = []
-        titles: list[str] = []
-        corpus: list[list[str]] = []
-        offset = 0
-        while True:
-            got = kb.chunks.get(include=["metadatas", "documents"], limit=_BATCH * 5, offset=offset)
-            for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
-                ids.append(chunk_id)
-                titles.append(meta["title"])
-                corpus.append(words(f"{meta['title']} {meta.get('section') or ''} {text}") or ["-"])
-            if len(got["ids"]) < _BATCH * 5:
-                break
-            offset += len(got["ids"])
-        index = bm25s.BM25()
-        index.index(corpus, show_progress=False)
-        self._index, self._ids, self._titles = index, ids, titles
-
+    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._vectors.update(vectors)
+            while len(self._vectors) > self.maxsize:
+                self._vectors.popitem(last=False)

@@ -1,0 +1,156 @@
+"""What a search reads, held in memory: loaded from Chroma once per collection version.
+
+A help centre changes at ingest, not between questions, so every chunk (text, metadata, vector), every
+title vector with its nearest other title, and the BM25 index are read once and reused until the
+collection's version stamp changes. A search then costs one version check and a few matrix products,
+where it used to cost a `count`, two `query` calls and two `get` calls against Chroma.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from knowledge.text import words
+
+_PAGE = 5000  # rows read from Chroma per request while loading
+
+
+def _read_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every row of a collection, paged, as parallel lists."""
+    out: dict[str, list[Any]] = {"ids": [], **{name: [] for name in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=_PAGE, offset=offset)
+        out["ids"].extend(got["ids"])
+        for name in include:
+            out[name].extend(got[name] if got[name] is not None else [])
+        if len(got["ids"]) < _PAGE:
+            return out
+        offset += len(got["ids"])
+
+
+def _matrix(rows: list[Any]) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float32) if len(rows) else np.zeros((0, 0), dtype=np.float32)
+
+
+def nearest_other(vectors: np.ndarray, block: int = 1024) -> np.ndarray:
+    """Per row: the highest cosine similarity to any other row (0 when alone); blockwise, so memory stays
+    `block x n` however many titles there are."""
+    n = len(vectors)
+    out = np.zeros(n, dtype=np.float32)
+    if n < 2:
+        return out
+    for start in range(0, n, block):
+        sims = vectors[start:start + block] @ vectors.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = -np.inf
+        out[start:start + block] = sims.max(axis=1)
+    return out
+
+
+@dataclass
+class LexicalScores:
+    """BM25 evidence for one query: a bonus per chunk (0..weight) and the titles of the best lexical hits."""
+
+    weight: float
+    by_id: dict[str, float]
+    titles: set[str]
+
+    def bonus(self, chunk_id: str) -> float:
+        return self.weight * self.by_id.get(chunk_id, 0.0)
+
+
+class LexicalIndex:
+    """BM25 over every chunk (title, section and text).
+
+    Dense similarity finds paraphrases; exact product names, error codes and rare terms ("Plivo", "HTTP 429")
+    are what BM25 finds, and support questions are full of them. Its score enters as a small bonus scaled
+    by the query's best BM25 score, so the cosine scale the answer thresholds rely on is kept.
+    """
+
+    def __init__(self, ids: list[str], titles: list[str], corpus: list[list[str]], weight: float,
+                 candidates: int) -> None:
+        import bm25s
+
+        self.ids, self.titles = ids, titles
+        self.weight, self.candidates = weight, candidates
+        self.index = bm25s.BM25()
+        self.index.index(corpus, show_progress=False)
+
+    def scores(self, query: str) -> LexicalScores | None:
+        terms = [t for t in words(query) if t in self.index.vocab_dict]
+        if not terms:
+            return None
+        raw = np.asarray(self.index.get_scores(terms), dtype=np.float32)
+        top = float(raw.max()) if raw.size else 0.0
+        if top <= 0.0:
+            return None
+        best = np.argsort(-raw)[: self.candidates]
+        return LexicalScores(self.weight, {self.ids[i]: float(raw[i]) / top for i in np.flatnonzero(raw)},
+                             {self.titles[i] for i in best if raw[i] > 0})
+
+
+@dataclass
+class SearchIndex:
+    """One version of the collections, as arrays: chunks by row, titles by row, chunk rows by title."""
+
+    version: object
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict[str, Any]]
+    vectors: np.ndarray
+    title_names: list[str]
+    title_vectors: np.ndarray
+    title_nearest: np.ndarray  # per title row: similarity of the nearest other title (twin evidence)
+    lexical: LexicalIndex | None
+    title_row: dict[str, int] = field(default_factory=dict)
+    rows_by_title: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.title_row = {t: i for i, t in enumerate(self.title_names)}
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for row, meta in enumerate(self.metas):
+            grouped[meta["title"]].append(row)
+        self.rows_by_title = {t: np.asarray(rows, dtype=np.int64) for t, rows in grouped.items()}
+
+    @classmethod
+    def load(cls, version: object, chunks: Any, titles: Any, lexical_weight: float,
+             lexical_candidates: int) -> "SearchIndex":
+        got = _read_all(chunks, ["metadatas", "documents", "embeddings"])
+        named = _read_all(titles, ["documents", "embeddings"])
+        title_vectors = _matrix(named["embeddings"])
+        lexical = None
+        if lexical_weight > 0.0 and got["ids"]:
+            corpus = [words(f"{m['title']} {m.get('section') or ''} {text}") or ["-"]
+                      for text, m in zip(got["documents"], got["metadatas"])]
+            lexical = LexicalIndex(got["ids"], [m["title"] for m in got["metadatas"]], corpus,
+                                   lexical_weight, lexical_candidates)
+        return cls(version=version, ids=got["ids"], texts=got["documents"], metas=got["metadatas"],
+                   vectors=_matrix(got["embeddings"]), title_names=named["documents"],
+                   title_vectors=title_vectors, title_nearest=nearest_other(title_vectors), lexical=lexical)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def nearest_titles(self, vector: np.ndarray, n: int) -> set[str]:
+        """The `n` titles closest to `vector`."""
+        if not self.title_names or n <= 0:
+            return set()
+        sims = self.title_vectors @ vector
+        best = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        return {self.title_names[i] for i in best}
+
+    def top_rows(self, sims: np.ndarray, n: int) -> np.ndarray:
+        """Row numbers of the `n` highest similarities, best first."""
+        n = min(n, len(sims))
+        best = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        return best[np.argsort(-sims[best], kind="stable")]
+
+    def rows_of(self, titles: set[str]) -> np.ndarray:
+        """Every chunk row of the given titles (in stored order)."""
+        parts = [self.rows_by_title[t] for t in titles if t in self.rows_by_title]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
