@@ -1,0 +1,75 @@
+"""The sentence encoder's own pace on this machine: the ceiling every other figure is a share of.
+
+    python bench/encoder.py
+
+Prints queries/s one at a time (and the p50 of one call), queries/s in batches of 32, and chunks/s for
+chunk-sized texts (the sample help centre's chunks, as ingest embeds them).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.turns import QUESTIONS  # noqa: E402
+from knowledge.embedding import embed  # noqa: E402
+
+
+def unique_queries(n: int) -> list[str]:
+    """Questions as customers send them, each worded once (no cache can help)."""
+    return [f"{QUESTIONS[i % len(QUESTIONS)]} (ref {uuid.uuid4().hex[:6]})" for i in range(n)]
+
+
+def single_rate(seconds: float = 3.0) -> dict[str, float]:
+    """One query per encoder call, back to back."""
+    embed(unique_queries(4))  # warm
+    calls: list[float] = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        text = unique_queries(1)
+        t = time.perf_counter()
+        embed(text)
+        calls.append(time.perf_counter() - t)
+    return {"per_second": len(calls) / sum(calls), "p50_ms": statistics.median(calls) * 1000}
+
+
+def batch_rate(texts: list[str], batch: int = 32, rounds: int = 3) -> float:
+    """Texts per second in encoder calls of `batch` texts; the median of `rounds` passes over `texts`."""
+    embed(texts[:batch])  # warm
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for start in range(0, len(texts), batch):
+            embed(texts[start:start + batch], batch_size=batch)
+        rates.append(len(texts) / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def chunk_texts(folder: Path) -> list[str]:
+    """The texts ingest embeds for the chunks of `folder` (title and section in front)."""
+    from knowledge.documents import load_folder
+    from knowledge.ingest import Chunker
+
+    chunker = Chunker()
+    return [c.embedded_text(d.title) for d in load_folder(folder) for c in chunker.split(d)]
+
+
+def main() -> None:
+    from service.cli import SAMPLE_DOCS
+
+    single = single_rate()
+    print(json.dumps({
+        "single_per_second": round(single["per_second"], 1), "single_p50_ms": round(single["p50_ms"], 2),
+        "batch32_per_second": round(batch_rate(unique_queries(320)), 1),
+        "chunks_per_second": round(batch_rate(chunk_texts(Path(SAMPLE_DOCS))), 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
