@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imap_tools import AND, BaseMailBox, MailBoxUnencrypted
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted
 
 from tests.net import free_port
 from tests.waiting import wait_for
@@ -28,7 +29,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -48,10 +49,10 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = {port}
+    port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -66,6 +67,7 @@ class Dovecot:
     port: int
     username: str = "support"
     password: str = "imap-secret"
+    ca_file: Path | None = None  # with TLS: the server's self-signed certificate, to trust it
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> "Dovecot":
@@ -115,9 +117,14 @@ class Dovecot:
 
     @contextmanager
     def client(self, folder: str = "INBOX") -> Iterator[BaseMailBox]:
-        with MailBoxUnencrypted("127.0.0.1", self.port, timeout=10).login(self.username, self.password,
-                                                                           initial_folder=folder) as box:
-            yield box
+        box: BaseMailBox
+        if self.ca_file:
+            box = MailBox("127.0.0.1", self.port, timeout=10,
+                          ssl_context=ssl.create_default_context(cafile=str(self.ca_file)))
+        else:
+            box = MailBoxUnencrypted("127.0.0.1", self.port, timeout=10)
+        with box.login(self.username, self.password, initial_folder=folder) as logged_in:
+            yield logged_in
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
         with self.client() as box:
@@ -139,12 +146,27 @@ class Dovecot:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def self_signed_certificate(root: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (openssl from Debian), and its key."""
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
 @contextmanager
-def dovecot_server() -> Iterator[Dovecot]:
+def dovecot_server(*, tls: bool = False) -> Iterator[Dovecot]:
     """Its own tmp dir (not pytest's, whose parents are private to root): when the tests run as root,
-    Dovecot's login and mail processes run as its unprivileged system users and must reach the files."""
+    Dovecot's login and mail processes run as its unprivileged system users and must reach the files.
+    With `tls`, it serves IMAPS only, with a self-signed certificate (`ca_file`)."""
     root = Path(tempfile.mkdtemp(prefix="dovecot-"))
     server = Dovecot(root=root, port=free_port())
+    ssl_settings = "ssl = no"
+    if tls:
+        cert, key = self_signed_certificate(root)
+        server.ca_file = cert
+        ssl_settings = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}"
     if os.geteuid() == 0:
         login_user, internal_user, internal_group = "dovenull", "dovecot", "dovecot"
         uid, gid = pwd.getpwnam("dovecot").pw_uid, grp.getgrnam("dovecot").gr_gid
@@ -156,7 +178,8 @@ def dovecot_server() -> Iterator[Dovecot]:
         (root / sub).mkdir()
     (root / "users").write_text(f"{server.username}:{{PLAIN}}{server.password}::::::\n")
     (root / "dovecot.conf").write_text(CONFIG.format(
-        root=root, port=server.port, login_user=login_user, internal_user=internal_user,
+        root=root, ssl=ssl_settings, imap_port=0 if tls else server.port, imaps_port=server.port if tls else 0,
+        login_user=login_user, internal_user=internal_user,
         internal_group=internal_group, uid=uid, gid=gid))
     os.chmod(root, 0o755)
     if os.geteuid() == 0:

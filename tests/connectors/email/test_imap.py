@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from email import policy
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from connectors.email.channel import EmailChannel
 from connectors.email.convert import conversation_id_for
 from connectors.email.cursor import UidCursor
-from connectors.email.imap import ImapWatcher
+from connectors.email.imap import ImapWatcher, connect
 from connectors.email.intake import MailIntake, Outcome
 from connectors.email.mailboxes import ImapMailbox
 from service.container import Container, build_container
@@ -224,3 +225,25 @@ def test_supportbot_email_answers_a_mailbox_with_no_smtp_server_of_ours(dovecot:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()
+
+
+async def test_a_mailbox_over_imaps_is_read_when_its_certificate_is_trusted(settings: Settings, sink: Sink,
+                                                                            running: Running) -> None:
+    with dovecot_server(tls=True) as server:
+        assert server.ca_file is not None
+        box = mailbox_of(server, tls="ssl", ca_file=str(server.ca_file), sent_folder=None)
+        with pytest.raises(ssl.SSLCertVerificationError):  # the system's CAs do not vouch for it
+            connect(box.model_copy(update={"ca_file": None}))
+        container = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
+                                    answerer=FirstSentenceAnswerer(),
+                                    channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT)})
+        try:
+            server.append(question(12))
+            running.start(ImapWatcher(box, MailIntake(container),
+                                      UidCursor(container.redis, settings.redis_prefix, box.key)))
+            [reply] = await eventually(lambda: sink.to(CUSTOMER))
+            assert reply.mail["In-Reply-To"] == "<imap-12@example.test>"
+            await running.stop()
+        finally:
+            await container.runner.drain()  # type: ignore[attr-defined]
+            await container.close()
