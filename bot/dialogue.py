@@ -202,6 +202,9 @@ class DialogueManager:
             shadow=outcome if outcome.text else None,
         )
         state.handoff_id = handoff.id
+        # queued here, in the turn, so an agent may claim or resolve it before a worker has run; the job
+        # only tells the agents (and opens it, for a job queued by an earlier version)
+        await self.queue.open(handoff)
         self.runner.start("open_handoff", {"handoff": handoff.model_dump(mode="json")})
         self.observer.handoff("opened")
         return handoff.id

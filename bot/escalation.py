@@ -20,7 +20,8 @@ class AgentNotifier(Protocol):
 
 
 class EscalationJobs:
-    """Safe to run twice: the handoff id is stable and `queue.open` creates it only once."""
+    """Safe to run twice: the handoff id is stable, `queue.open` creates it only once, and a reminder is
+    counted atomically before it is sent."""
 
     def __init__(self, queue: HandoffQueue, runner: TaskRunner, notifiers: list[AgentNotifier] | None = None,
                  reminder_seconds: float = 300.0, max_reminders: int = 3,
@@ -38,11 +39,11 @@ class EscalationJobs:
 
     async def open_handoff(self, payload: dict[str, Any]) -> None:
         handoff = Handoff.model_validate(payload["handoff"])
-        created = await self.queue.open(handoff)
+        await self.queue.open(handoff)
         current = await self.queue.get(handoff.id) or handoff
         if current.status is not HandoffStatus.QUEUED:
             return
-        await self.queue.notify({"type": "handoff", "handoff_id": handoff.id, "created": created,
+        await self.queue.notify({"type": "handoff", "handoff_id": handoff.id,
                                  "conversation_id": handoff.conversation_id, "category": handoff.category})
         for notifier in self.notifiers:
             await notifier.handoff_opened(current)
@@ -50,17 +51,20 @@ class EscalationJobs:
                           countdown=self._countdown(handoff.category))
 
     async def remind_handoff(self, payload: dict[str, Any]) -> None:
-        handoff = await self.queue.get(payload["handoff_id"])
+        """Once per reminder number, however many copies of this job run (a redelivered task, the sweep)."""
         n = int(payload.get("n", 1))
-        if handoff is None or handoff.status is not HandoffStatus.QUEUED or handoff.reminders >= n:
+        handoff = await self.queue.remind(payload["handoff_id"], n)
+        if handoff is None:  # claimed, resolved, gone, or this reminder was already sent
             return
-        handoff.reminders = n
-        await self.queue.save(handoff)
-        log.warning("handoff %s unclaimed for %.0f s", handoff.id, now() - handoff.created_at)
-        await self.queue.notify({"type": "reminder", "handoff_id": handoff.id, "n": n,
-                                 "waited_seconds": round(now() - handoff.created_at, 1)})
-        for notifier in self.notifiers:
-            await notifier.handoff_unclaimed(handoff)
+        try:
+            log.warning("handoff %s unclaimed for %.0f s", handoff.id, now() - handoff.created_at)
+            await self.queue.notify({"type": "reminder", "handoff_id": handoff.id, "n": n,
+                                     "waited_seconds": round(now() - handoff.created_at, 1)})
+            for notifier in self.notifiers:
+                await notifier.handoff_unclaimed(handoff)
+        except Exception:
+            await self.queue.unremind(handoff.id, n)  # the retried job sends it
+            raise
         if n < self.max_reminders:
             self.runner.start("remind_handoff", {"handoff_id": handoff.id, "n": n + 1},
                               countdown=self._countdown(handoff.category))

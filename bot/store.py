@@ -92,7 +92,7 @@ class HandoffQueue(Protocol):
     """The agents' side of a handoff: queue, claim, resolve, notify."""
 
     async def open(self, handoff: Handoff) -> bool:
-        """Queue it once; False when a handoff with this id already exists (a retried task)."""
+        """Store and queue it in one step, once; False when a handoff with this id already exists."""
         ...
 
     async def get(self, handoff_id: str) -> Handoff | None: ...
@@ -107,7 +107,18 @@ class HandoffQueue(Protocol):
         """Give the handoff to `agent`, whoever held it."""
         ...
 
-    async def resolve(self, handoff_id: str) -> None: ...
+    async def resolve(self, handoff_id: str) -> None:
+        """Resolved and off the open list in one step, whatever else changes the handoff meanwhile."""
+        ...
+
+    async def remind(self, handoff_id: str, n: int) -> Handoff | None:
+        """Count reminder `n` of a handoff still queued, once: the one caller that moves the count to `n` gets
+        the handoff; every other (a second copy of the reminder job, one after a claim) gets None."""
+        ...
+
+    async def unremind(self, handoff_id: str, n: int) -> None:
+        """Take back reminder `n` when it could not be sent, so the retried job sends it."""
+        ...
 
     async def open_handoffs(self, category: str | None = None) -> list[Handoff]: ...
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from redis.exceptions import LockError, WatchError
 
 from bot.errors import AlreadyClaimed, HandoffNotFound
 from bot.store import Entry, Receipt
@@ -209,6 +209,25 @@ class RedisConversationStore:
                 for c in await self.redis.zrevrange(self.keys.conversations, offset, offset + limit - 1)]
 
 
+# Stored and listed as open in one step: a resolve can never fall between the two and leave a resolved
+# handoff in the open list.
+OPEN_SCRIPT = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+def _give(handoff: Handoff, agent: str) -> bool:
+    """Claimed by `agent`, unless it was resolved meanwhile (a resolved handoff stays resolved)."""
+    if handoff.status is HandoffStatus.RESOLVED:
+        return False
+    handoff.status, handoff.claimed_by, handoff.claimed_at = HandoffStatus.CLAIMED, agent, now()
+    return True
+
+
 class RedisHandoffQueue:
     """Handoffs are kept for the retention period after their last change, like the conversations they
     belong to."""
@@ -221,10 +240,8 @@ class RedisHandoffQueue:
         self.live = live or LiveHub(redis)
 
     async def open(self, handoff: Handoff) -> bool:
-        created = await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), nx=True,
-                                       ex=self.retention)
-        if created:
-            await self.redis.zadd(self.keys.open_handoffs, {handoff.id: handoff.created_at})
+        created = await self.redis.eval(OPEN_SCRIPT, 2, self.keys.handoff(handoff.id), self.keys.open_handoffs,
+                                        handoff.model_dump_json(), self.retention, handoff.created_at, handoff.id)
         return bool(created)
 
     async def get(self, handoff_id: str) -> Handoff | None:
@@ -232,7 +249,39 @@ class RedisHandoffQueue:
         return Handoff.model_validate_json(raw) if raw else None
 
     async def save(self, handoff: Handoff) -> None:
-        await self.redis.set(self.keys.handoff(handoff.id), handoff.model_dump_json(), ex=self.retention)
+        """Write `handoff` as it is (the open list follows its status); a change that depends on the current
+        value goes through `_change` instead."""
+
+        def replace(current: Handoff) -> bool:
+            for name in Handoff.model_fields:
+                setattr(current, name, getattr(handoff, name))
+            return True
+
+        await self._change(handoff.id, replace)
+
+    async def _change(self, handoff_id: str, change: Callable[[Handoff], bool]) -> tuple[Handoff, bool]:
+        """Read, change and write one handoff as one step (WATCH/MULTI, retried when another process wrote it
+        in between), with the open list following its status in the same transaction. `change` edits the
+        handoff in place and returns False to leave it as it was; the result says whether it was written."""
+        key = self.keys.handoff(handoff_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise HandoffNotFound(handoff_id)
+                    handoff = Handoff.model_validate_json(raw)
+                    if not change(handoff):
+                        return handoff, False
+                    pipe.multi()
+                    pipe.set(key, handoff.model_dump_json(), ex=self.retention)
+                    if handoff.status is HandoffStatus.RESOLVED:
+                        pipe.zrem(self.keys.open_handoffs, handoff_id)
+                    await pipe.execute()
+                    return handoff, True
+                except WatchError:
+                    continue
 
     async def claim(self, handoff_id: str, agent: str) -> Handoff:
         handoff = await self.get(handoff_id)
@@ -244,29 +293,45 @@ class RedisHandoffQueue:
             if winner != agent:
                 raise AlreadyClaimed(handoff_id, str(winner))
             return handoff
-        handoff.status = HandoffStatus.CLAIMED
-        handoff.claimed_by = agent
-        handoff.claimed_at = now()
-        await self.save(handoff)
+        handoff, _ = await self._change(handoff_id, lambda current: _give(current, agent))
         return handoff
 
     async def reassign(self, handoff_id: str, agent: str) -> Handoff:
         """Hand a claimed (or queued) handoff to another agent: an explicit decision, so no race to win."""
-        handoff = await self.get(handoff_id)
-        if handoff is None:
+        if await self.get(handoff_id) is None:
             raise HandoffNotFound(handoff_id)
         await self.redis.set(self.keys.claim(handoff_id), agent)
-        handoff.status, handoff.claimed_by, handoff.claimed_at = HandoffStatus.CLAIMED, agent, now()
-        await self.save(handoff)
+        handoff, _ = await self._change(handoff_id, lambda current: _give(current, agent))
         return handoff
 
     async def resolve(self, handoff_id: str) -> None:
-        handoff = await self.get(handoff_id)
-        if handoff is None:
-            raise HandoffNotFound(handoff_id)
-        handoff.status = HandoffStatus.RESOLVED
-        await self.save(handoff)
-        await self.redis.zrem(self.keys.open_handoffs, handoff_id)
+        def resolved(handoff: Handoff) -> bool:
+            handoff.status = HandoffStatus.RESOLVED
+            return True
+
+        await self._change(handoff_id, resolved)
+
+    async def remind(self, handoff_id: str, n: int) -> Handoff | None:
+        def count(handoff: Handoff) -> bool:
+            if handoff.status is not HandoffStatus.QUEUED or handoff.reminders >= n:
+                return False
+            handoff.reminders = n
+            return True
+
+        try:
+            handoff, counted = await self._change(handoff_id, count)
+        except HandoffNotFound:
+            return None
+        return handoff if counted else None
+
+    async def unremind(self, handoff_id: str, n: int) -> None:
+        def uncount(handoff: Handoff) -> bool:
+            if handoff.reminders != n:
+                return False
+            handoff.reminders = n - 1
+            return True
+
+        await self._change(handoff_id, uncount)
 
     async def open_handoffs(self, category: str | None = None) -> list[Handoff]:
         ids = await self.redis.zrange(self.keys.open_handoffs, 0, -1)

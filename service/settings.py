@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     notify_webhook_url: str | None = None
     business_hours: str | None = Field(None, description="e.g. 'mon-fri 09:00-17:00'; unset: always open")
     business_timezone: str = "UTC"
-    task_visibility_timeout: int = Field(3600, ge=1)
+    task_visibility_timeout: int = Field(300, ge=1, description="seconds before a task that a worker took and "
+                                         "never acknowledged (the worker died) goes to another worker; a reminder "
+                                         "due later than this is delivered again meanwhile, and sent once")
     broker_retries: int = Field(100, ge=1, description="reconnection attempts to a lost broker (2 s apart, growing "
                                 "to 30 s) before the worker exits with code 1 for its supervisor to restart it")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.desk import agent
 from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from bot.types import Decision, Message, Participant, Role
 from service.container import build_container
@@ -133,3 +134,28 @@ async def test_worker_killed_mid_task_still_yields_exactly_one_handoff(
         if second is not None:
             stop(second)
         hook.close()
+
+
+async def test_a_handoff_resolved_before_the_worker_ran_stays_resolved(
+        settings: Settings, worker_env: dict[str, str], tmp_path: Path) -> None:
+    """The agent is quicker than the worker: the conversation is the bot's again, and no queued handoff
+    or agent notification comes after."""
+    conversation_id, handoff_id = await escalate_once(settings)
+    container = build_container(settings, runner=CeleryTaskRunner(settings))
+    try:
+        await container.desk.resolve(conversation_id, agent("alice"))
+    finally:
+        await container.close()
+    hook = Webhook()
+    worker_env["SUPPORTBOT_NOTIFY_WEBHOOK_URL"] = hook.url
+    log = tmp_path / "worker.log"
+    worker = start_worker(worker_env, log)
+    try:
+        wait_for(lambda: any("supportbot.open_handoff[" in line and "succeeded" in line
+                             for line in log.read_text(errors="replace").splitlines()), 60,
+                 "the worker to run the handoff's job")
+    finally:
+        stop(worker)
+        hook.close()
+    assert open_handoff_ids(settings.redis_url or "", settings.redis_prefix) == []
+    assert hook.calls == []
