@@ -128,12 +128,9 @@ class Topology:
                 line = f"    bind 127.0.0.1:{replica.port}"
             elif stripped.startswith("server-template "):
                 _, name, _, address, *options = stripped.split()
-                options = [o for o in options if o != "init-addr"]
-                options = [o for i, o in enumerate(options)
-                           if not (i and options[i - 1] == "resolvers") and o != "resolvers" and o != "none"]
-                upstream = address.split(":")[0]
-                for r in self.replicas.get(upstream, []):
-                    lines.append(f"    server {name}{r.index + 1} 127.0.0.1:{r.port} {' '.join(options)}")
+                kept = " ".join(_without_dns(options))
+                for r in self.replicas.get(address.split(":")[0], []):
+                    lines.append(f"    server {name}{r.index + 1} 127.0.0.1:{r.port} {kept}")
                 continue
             lines.append(line)
         path = self.workdir / f"{service.name}.cfg"
@@ -257,6 +254,19 @@ class Topology:
             text = path.read_text(errors="replace").splitlines()
             out.append(f"----- {path.name} -----\n" + "\n".join(text[-lines:]))
         return "\n".join(out)
+
+
+def _without_dns(options: list[str]) -> list[str]:
+    """A server line's options less those about Docker's DNS (each of them takes one value)."""
+    kept, skip = [], False
+    for option in options:
+        if not skip and option in ("resolvers", "init-addr", "resolve-prefer", "resolve-opts"):
+            skip = True
+            continue
+        if not skip:
+            kept.append(option)
+        skip = False
+    return kept
 
 
 def haproxy() -> str:
