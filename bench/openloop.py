@@ -53,6 +53,8 @@ async def one_turn(pool: Conversations, due: float, latencies: list[float], erro
         latencies.append(time.perf_counter() - due)
         if response.json()["decision"] == "answered":
             pool.idle.append((cid, headers))
+    except httpx.HTTPStatusError as error:
+        errors.append(f"HTTP {error.response.status_code}")
     except (httpx.HTTPError, KeyError, ValueError) as error:
         errors.append(type(error).__name__)
 
@@ -62,7 +64,7 @@ async def run(url: str, rate: float, seconds: float, seed: int = 7) -> dict[str,
     latencies: list[float] = []
     errors: list[str] = []
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
         pool = Conversations(client)
         tasks: list[asyncio.Task[None]] = []
         started = time.perf_counter()

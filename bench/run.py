@@ -128,7 +128,7 @@ def one_round(args: argparse.Namespace, url: str, ingest_dir: Path) -> dict[str,
         "chunks_per_second": encoder.batch_rate(encoder.chunk_texts(args.ingest))}}
     for conversations, each in CLOSED_LOOP:
         before = stages.scrape(url)
-        row = asyncio.run(turns.run(url, conversations, each, warmup=0, unique=True))
+        row = asyncio.run(turns.run(url, conversations, each, warmup=0, unique=True, timeout=600))
         out[f"closed_{conversations}"] = {**row, "stages_ms": stages.mean_ms(before, stages.scrape(url))}
     before = stages.scrape(url)
     row = asyncio.run(openloop.run(url, args.rate, args.seconds))
@@ -143,7 +143,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         server = DemoServer(Path(scratch) / "serve")
         try:
             server.wait_ready()
-            asyncio.run(turns.run(server.url, 8, 2, warmup=8, unique=True))  # loads the server's encoder
+            asyncio.run(turns.run(server.url, 8, 2, warmup=8, unique=True, timeout=600))  # loads the server's encoder
             runs: dict[str, list[dict[str, Any]]] = {}
             for repeat in range(args.repeats):
                 for name, figures in one_round(args, server.url, Path(scratch) / f"ingest{repeat}").items():

@@ -57,10 +57,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def run(url: str, conversations: int, turns: int, warmup: int, unique: bool = False) -> dict[str, object]:
+async def run(url: str, conversations: int, turns: int, warmup: int, unique: bool = False,
+              timeout: float = 60) -> dict[str, object]:
     latencies: list[float] = []
     decisions: list[str] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
         # warm-up: loads the encoder in every server process before anything is timed
         await asyncio.gather(*(customer(client, 2, [], []) for _ in range(warmup)))
         started = time.perf_counter()
