@@ -23,6 +23,11 @@ def readable(value: object) -> object:
 
 Text = Annotated[str, BeforeValidator(readable)]
 
+# "Has a character that is not white space", as both the published schema (ECMAScript regex, whose \s differs
+# from Python's) and str.strip() understand it: the white space listed here is exactly what str.isspace() says.
+NOT_BLANK = ("[^\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+             "\\u205f\\u3000]")
+
 
 def new_id() -> str:
     """Random, unguessable identifier (also used for tokens)."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field, field_validator
 from redis.asyncio import Redis
 
-from bot.types import Text, new_id
+from bot.types import NOT_BLANK, Text, new_id
 from connectors.console.auth import ConsoleAuth, Identity
 
 MAX_CANNED = 500
@@ -20,8 +20,8 @@ MAX_CANNED = 500
 class CannedDraft(BaseModel):
     """What an admin sends: a short title to find it by, and the text the agent inserts."""
 
-    title: Text = Field(min_length=1, max_length=80, json_schema_extra={"pattern": r"\S"})  # see _not_blank
-    text: Text = Field(min_length=1, max_length=4_000, json_schema_extra={"pattern": r"\S"})
+    title: Text = Field(min_length=1, max_length=80, json_schema_extra={"pattern": NOT_BLANK})  # see _not_blank
+    text: Text = Field(min_length=1, max_length=4_000, json_schema_extra={"pattern": NOT_BLANK})
 
     @field_validator("title", "text")
     @classmethod

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from bot.desk import AgentDesk
 from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import Role, Text
+from bot.types import NOT_BLANK, Role, Text
 from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
 from connectors.console.search import search
@@ -25,7 +25,8 @@ PAGES = {"console.js": "application/javascript", "charts.js": "application/javas
 
 
 class Body(BaseModel):
-    text: Text = Field(max_length=20_000, json_schema_extra={"minLength": 1, "pattern": r"\S"})  # checked by _not_blank
+    text: Text = Field(max_length=20_000,
+                       json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})  # checked by _not_blank
 
     @field_validator("text")
     @classmethod

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry, Subscription
-from bot.types import ConversationState, Participant, Role, Text, new_id
+from bot.types import NOT_BLANK, ConversationState, Participant, Role, Text, new_id
 from connectors.live import relay
 from connectors.ratelimit import RateLimits
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
@@ -53,7 +53,7 @@ class Feedback(BaseModel):
 
 class Inbound(BaseModel):
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    text: Text = Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})  # checked by _not_blank
+    text: Text = Field(json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})  # checked by _not_blank
 
     @field_validator("text")
     @classmethod
