@@ -573,6 +573,8 @@
     });
   }
 
+  var alerted = {};  // handoff ids this page has announced
+
   function alertNewHandoff(handoffId) {
     var h = handoffs.filter(function (x) { return x.id === handoffId; })[0];
     if (!h) return;
@@ -925,7 +927,10 @@
         (current && current.handoff && event.handoff_id === current.handoff.id));
       if (event.type === "typing") { if (mine && event.role === "customer") customerTyping(); return; }
       var queued = loadQueue();
-      if (event.type === "handoff" && event.created) queued.then(function () { alertNewHandoff(event.handoff_id); });
+      if (event.type === "handoff" && !alerted[event.handoff_id]) {  // a redelivered job announces it again
+        alerted[event.handoff_id] = true;
+        queued.then(function () { alertNewHandoff(event.handoff_id); });
+      }
       if (list === "all") loadAll();
       if (mine) {
         if (event.type === "customer_message") $("typing").textContent = "";
