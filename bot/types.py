@@ -8,7 +8,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.files import Attachment
 
@@ -27,6 +27,18 @@ Text = Annotated[str, BeforeValidator(readable)]
 # from Python's) and str.strip() understand it: the white space listed here is exactly what str.isspace() says.
 NOT_BLANK = ("[^\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
              "\\u205f\\u3000]")
+
+
+def not_blank(message: str) -> AfterValidator:
+    """Strips a text and refuses one that is only white space, saying `message`: the check every text
+    field whose schema carries NOT_BLANK makes on the server."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise ValueError(message)
+        return value.strip()
+
+    return AfterValidator(check)
 
 
 def new_id() -> str:

@@ -8,10 +8,10 @@ the same list at once.
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from bot.types import NOT_BLANK, Text, new_id
+from bot.types import NOT_BLANK, Text, new_id, not_blank
 from connectors.console.auth import ConsoleAuth, Identity
 
 MAX_CANNED = 500
@@ -20,15 +20,10 @@ MAX_CANNED = 500
 class CannedDraft(BaseModel):
     """What an admin sends: a short title to find it by, and the text the agent inserts."""
 
-    title: Text = Field(min_length=1, max_length=80, json_schema_extra={"pattern": NOT_BLANK})  # see _not_blank
-    text: Text = Field(min_length=1, max_length=4_000, json_schema_extra={"pattern": NOT_BLANK})
-
-    @field_validator("title", "text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
+    title: Annotated[Text, not_blank("must not be blank")] = Field(
+        min_length=1, max_length=80, json_schema_extra={"pattern": NOT_BLANK})
+    text: Annotated[Text, not_blank("must not be blank")] = Field(
+        min_length=1, max_length=4_000, json_schema_extra={"pattern": NOT_BLANK})
 
 
 class CannedResponse(CannedDraft):

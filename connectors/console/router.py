@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from bot.desk import AgentDesk
 from bot.gates import GateConfig
 from bot.store import Entry
-from bot.types import NOT_BLANK, Role, Text
+from bot.types import NOT_BLANK, Role, Text, not_blank
 from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
 from connectors.console.search import search
@@ -25,15 +25,8 @@ PAGES = {"console.js": "application/javascript", "charts.js": "application/javas
 
 
 class Body(BaseModel):
-    text: Text = Field(max_length=20_000,
-                       json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})  # checked by _not_blank
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text is empty")
-        return value.strip()
+    text: Annotated[Text, not_blank("text is empty")] = Field(
+        max_length=20_000, json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
 
 
 class Approval(BaseModel):

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.dialogue import DialogueManager
 from bot.store import Entry, Subscription
-from bot.types import NOT_BLANK, ConversationState, Participant, Role, Text, new_id
+from bot.types import NOT_BLANK, ConversationState, Participant, Role, Text, new_id, not_blank
 from connectors.live import relay
 from connectors.ratelimit import RateLimits
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
@@ -53,14 +53,8 @@ class Feedback(BaseModel):
 
 class Inbound(BaseModel):
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    text: Text = Field(json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})  # checked by _not_blank
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("message text is empty")
-        return value.strip()
+    text: Annotated[Text, not_blank("message text is empty")] = Field(
+        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
 
 
 class Created(BaseModel):
