@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import messages
 from bot.dialogue import BOT, SYSTEM, DialogueManager, Turn
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, InvalidTransition
+from bot.files import Attachment
 from bot.handoff import Step, transition
 from bot.similarity import edit_distance, similarity
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Owner, Participant, Role, now
@@ -43,11 +44,12 @@ class AgentDesk:
                                  "conversation_id": handoff.conversation_id})
         return handoff
 
-    async def reply(self, conversation_id: str, agent: Participant, text: str, *, message_id: str | None = None
-                    ) -> Turn:
+    async def reply(self, conversation_id: str, agent: Participant, text: str, *, message_id: str | None = None,
+                    attachments: tuple[Attachment, ...] = ()) -> Turn:
         """The reply enters the same path as every message; the dialogue manager delivers it."""
         state = await self._state(conversation_id)
-        message = Message(conversation_id=conversation_id, channel=state.channel, sender=agent, text=text)
+        message = Message(conversation_id=conversation_id, channel=state.channel, sender=agent, text=text,
+                          attachments=attachments)
         if message_id:
             message = message.model_copy(update={"id": message_id})
         turn = await self.dialogue.handle(message)

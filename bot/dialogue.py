@@ -16,7 +16,7 @@ from bot.errors import AlreadyRated, ConversationNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
 from bot.observer import Observer, StageTimes, Unobserved, in_turn
-from bot.responder import HISTORY_MESSAGES, Responder
+from bot.responder import HISTORY_MESSAGES, Responder, only_files
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal, Receipt
 from bot.types import (
@@ -164,7 +164,7 @@ class DialogueManager:
         if outcome.text:
             draft = Draft(conversation_id=state.id, question=message.text, text=outcome.text,
                           citations=outcome.citations, confidence=outcome.confidence, category=outcome.category)
-        ack = await self._ack_text(outcome) if outcome.decision is Decision.ESCALATED else None
+        ack = await self._ack_text(outcome, only_files(message)) if outcome.decision is Decision.ESCALATED else None
         turn.handoff_id = await self._escalate(state, message, outcome, draft)
         state.updated_at = now()
         if ack is not None:
@@ -209,12 +209,14 @@ class DialogueManager:
         self.observer.handoff("opened")
         return handoff.id
 
-    async def _ack_text(self, outcome: TurnOutcome) -> str:
+    async def _ack_text(self, outcome: TurnOutcome, files_only: bool = False) -> str:
         at = datetime.now(UTC)
         closed = self.hours is not None and not self.hours.is_open(at)
         wait = await self.expected_wait(outcome.category) if self.expected_wait and not closed else None
         if outcome.reason is EscalationReason.ERROR:
             text = messages.error_ack()
+        elif files_only:
+            text = messages.attachments_only_ack(wait)
         elif outcome.reason is EscalationReason.GATED:
             text = messages.categorized_ack(outcome.category, wait)
         elif outcome.reason in (EscalationReason.NO_ANSWER, EscalationReason.LOW_CONFIDENCE,

@@ -7,6 +7,7 @@ client, and is passed to the composition root instead.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Protocol
 
@@ -22,6 +23,15 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 VIEWABLE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
 
 
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean_filename(name: str) -> str:
+    """What a customer's file is called where it is shown: its last path part, no control characters."""
+    name = _UNSAFE_NAME.sub(" ", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()[:200]
+    return name if name.strip(".") else "attachment"
+
+
 def sniff_type(data: bytes) -> str:
     """The type by content, never by name or declared type: a `.png` that holds HTML is not an image."""
     for signature, kind in _SIGNATURES:
@@ -30,6 +40,8 @@ def sniff_type(data: bytes) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     head = data[:4096]
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # HTML, SVG, XML: a document a browser might run
+        return "application/octet-stream"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -52,6 +64,12 @@ class Attachment(BaseModel):
     size: int
     stored: bool = True
     note: str = ""
+    conversation_id: str = ""  # where it was uploaded (widget, console): a message may only list its own
+
+    @property
+    def viewable(self) -> bool:
+        """Whether a browser may show it as itself (an image, a PDF); else it is only ever a download."""
+        return self.stored and self.content_type in VIEWABLE
 
     @classmethod
     def refused(cls, filename: str, size: int, note: str) -> "Attachment":
@@ -60,8 +78,9 @@ class Attachment(BaseModel):
 
 
 class AttachmentStore(Protocol):
-    async def put(self, data: bytes, filename: str) -> Attachment:
-        """Keep the bytes; the returned attachment's type is sniffed from them."""
+    async def put(self, data: bytes, filename: str, *, conversation_id: str = "") -> Attachment:
+        """Keep the bytes; the returned attachment's type is sniffed from them. `conversation_id` names the
+        conversation an upload belongs to, for files that reach the store before their message does."""
         ...
 
     async def get(self, attachment_id: str) -> tuple[Attachment, bytes] | None:

@@ -66,3 +66,7 @@ def attachment_too_large(limit_bytes: int) -> str:
 
 def attachment_too_many(limit: int) -> str:
     return f"not kept: more than {limit} files in one message"
+
+
+def attachments_only_ack(expected_wait_minutes: int | None) -> str:
+    return "Thanks for the file. I can't read attachments myself. " + handoff_ack(expected_wait_minutes)

@@ -117,6 +117,9 @@ class Responder:
 
     async def _respond(self, message: Message, history: Sequence[Message], times: StageTimes) -> TurnOutcome:
         text = message.text
+        if only_files(message):
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
+                               explanation="only attachments: the bot cannot read them", confidence=1.0)
         if message.asks_for_person or wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
                                explanation="the customer asked for a person", confidence=1.0)
@@ -185,6 +188,11 @@ class Responder:
         if short:
             return _as(drafted, Decision.ESCALATED, EscalationReason.LOW_CONFIDENCE, "; ".join(short))
         return _as(drafted, Decision.ANSWERED, None, "all signals above thresholds")
+
+
+def only_files(message: Message) -> bool:
+    """Files without words: nothing for the bot to answer, so a person looks at them."""
+    return bool(message.attachments) and not message.text.strip()
 
 
 def _as(outcome: TurnOutcome, decision: Decision, reason: EscalationReason | None, explanation: str

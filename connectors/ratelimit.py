@@ -28,6 +28,8 @@ DEFAULT_LIMITS = {
     "conversations": "30/minute",             # new conversations per address
     "messages": "120/minute",                 # customer messages per address
     "messages_per_conversation": "30/minute",
+    "uploads": "60/minute",                   # files per address
+    "uploads_per_conversation": "20/minute",
     "typing": "120/minute",
     "feedback": "20/minute",
     "live": "60/minute",                      # WebSocket connects per address

@@ -7,7 +7,7 @@ import asyncio
 import re
 from pathlib import Path
 
-from bot.files import Attachment, sniff_type
+from bot.files import Attachment, clean_filename, sniff_type
 from bot.types import new_id
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -17,9 +17,9 @@ class LocalAttachmentStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def put(self, data: bytes, filename: str) -> Attachment:
-        attachment = Attachment(id=new_id(), filename=filename[:200] or "attachment", content_type=sniff_type(data),
-                                size=len(data))
+    async def put(self, data: bytes, filename: str, *, conversation_id: str = "") -> Attachment:
+        attachment = Attachment(id=new_id(), filename=clean_filename(filename), content_type=sniff_type(data),
+                                size=len(data), conversation_id=conversation_id)
         await asyncio.to_thread(self._write, attachment, data)
         return attachment
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.errors import (
     AlreadyClaimed,
@@ -36,6 +37,7 @@ from connectors.console.canned import CannedResponses, canned_router
 from connectors.console.files import files_router
 from connectors.console.router import console_page_router, console_router
 from connectors.ratelimit import RateLimits
+from connectors.webchat.files import webchat_files_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
@@ -47,38 +49,46 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+UPLOADS = r"/api(/agent)?/conversations/[^/]+/attachments"
 
 
 class BodyLimit:
-    """Refuse oversized request bodies with 413 before anything reads them."""
+    """Refuse oversized request bodies with 413 before anything reads them. `larger` names the paths (by
+    pattern) that take more than `max_bytes`: file uploads, mail from a provider's webhook."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
+                 larger: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(re.compile(pattern), limit) for pattern, limit in larger]
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, 413)
+        if length is not None and length.isdigit() and int(length) > max_bytes:
+            response = JSONResponse({"detail": f"request body larger than {max_bytes} bytes"}, 413)
             await response(scope, receive, send)
             return
         received = 0
 
-        async def limited() -> dict:  # type: ignore[type-arg]
+        async def limited() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 raise _TooLarge()
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, 413)
+            response = JSONResponse({"detail": f"request body larger than {max_bytes} bytes"}, 413)
             await response(scope, receive, send)
 
 
@@ -148,10 +158,14 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.add_exception_handler(RedisTimeoutError, _store_unavailable)
     app.add_exception_handler(WebSocketRequestValidationError, _refuse_handshake)
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars,
-                                      limits=limits))
+                                      limits=limits, files=container.attachments,
+                                      files_per_message=settings.attachments_per_message))
+    app.include_router(webchat_files_router(container.store, container.attachments, limits,
+                                            max_bytes=settings.attachment_max_bytes))
     app.include_router(auth.router())
-    app.include_router(console_router(container.desk, auth, gates))
-    app.include_router(files_router(container.attachments, auth))
+    app.include_router(console_router(container.desk, auth, gates, container.attachments,
+                                      files_per_message=settings.attachments_per_message))
+    app.include_router(files_router(container.attachments, auth, max_bytes=settings.attachment_max_bytes))
     app.include_router(admin_router(auth, gates, container.phase_overrides,
                                     CustomerRecords(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,
@@ -175,7 +189,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
         app.add_middleware(OriginGuard, allowed=settings.allowed_origins, public_url=settings.public_url)
         app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
                            allow_methods=["GET", "POST"], allow_headers=["Content-Type", "X-Conversation-Token"])
-    app.add_middleware(BodyLimit)
+    # an upload over the limit is answered by its route (413, with CORS headers the widget can read)
+    app.add_middleware(BodyLimit, larger=[(UPLOADS, settings.attachment_max_bytes + MAX_BODY_BYTES),
+                                          (r"/email/inbound/.*", settings.email_max_bytes * 2)])
     app.add_middleware(CountLiveSockets)
     app.add_middleware(CountRedisErrors)
 

@@ -1,33 +1,30 @@
-"""Agents download customers' attachments; nobody else can, and nothing is ever rendered as a page of ours.
-
-Every file is sent as a download (`Content-Disposition: attachment`) with the type sniffed from its bytes
-when it is an image or a PDF, else as opaque bytes, with `nosniff` and a CSP sandbox, so an HTML file named
-`invoice.png` cannot run script on our origin."""
+"""Agents download customers' attachments and upload files for their replies; nobody else can do either.
+Downloads go out as `connectors.downloads` sends every file: never rendered as a page of ours."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
-from fastapi import APIRouter, Depends, HTTPException, Response
-
-from bot.files import VIEWABLE, AttachmentStore
+from bot.files import AttachmentStore
 from connectors.console.auth import ConsoleAuth
+from connectors.downloads import RESPONSES, as_download
+from connectors.uploads import Uploaded, receive_file
 
 
-def files_router(store: AttachmentStore, auth: ConsoleAuth) -> APIRouter:
-    router = APIRouter(prefix="/api/agent/attachments")
-    @router.get("/{attachment_id}", dependencies=[Depends(auth.identify)],
-                responses={200: {"content": {"application/octet-stream": {}}}, 401: {"description": "agents only"},
-                           404: {"description": "unknown"}})
+def files_router(store: AttachmentStore, auth: ConsoleAuth, *, max_bytes: int) -> APIRouter:
+    router = APIRouter(prefix="/api/agent", dependencies=[Depends(auth.identify)])
+
+    @router.get("/attachments/{attachment_id}", responses={**RESPONSES, 401: {"description": "agents only"}})
     async def download(attachment_id: str) -> Response:
         found = await store.get(attachment_id)
         if found is None:
             raise HTTPException(404, "no such attachment")
-        attachment, data = found
-        media_type = attachment.content_type if attachment.content_type in VIEWABLE else "application/octet-stream"
-        name = quote(attachment.filename, safe="")
-        return Response(data, media_type=media_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
-            "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, no-store"})
+        return as_download(*found)
+
+    @router.post("/conversations/{conversation_id}/attachments", status_code=201,
+                 openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
+    async def upload(conversation_id: str, request: Request, filename: str = "attachment") -> Uploaded:
+        """The file is the raw body; reply with its id in `attachments` to send it to the customer."""
+        return await receive_file(request, store, conversation_id, filename, max_bytes)
 
     return router

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from bot.desk import AgentDesk
+from bot.files import AttachmentStore
 from bot.gates import GateConfig
 from bot.store import Entry
 from bot.types import NOT_BLANK, Role, Text, not_blank
@@ -17,6 +18,7 @@ from connectors.console.accounts import AccountRole
 from connectors.console.auth import ConsoleAuth, Identity
 from connectors.console.search import search
 from connectors.live import relay
+from connectors.uploads import TextOrFiles, attached, listed
 
 STATIC = Path(__file__).parent / "static"
 LATEST_WITHIN = 50  # messages looked back for the customer's latest one
@@ -27,6 +29,10 @@ PAGES = {"console.js": "application/javascript", "charts.js": "application/javas
 class Body(BaseModel):
     text: Annotated[Text, not_blank("text is empty")] = Field(
         max_length=20_000, json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
+
+
+class Reply(TextOrFiles):
+    text: Text = Field("", max_length=20_000)
 
 
 class Approval(BaseModel):
@@ -46,10 +52,11 @@ def render_entry(entry: Entry) -> dict[str, Any]:
     return {"seq": entry.seq, "id": m.id, "role": m.sender.role.value, "name": m.sender.name or m.sender.id,
             "text": m.text, "internal": m.internal, "created_at": m.created_at, "channel": m.channel,
             "citations": [c.model_dump() for c in m.citations],
-            "attachments": [a.model_dump() for a in m.attachments]}
+            "attachments": [listed(a) for a in m.attachments]}
 
 
-def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]]) -> APIRouter:
+def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]],
+                   files: AttachmentStore, *, files_per_message: int) -> APIRouter:
     store, queue = desk.store, desk.queue
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
@@ -129,9 +136,11 @@ def console_router(desk: AgentDesk, auth: ConsoleAuth, gates: Callable[[], Await
         await desk.step_in(conversation_id, who.participant)
 
     @router.post("/conversations/{conversation_id}/reply")
-    async def reply(conversation_id: str, body: Body, who: Agent) -> dict[str, Any]:
+    async def reply(conversation_id: str, body: Reply, who: Agent) -> dict[str, Any]:
+        """Files go as ids from `POST .../attachments` of this conversation."""
+        listed_files = await attached(files, body.attachments, conversation_id, files_per_message)
         await may_speak(conversation_id, who)
-        turn = await desk.reply(conversation_id, who.participant, body.text)
+        turn = await desk.reply(conversation_id, who.participant, body.text, attachments=listed_files)
         return {"sent": [m.id for m in turn.replies]}
 
     @router.post("/conversations/{conversation_id}/note")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.files import Attachment
 from bot.store import Entry
 from bot.types import Message, Participant, Role
+from connectors.uploads import listed
 
 CHANNEL = "web"
 
 
-def to_message(conversation_id: str, text: str, message_id: str | None, customer_id: str) -> Message:
+def to_message(conversation_id: str, text: str, message_id: str | None, customer_id: str,
+               attachments: tuple[Attachment, ...] = ()) -> Message:
     fields: dict[str, Any] = {"id": message_id} if message_id else {}
-    return Message(conversation_id=conversation_id, channel=CHANNEL,
+    return Message(conversation_id=conversation_id, channel=CHANNEL, attachments=attachments,
                    sender=Participant(role=Role.CUSTOMER, id=customer_id), text=text, **fields)
 
 
@@ -35,4 +38,5 @@ def render(entry: Entry) -> dict[str, Any]:
                       for c in m.citations],
         "created_at": m.created_at,
         "event": m.raw.get("event"),  # escalated, joined, draft_sent, resolved, handed_back: who speaks now
+        "attachments": [listed(a) for a in m.attachments],
     }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,23 +11,22 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.dialogue import DialogueManager
+from bot.files import AttachmentStore
 from bot.store import Entry, Subscription
-from bot.types import NOT_BLANK, ConversationState, Participant, Role, Text, new_id, not_blank
+from bot.types import Participant, Role, Text, new_id
 from connectors.live import relay
 from connectors.ratelimit import RateLimits
+from connectors.uploads import TextOrFiles, attached
+from connectors.webchat.access import ConversationAccess, hash_token
 from connectors.webchat.convert import CHANNEL, render, to_message, visible_to_customer
 
 STATIC = Path(__file__).parent / "static"
 PAGE, MAX_PAGE = 100, 500  # history entries per page
 # The demo page runs no inline script; the widget sets inline styles on its own elements and shows agents'
-# avatars, which admins may host anywhere on https.
-DEMO_CSP = ("default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+# avatars, which admins may host anywhere on https, and previews of the customer's own images (blob:).
+DEMO_CSP = ("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; "
             "connect-src 'self'; frame-ancestors 'self'")
 MAX_SEQ = 10_000_000  # far past any conversation's history; larger offsets are refused, not sent to the store
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class NewConversation(BaseModel):
@@ -51,10 +48,10 @@ class Feedback(BaseModel):
         return self
 
 
-class Inbound(BaseModel):
+class Inbound(TextOrFiles):
+    empty = "message text is empty"
+
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    text: Annotated[Text, not_blank("message text is empty")] = Field(
-        json_schema_extra={"minLength": 1, "pattern": NOT_BLANK})
 
 
 class Created(BaseModel):
@@ -67,6 +64,15 @@ class CitedSource(BaseModel):
     source: str
     section: str = ""
     url: str | None = None
+
+
+class ListedFile(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    stored: bool = Field(description="false: too large or too many, not kept (see note)")
+    note: str = ""
 
 
 class ChatMessage(BaseModel):
@@ -83,6 +89,7 @@ class ChatMessage(BaseModel):
     created_at: float
     event: str | None = Field(None, description="a change of hands this entry announces: escalated, joined, "
                                                 "draft_sent, resolved, handed_back")
+    attachments: list[ListedFile] = Field([], description="download each from .../attachments/{id}")
 
 
 class HistoryPage(BaseModel):
@@ -99,15 +106,11 @@ class Accepted(BaseModel):
     owner: str = Field(description="who reads the next message: bot, pending_human (a person, soon) or human")
 
 
-def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits) -> APIRouter:
+def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits,
+                   files: AttachmentStore, files_per_message: int) -> APIRouter:
     router = APIRouter()
     store = dialogue.store
-
-    async def authorize(conversation_id: str, token: str | None) -> ConversationState:
-        state = await store.load(conversation_id) if len(conversation_id) <= 64 else None
-        if state is None or not token or not hmac.compare_digest(state.token_hash, hash_token(token)):
-            raise HTTPException(403, "unknown conversation or wrong token")
-        return state
+    authorize = ConversationAccess(store)
 
     @router.post("/api/conversations", status_code=201, dependencies=[Depends(limits.per_address("conversations"))])
     async def create(body: NewConversation | None = None) -> Created:
@@ -135,7 +138,8 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         await limits.check("messages_per_conversation", state.id)
         if len(body.text) > max_message_chars:
             raise HTTPException(413, f"message is longer than {max_message_chars} characters")
-        turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id))
+        listed = await attached(files, body.attachments, state.id, files_per_message)
+        turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id, listed))
         after = await store.load(conversation_id)
         # who answers next: the widget tells the customer when a person, not the bot, will read this
         return Accepted(duplicate=turn.duplicate, decision=turn.outcome.decision.value if turn.outcome else None,

@@ -1,7 +1,12 @@
 /* supportbot chat widget: add it to any page with one <script src=".../widget.js" async></script>.
  *
  * Options (data-* attributes on the script tag): data-api (API origin; default: the script's own origin),
- * data-title, data-color, data-greeting, data-position ("right" | "left").
+ * data-title, data-color, data-greeting, data-position ("right" | "left"), data-max-file-mb (the server's
+ * SUPPORTBOT_ATTACHMENT_MAX_BYTES in MB, default 10: larger files are refused before they are sent).
+ *
+ * Files: the paperclip attaches images, PDFs or any other file (sent as opaque bytes). An image is previewed
+ * from the customer's own File object (a blob: URL: a host page with a CSP needs `img-src blob:`), never from
+ * anything the server sends; files in replies are download links fetched with the conversation's token.
  *
  * Every piece of message data is inserted with textContent, never as HTML.
  */
@@ -28,7 +33,9 @@
     color: /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([0-9.,%\s]+\))$/i.test(data.color || "") ? data.color : "#4f46e5",
     greeting: data.greeting || "Hi! Ask me anything.",
     position: data.position === "left" ? "left" : "right",
+    maxFileBytes: (Number(data.maxFileMb) > 0 ? Number(data.maxFileMb) : 10) * 1048576,
   };
+  var MAX_FILES = 10;  // per message, as the server's default
   var STORAGE_KEY = "supportbot:" + config.api;
   var OPEN_KEY = "supportbot:open:" + config.api;  // per tab: a reload keeps the panel as it was
   var HUMAN_REQUEST = "I want to talk to a human";
@@ -108,6 +115,17 @@
     ".send{border:0;border-radius:10px;padding:0 16px;background:var(--sb-color);color:#fff;font-size:15px;",
     "font-weight:600;cursor:pointer;}",
     ".send:disabled{opacity:.5;cursor:default;}",
+    ".attach{border:1px solid #d1d5db;border-radius:10px;background:#fff;color:#374151;width:42px;",
+    "font-size:20px;cursor:pointer;}",
+    ".attach:hover{border-color:var(--sb-color);color:var(--sb-color);}",
+    ".tray{display:flex;flex-wrap:wrap;gap:6px;padding:8px 12px 0;background:#fff;}",
+    ".chip{display:flex;align-items:center;gap:6px;border:1px solid #e5e7eb;border-radius:8px;padding:3px 6px;",
+    "font-size:12px;max-width:100%;}",
+    ".chip button{border:0;background:transparent;font-size:16px;cursor:pointer;color:#4b5563;}",
+    ".thumb{width:48px;height:48px;object-fit:cover;border-radius:6px;display:block;}",
+    ".files{display:flex;flex-direction:column;gap:4px;margin-top:6px;white-space:normal;}",
+    ".files a,.files span{color:inherit;font-size:13px;overflow-wrap:anywhere;}",
+    ".files .thumb{width:120px;height:auto;max-height:120px;}",
     ".footer{display:flex;justify-content:space-between;align-items:center;padding:0 12px 10px;background:#fff;}",
     ".human{border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:999px;padding:5px 12px;",
     "font-size:13px;cursor:pointer;}",
@@ -185,7 +203,12 @@
   var input = el("textarea", { id: "sb-input", rows: "1", placeholder: "Type your question\u2026",
     autocomplete: "off" });
   var sendButton = el("button", { class: "send", type: "submit" }, "Send");
+  var attachButton = el("button", { class: "attach", type: "button", "aria-label": "Attach a file" }, "\ud83d\udcce");
+  var picker = el("input", { type: "file", multiple: "", hidden: "", "aria-hidden": "true", tabindex: "-1" });
+  var tray = el("div", { class: "tray", "aria-label": "Files to send", hidden: "" });
   form.appendChild(label);
+  form.appendChild(attachButton);
+  form.appendChild(picker);
   form.appendChild(input);
   form.appendChild(sendButton);
 
@@ -195,7 +218,7 @@
   footer.appendChild(humanButton);
   footer.appendChild(connection);
 
-  [header, log, indicator, errorLine, form, footer].forEach(function (n) { panel.appendChild(n); });
+  [header, log, indicator, errorLine, tray, form, footer].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
   root.appendChild(announcer);
   root.appendChild(panel);
@@ -278,8 +301,122 @@
       sources.appendChild(list);
       node.appendChild(sources);
     }
+    if ((message.attachments || []).length) node.appendChild(fileLinks(message.attachments));
     stamp(node, message.created_at);
     return node;
+  }
+
+  /* ---------- files ---------- */
+
+  var chosen = [];  // File objects picked for the next message
+  var PREVIEW = /^image\/(png|jpeg|gif|webp)$/;
+
+  function sizeText(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
+  }
+
+  // A preview of the customer's own file, made from the File object itself: never a URL from the server.
+  function localPreview(file) {
+    if (typeof Blob !== "undefined" && file instanceof Blob && PREVIEW.test(file.type)) {
+      var url = URL.createObjectURL(file);
+      var img = el("img", { class: "thumb", src: url, alt: file.name });
+      img.addEventListener("load", function () { URL.revokeObjectURL(url); });
+      return img;
+    }
+    return el("span", { class: "name" }, "\ud83d\udcc4 " + (file.name || file.filename || "file"));
+  }
+
+  function localFiles(files) {
+    var box = el("div", { class: "files" });
+    files.forEach(function (f) { box.appendChild(localPreview(f)); });
+    return box;
+  }
+
+  function fileLinks(attachments) {
+    var box = el("div", { class: "files" });
+    attachments.forEach(function (a) {
+      if (!a.stored) { box.appendChild(el("span", {}, a.filename + " (" + (a.note || "not kept") + ")")); return; }
+      var link = el("a", { href: "#", class: "file", "data-id": a.id },
+        "\u2b07 " + a.filename + " (" + sizeText(a.size) + ")");
+      link.addEventListener("click", function (event) { event.preventDefault(); download(a); });
+      box.appendChild(link);
+    });
+    return box;
+  }
+
+  // The file comes with the conversation's token in a header (never in a URL), then is saved from a blob.
+  function download(a) {
+    if (!session) return;
+    fetch(config.api + "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/attachments/" +
+      encodeURIComponent(a.id), { headers: { "X-Conversation-Token": session.token } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("status " + response.status);
+        return response.blob();
+      })
+      .then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var save = el("a", { href: url, download: a.filename });
+        root.appendChild(save);
+        save.click();
+        save.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      })
+      .catch(function () { showError("The file could not be downloaded. Please try again."); });
+  }
+
+  function showTray() {
+    while (tray.firstChild) tray.removeChild(tray.firstChild);
+    tray.hidden = !chosen.length;
+    chosen.forEach(function (file, index) {
+      var chip = el("div", { class: "chip" });
+      chip.appendChild(localPreview(file));
+      if (PREVIEW.test(file.type)) chip.appendChild(el("span", {}, file.name));
+      var remove = el("button", { type: "button", "aria-label": "Remove " + file.name }, "\u00d7");
+      remove.addEventListener("click", function () { chosen.splice(index, 1); showTray(); input.focus(); });
+      chip.appendChild(remove);
+      tray.appendChild(chip);
+    });
+  }
+
+  function choose(files) {
+    showError("");
+    Array.prototype.forEach.call(files, function (file) {
+      if (file.size > config.maxFileBytes) {
+        showError("\u201c" + file.name + "\u201d is larger than " + sizeText(config.maxFileBytes) + " and can't be sent.");
+      } else if (!file.size) {
+        showError("\u201c" + file.name + "\u201d is empty.");
+      } else if (chosen.length >= MAX_FILES) {
+        showError("At most " + MAX_FILES + " files in one message.");
+      } else {
+        chosen.push(file);
+      }
+    });
+    showTray();
+  }
+
+  // Each file goes up on its own; the message then lists what the server kept.
+  function uploadAll(files) {
+    var kept = [];
+    return files.reduce(function (done, file) {
+      return done.then(function () {
+        var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/attachments?filename=" +
+          encodeURIComponent(file.name || "attachment");
+        return fetch(config.api + path, { method: "POST", body: file, headers: {
+          "Content-Type": "application/octet-stream", "X-Conversation-Token": session.token } })
+          .then(function (response) {
+            return response.json().catch(function () { return null; }).then(function (json) {
+              if (!response.ok) {
+                var error = new Error(response.status === 413 ? "\u201c" + file.name + "\u201d is too large to send."
+                  : response.status === 429 ? "You're sending files too quickly. Please wait a moment."
+                  : "\u201c" + file.name + "\u201d was not sent" + (json && typeof json.detail === "string" ? ": " + json.detail : "."));
+                error.status = response.status;
+                throw error;
+              }
+              kept.push(json);
+            });
+          });
+      });
+    }, Promise.resolve()).then(function () { return kept; });
   }
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
@@ -491,11 +628,13 @@
   }
 
   // A network failure retries with the same client id, so the server answers the message once.
-  function postMessage(id, text, attempt) {
+  function postMessage(id, text, files, attempt) {
     var path = "/api/conversations/" + encodeURIComponent(session.conversation_id) + "/messages";
-    return request("POST", path, { id: id, text: text }).catch(function (error) {
+    var body = { id: id, text: text };
+    if (files.length) body.attachments = files.map(function (f) { return f.id; });
+    return request("POST", path, body).catch(function (error) {
       if (!retryable(error) || attempt >= 3) throw error;
-      return sleep(500 * Math.pow(2, attempt)).then(function () { return postMessage(id, text, attempt + 1); });
+      return sleep(500 * Math.pow(2, attempt)).then(function () { return postMessage(id, text, files, attempt + 1); });
     });
   }
 
@@ -508,9 +647,9 @@
 
   /* Outbox: a message stays in localStorage until the server has it, and is re-sent (same id, so never
    * twice) when the connection comes back, also after a reload. */
-  function queueOut(id, text) {
+  function queueOut(id, text, files) {
     session.outbox = (session.outbox || []).filter(function (o) { return o.id !== id; });
-    session.outbox.push({ id: id, text: text });
+    session.outbox.push({ id: id, text: text, files: files || [] });
     saveSession();
   }
 
@@ -521,9 +660,10 @@
     if (session.outbox.length !== before) saveSession();
   }
 
-  function placeholderFor(id, text) {
+  function placeholderFor(id, text, files) {
     if (pending[id]) return pending[id];
     var node = bubble({ role: "customer", text: text });
+    if (files && files.length) node.appendChild(localFiles(files));
     node.classList.add("pending");
     pending[id] = node;
     log.appendChild(node);
@@ -539,12 +679,13 @@
 
   var inflight = {};
 
-  function deliver(id, text) {
+  function deliver(id, text, files) {
     if (inflight[id] || !session) return Promise.resolve();
     inflight[id] = true;
-    var placeholder = placeholderFor(id, text);
+    files = files || [];
+    var placeholder = placeholderFor(id, text, files);
     markUnsent(placeholder, false);
-    return postMessage(id, text, 0).then(function (result) {
+    return postMessage(id, text, files, 0).then(function (result) {
       delete inflight[id];
       dropOut(id);
       if (result && result.decision === "drafted") showIndicator("A support agent is reviewing the answer\u2026");
@@ -567,23 +708,26 @@
   }
 
   function flushOutbox() {
-    ((session && session.outbox) || []).forEach(function (o) { deliver(o.id, o.text); });
+    ((session && session.outbox) || []).forEach(function (o) { deliver(o.id, o.text, o.files); });
   }
 
-  function send(text) {
+  function send(text, files) {
     text = text.trim();
-    if (!text) return;
+    files = files || [];
+    if (!text && !files.length) return;
     showError("");
     var id = clientId();
-    var placeholder = placeholderFor(id, text);
-    if (talkingTo === "bot") showIndicator("Assistant is typing\u2026");
+    var placeholder = placeholderFor(id, text, files);
+    if (talkingTo === "bot") showIndicator(files.length && !text ? "Sending\u2026" : "Assistant is typing\u2026");
     return ensureConversation()
-      .then(function () { queueOut(id, text); return deliver(id, text); })
+      .then(function () { return uploadAll(files); })
+      .then(function (kept) { queueOut(id, text, kept); return deliver(id, text, kept); })
       .catch(function (error) {
         placeholder.remove();
         delete pending[id];
         showIndicator("");
         if (!input.value) input.value = text;
+        if (files.length && !chosen.length) { chosen = files; showTray(); }  // refused: the files come back too
         showError(error.status ? error.message : "Can't reach the server. Check your connection and try again.");
       });
   }
@@ -735,18 +879,22 @@
   });
   function submit(event) {
     event.preventDefault();
-    var text = input.value;
+    var text = input.value, files = chosen;
     input.value = "";
     input.style.height = "auto";
-    send(text);
+    chosen = [];
+    showTray();
+    send(text, files);
   }
   form.addEventListener("submit", submit);
   humanButton.addEventListener("click", function () { send(HUMAN_REQUEST); });
+  attachButton.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () { choose(picker.files); picker.value = ""; input.focus(); });
 
   // A returning visitor with a conversation under way: reopen it where they left it, the panel too.
   if (session) {
     started = true;
-    session.outbox.forEach(function (o) { markUnsent(placeholderFor(o.id, o.text), true); });
+    session.outbox.forEach(function (o) { markUnsent(placeholderFor(o.id, o.text, o.files), true); });
     refresh().then(connect);
   }
   if (wasOpen()) open({ focus: false });

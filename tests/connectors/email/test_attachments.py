@@ -28,7 +28,7 @@ async def test_attachments_of_a_mail_are_kept_and_listed_with_its_message(mailbo
     screen, fake = entry.message.attachments
     assert (screen.filename, screen.content_type, screen.size, screen.stored) == ("screen.png", "image/png",
                                                                                   len(PNG), True)
-    assert fake.content_type == "text/plain"  # sniffed from the bytes
+    assert fake.content_type == "application/octet-stream"  # sniffed from the bytes: markup, never shown
     stored = await mailbox.container.attachments.get(screen.id)
     assert stored is not None and stored[1] == PNG
 
@@ -70,3 +70,17 @@ def test_agents_see_and_download_a_webhook_mails_screenshot_and_nobody_else_can(
     assert "sandbox" in download.headers["content-security-policy"]
     assert hooks.get(f"/api/agent/attachments/{listed['id']}").status_code == 401
     assert hooks.get("/api/agent/attachments/..%2F..%2Fetc%2Fpasswd", headers=AGENT).status_code == 404
+
+
+def test_a_webhook_mail_with_a_photo_larger_than_an_ordinary_request_is_accepted(hooks: TestClient  # noqa: F811
+                                                                                  ) -> None:
+    photo = PNG + bytes(300 * 1024)  # 300 KB: past the 64 KB every other request is held to
+    payload = postmark_payload()
+    payload["Attachments"] = [{"Name": "photo.png", "Content": base64.b64encode(photo).decode(),
+                               "ContentType": "image/png", "ContentLength": len(photo), "ContentID": ""}]
+    posted = hooks.post("/email/inbound/postmark", json=payload, auth=AUTH)
+    assert posted.status_code == 200, posted.text
+    cid = conversation_id_for("<postmark-q1@example.test>")
+    transcript = wait_for(lambda: hooks.get(f"/api/agent/conversations/{cid}", headers=AGENT).json()["transcript"])
+    [listed] = transcript[0]["attachments"]
+    assert listed["size"] == len(photo) and listed["stored"]

@@ -1,0 +1,91 @@
+"""Files sent over HTTP (the widget, the agent console): read with a size limit, kept in the store, and
+listed with a message only when they were uploaded into that message's conversation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from fastapi import HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.files import Attachment, AttachmentStore
+from bot.types import NOT_BLANK, Text
+
+AttachmentId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TextOrFiles(BaseModel):
+    """A message body: words, files (ids from the upload endpoint), or both; never neither."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["text"], "properties": {"text": {"minLength": 1, "pattern": NOT_BLANK}}},
+        {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}}]})
+    empty: ClassVar[str] = "text is empty"
+
+    text: Text = ""
+    attachments: list[AttachmentId] = Field(default_factory=list, max_length=100,
+                                            description="ids the upload endpoint returned")
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "TextOrFiles":
+        self.text = self.text.strip()
+        if not self.text and not self.attachments:
+            raise ValueError(self.empty)
+        return self
+
+
+class Uploaded(BaseModel):
+    """What the uploader needs to list the file with its message."""
+
+    id: str
+    filename: str
+    content_type: str = Field(description="sniffed from the bytes, whatever the name says")
+    size: int
+
+
+async def read_limited(request: Request, max_bytes: int) -> bytes:
+    """The raw request body, refused with 413 as soon as it passes `max_bytes` (nothing is kept)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPException(413, too_large(max_bytes))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise HTTPException(413, too_large(max_bytes))
+        chunks.append(chunk)
+    if not size:
+        raise HTTPException(400, "the file is empty")
+    return b"".join(chunks)
+
+
+def too_large(max_bytes: int) -> str:
+    return f"the file is larger than {max_bytes / 1_048_576:g} MB"
+
+
+async def receive_file(request: Request, store: AttachmentStore, conversation_id: str, filename: str,
+                       max_bytes: int) -> Uploaded:
+    data = await read_limited(request, max_bytes)
+    kept = await store.put(data, filename, conversation_id=conversation_id)
+    return Uploaded(id=kept.id, filename=kept.filename, content_type=kept.content_type, size=kept.size)
+
+
+async def attached(store: AttachmentStore, ids: list[str], conversation_id: str, limit: int
+                   ) -> tuple[Attachment, ...]:
+    """The files a message lists, in order, each once: 400 for more than `limit` or for an id that was not
+    uploaded into this conversation (another conversation's file is as unknown as a made-up id)."""
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > limit:
+        raise HTTPException(400, f"more than {limit} files in one message")
+    found: list[Attachment] = []
+    for attachment_id in unique:
+        got = await store.get(attachment_id)
+        if got is None or got[0].conversation_id != conversation_id:
+            raise HTTPException(400, f"unknown attachment {attachment_id[:64]!r}: upload it first")
+        found.append(got[0])
+    return tuple(found)
+
+
+def listed(attachment: Attachment) -> dict[str, Any]:
+    """How a message's file is shown to whoever reads it: never its bytes, never the uploader's conversation."""
+    return attachment.model_dump(include={"id", "filename", "content_type", "size", "stored", "note"})
