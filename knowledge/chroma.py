@@ -33,6 +33,7 @@ import numpy as np
 from chromadb.config import Settings
 
 from bot.ports import Passage
+from knowledge.documents import PageState
 from knowledge.embedding import cached_embed, steer
 from knowledge.search_index import LexicalScores, SearchIndex
 from knowledge.text import elliptical
@@ -73,6 +74,19 @@ class ChunkRecord:
     section: str = ""
     index: int = 0
     section_text: str = ""
+    page: PageState | None = None  # a web page's validators and links, kept on its first chunk
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"path": self.path, "title": self.title, "source": self.source,
+                                "content_hash": self.content_hash, "section": self.section, "chunk": self.index,
+                                "section_text": self.section_text, "layout": LAYOUT}
+        if self.page is not None and self.index == 0:
+            meta |= _page_metadata(self.page)
+        return meta
+
+
+def _page_metadata(page: PageState) -> dict[str, str]:
+    return {"etag": page.etag, "last_modified": page.last_modified, "links": "\n".join(page.links)}
 
 
 class ChromaKnowledgeBase:
@@ -156,10 +170,7 @@ class ChromaKnowledgeBase:
                 ids=[r.id for r in batch],
                 documents=[r.text for r in batch],
                 embeddings=np.stack([r.embedding for r in batch]).astype(np.float32),
-                metadatas=[{"path": r.path, "title": r.title, "source": r.source,
-                            "content_hash": r.content_hash, "section": r.section, "chunk": r.index,
-                            "section_text": r.section_text, "layout": LAYOUT}
-                           for r in batch],
+                metadatas=[r.metadata() for r in batch],
             )
         self._add_titles({r.title for r in records})
         self._changed()
@@ -205,6 +216,18 @@ class ChromaKnowledgeBase:
     def hashes_by_path(self) -> dict[str, str]:
         """Path → content hash of what is stored now (drives incremental re-ingest)."""
         return {m["path"]: m["content_hash"] if m.get("layout") == LAYOUT else "" for m in self._all_metadatas()}
+
+    def pages_by_path(self) -> dict[str, PageState]:
+        """Path → validators and links of the web pages stored now (drives conditional re-crawls)."""
+        return {m["path"]: PageState(m["etag"], m.get("last_modified") or "",
+                                     tuple(filter(None, (m.get("links") or "").split("\n"))))
+                for m in self._all_metadatas() if m.get("layout") == LAYOUT and "etag" in m}
+
+    def set_page(self, path: str, page: PageState) -> None:
+        """New validators for a stored page whose content did not change (its passages stay as they are)."""
+        first = self.chunks.get(where={"$and": [{"path": path}, {"chunk": 0}]}, include=[])["ids"]
+        if first:
+            self.chunks.update(ids=first[:1], metadatas=[_page_metadata(page)])
 
     def prune_titles(self) -> int:
         """Drop title vectors no chunk refers to any more; returns how many were dropped."""

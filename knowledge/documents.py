@@ -21,7 +21,23 @@ OFFICE_SUFFIXES = {".pdf", ".docx"}
 SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | OFFICE_SUFFIXES
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What a web server said about a page when it was last downloaded, kept with its passages: validators
+    to send back on the next crawl (an unchanged page then costs a 304, not a download), and the page's
+    links, so a crawl still follows them when the page is not downloaded again."""
+
+    etag: str = ""
+    last_modified: str = ""
+    links: tuple[str, ...] = ()
+
+    @property
+    def conditional_headers(self) -> dict[str, str]:
+        headers = {"If-None-Match": self.etag} if self.etag else {}
+        return headers | ({"If-Modified-Since": self.last_modified} if self.last_modified else {})
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class Document:
     text: str
     content_hash: str
     url: str | None = None
+    page: PageState | None = None  # web pages only
 
     @property
     def source(self) -> str:
@@ -73,7 +90,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def parse_markdown(raw: str, path: str) -> tuple[str, str, str | None]:
     fields, body = _split_front_matter(raw)
-    heading = _HEADING.search(body)
+    heading = HEADING.search(body)
     title = fields.get("title") or (heading.group(1).strip() if heading else _title_from_filename(path))
     return title, body.strip(), fields.get("url") or None
 

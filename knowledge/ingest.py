@@ -34,6 +34,7 @@ class IngestReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
+    not_modified: int = 0  # of the unchanged: web pages the server answered 304 for (nothing downloaded)
     chunks: int = 0
     seconds: float = 0.0
 
@@ -104,6 +105,7 @@ def ingest_documents(
     chunker = chunker or Chunker()
     documents = list(documents)
     stored = kb.hashes_by_path()
+    pages = kb.pages_by_path() if any(d.page for d in documents) else {}
     report = IngestReport()
     todo: list[Document] = []
     seen: set[str] = set()
@@ -114,6 +116,8 @@ def ingest_documents(
         previous = stored.get(document.path)
         if previous == document.content_hash:
             report.unchanged += 1
+            if document.page is not None and pages.get(document.path) != document.page:
+                kb.set_page(document.path, document.page)  # a server that ignored our validators
         else:
             todo.append(document)
     bar = tqdm(total=len(todo), desc="ingest", unit="doc", disable=not progress or not todo)
@@ -169,7 +173,7 @@ def _embed_batch(split: Sequence[tuple[Document, list[Chunk]]], embedder: Callab
                 id=f"{document.path}::{document.content_hash[:12]}::{chunk.index}", text=chunk.text,
                 embedding=vectors[row], path=document.path, title=document.title, source=document.source,
                 content_hash=document.content_hash, section=chunk.section, index=chunk.index,
-                section_text=chunk.section_text))
+                section_text=chunk.section_text, page=document.page))
             row += 1
     return records
 
@@ -193,12 +197,21 @@ def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool
                             **options)  # type: ignore[arg-type]
 
 
-def ingest_site(kb: ChromaKnowledgeBase, url: str, *, progress: bool = True, **limits: int | float) -> IngestReport:
+def ingest_site(kb: ChromaKnowledgeBase, url: str, *, progress: bool = True,
+                embedder: Callable[[list[str]], np.ndarray] = embed, **limits: int | float) -> IngestReport:
     """Ingest a help-centre website from its sitemap or start page; pages of that site no longer found are
-    removed (404, or now refused by robots.txt), everything else in the index is left alone. A page that
-    failed to load for now (network, 5xx) keeps its earlier version."""
+    removed (404, 410, or now refused by robots.txt), everything else in the index is left alone. A page that
+    failed to load for now (network, 5xx) keeps its earlier version, and so does a page the server says has
+    not changed since it was stored (304 to the stored ETag / Last-Modified): it is neither downloaded nor
+    embedded again."""
     from knowledge.web import crawl, other_sites, site_of
 
-    job = crawl(url, **limits)
-    keep = other_sites(kb.hashes_by_path(), site_of(url)) + job.unavailable
-    return ingest_documents(kb, job.documents, progress=progress, keep=keep)
+    site = site_of(url)
+    hashes = kb.hashes_by_path()
+    stored = {path: (hashes[path], page) for path, page in kb.pages_by_path().items() if site_of(path) == site}
+    job = crawl(url, stored, **limits)
+    keep = other_sites(hashes, site) + job.unavailable + job.not_modified
+    report = ingest_documents(kb, job.documents, progress=progress, keep=keep, embedder=embedder)
+    report.not_modified = len(job.not_modified)
+    report.unchanged += report.not_modified
+    return report

@@ -2,8 +2,10 @@
 
 robots.txt is obeyed (user agent `supportbot`), only pages of the start URL's scheme and host are fetched,
 and the crawl stops at `max_pages` and `max_depth` with at most `concurrency` requests at once. Each page's
-readable text is taken as for an HTML file (headings become sections, navigation dropped), and its URL is the
-document's identity, so a re-ingest replaces changed pages and removes the ones that disappeared.
+main content is taken by `knowledge.readable` (headings become sections; navigation, footers and banners are
+dropped), and its URL is the document's identity, so a re-ingest replaces changed pages and removes the ones
+that disappeared. Pages stored before are asked for conditionally (their ETag and Last-Modified): a 304 keeps
+them as they are, without downloading them, and the links stored with them are followed as before.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from knowledge.documents import Document, decode, parse_html, sha256
+from knowledge.documents import Document, PageState, decode, sha256
+from knowledge.readable import EXTRACTION, parse_page
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class Crawl:
     documents: list[Document] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # refused by robots.txt, gone, failed, or not HTML
     unavailable: list[str] = field(default_factory=list)  # failed for now (network, 5xx): keep what we had
+    stored: Mapping[str, tuple[str, PageState]] = field(default_factory=dict)  # URL → content hash, page state
+    not_modified: list[str] = field(default_factory=list)  # stored pages the server answered 304 for
 
     @property
     def site(self) -> str:
@@ -63,10 +68,11 @@ class Crawl:
             queue: list[tuple[str, int]] = [(u, self.max_depth) for u in sitemap] if sitemap is not None \
                 else [(self.start, 0)]
             seen = {url for url, _ in queue}
-            while queue and len(self.documents) < self.max_pages:
-                batch, queue = queue[:self.max_pages - len(self.documents)], []
-                results = await asyncio.gather(*(self._page(client, robots, limit, url) for url, _ in batch))
+            while queue and self.pages < self.max_pages:
+                batch, queue = queue[:self.max_pages - self.pages], []
                 depths = dict(batch)
+                results = await asyncio.gather(*(self._page(client, robots, limit, url, depths[url] < self.max_depth)
+                                                 for url, _ in batch))
                 for url, links in results:
                     if depths[url] >= self.max_depth:
                         continue
@@ -74,7 +80,14 @@ class Crawl:
                         if link not in seen and self.same_site(link):
                             seen.add(link)
                             queue.append((link, depths[url] + 1))
+        # `/` kept by a 304 and `/index.html` downloaded: one page
+        kept = {self.stored[url][0] for url in self.not_modified}
+        self.documents = [d for d in self.documents if d.content_hash not in kept]
         return self.documents[:self.max_pages]
+
+    @property
+    def pages(self) -> int:
+        return len(self.documents) + len(self.not_modified)
 
     async def _robots(self, client: httpx.AsyncClient) -> RobotFileParser:
         robots = RobotFileParser()
@@ -107,14 +120,17 @@ class Crawl:
         return [urldefrag(loc)[0] for loc in locs if self.same_site(loc)]
 
     async def _page(self, client: httpx.AsyncClient, robots: RobotFileParser, limit: asyncio.Semaphore,
-                    url: str) -> tuple[str, list[str]]:
+                    url: str, follow: bool) -> tuple[str, list[str]]:
         if not robots.can_fetch(USER_AGENT, url):
             log.info("%s: disallowed by robots.txt", url)
             self.skipped.append(url)
             return url, []
         async with limit:
             try:
-                response = await client.get(url)
+                previous = self.stored.get(url)
+                if previous is not None and follow and not previous[1].links:
+                    previous = None  # stored without its links (it was a leaf then): download it to follow them
+                response = await client.get(url, headers=previous[1].conditional_headers if previous else None)
             except httpx.HTTPError as error:
                 log.warning("%s not fetched: %s", url, error)
                 self.skipped.append(url)
@@ -123,17 +139,23 @@ class Crawl:
         if response.status_code >= 500 or response.status_code == 429:
             log.warning("%s answered %d; its earlier version is kept", url, response.status_code)
             self.unavailable.append(url)
+        if response.status_code == 304 and previous is not None:
+            self.not_modified.append(url)
+            return url, list(previous[1].links)
         if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
             self.skipped.append(url)
             return url, []
         raw = decode(response.content, url)
         links = _links(raw, str(response.url))
-        title, text, canonical = parse_html(raw, url)
-        digest = sha256(response.content)
+        title, text, canonical = parse_page(raw, url)
+        # the extraction is part of the version: pages stored by an earlier one are taken again
+        digest = sha256(EXTRACTION.encode() + response.content)
         if any(d.content_hash == digest for d in self.documents):  # `/` and `/index.html`: one page
             return url, links
-        if text and len(self.documents) < self.max_pages:
-            self.documents.append(Document(path=url, title=title, text=text, content_hash=digest,
+        page = PageState(etag=response.headers.get("etag", ""), last_modified=response.headers.get("last-modified", ""),
+                         links=tuple(links) if follow else ())
+        if text and self.pages < self.max_pages:
+            self.documents.append(Document(path=url, title=title, text=text, content_hash=digest, page=page,
                                            url=canonical if canonical and self.same_site(canonical) else url))
         return url, links
 
@@ -149,9 +171,10 @@ def _links(html: str, base: str) -> list[str]:
     return out
 
 
-def crawl(start: str, **limits: int | float) -> Crawl:
-    """Run a crawl to the end (blocking); `.documents` has the pages, `.skipped` what was left out."""
-    job = Crawl(start, **limits)  # type: ignore[arg-type]
+def crawl(start: str, stored: Mapping[str, tuple[str, PageState]] | None = None, **limits: int | float) -> Crawl:
+    """Run a crawl to the end (blocking); `.documents` has the pages downloaded, `.not_modified` the `stored`
+    pages (URL → content hash and page state) the server said are unchanged, `.skipped` what was left out."""
+    job = Crawl(start, stored=stored or {}, **limits)  # type: ignore[arg-type]
     asyncio.run(job.run())
     return job
 
