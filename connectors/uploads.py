@@ -34,6 +34,11 @@ class TextOrFiles(BaseModel):
         return self
 
 
+# The request body of an upload: the file's bytes as they are (no form encoding), at least one byte.
+RAW_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary", "minLength": 1}}}}}
+
+
 class Uploaded(BaseModel):
     """What the uploader needs to list the file with its message."""
 
@@ -72,17 +77,17 @@ async def receive_file(request: Request, store: AttachmentStore, conversation_id
 
 async def attached(store: AttachmentStore, ids: list[str], conversation_id: str, limit: int
                    ) -> tuple[Attachment, ...]:
-    """The files a message lists, in order, each once: 400 for more than `limit` or for an id that was not
-    uploaded into this conversation (another conversation's file is as unknown as a made-up id)."""
+    """The files a message lists, in order, each once: 404 for an id that was not uploaded into this
+    conversation (another conversation's file is as unknown as a made-up id), 400 for more than `limit`."""
     unique = list(dict.fromkeys(ids))
-    if len(unique) > limit:
-        raise HTTPException(400, f"more than {limit} files in one message")
     found: list[Attachment] = []
-    for attachment_id in unique:
+    for attachment_id in unique[:limit + 1]:
         got = await store.get(attachment_id)
         if got is None or got[0].conversation_id != conversation_id:
-            raise HTTPException(400, f"unknown attachment {attachment_id[:64]!r}: upload it first")
+            raise HTTPException(404, f"unknown attachment {attachment_id[:64]!r}: upload it first")
         found.append(got[0])
+    if len(unique) > limit:
+        raise HTTPException(400, f"more than {limit} files in one message")
     return tuple(found)
 
 

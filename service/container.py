@@ -235,17 +235,24 @@ class Container:
         await self.redis.aclose()
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """Push channels configured in settings (the web widget pulls, so it is not here)."""
+def build_attachments(settings: Settings) -> AttachmentStore:
+    """Where files are kept; an S3-compatible store implementing `AttachmentStore` is returned here instead."""
+    return LocalAttachmentStore(settings.attachments_dir or settings.data_dir / "attachments")
+
+
+def build_channels(settings: Settings, files: AttachmentStore | None = None) -> dict[str, Channel]:
+    """Push channels configured in settings (the web widget pulls, so it is not here); `files` is where they
+    read the files agents attach to replies."""
+    files = files or build_attachments(settings)
     channels: dict[str, Channel] = {}
     if settings.slack_bot_token:
         from connectors.slack.channel import SlackChannel
 
-        channels["slack"] = SlackChannel.from_settings(settings)
+        channels["slack"] = SlackChannel.from_settings(settings, files)
     if settings.smtp_host:
         from connectors.email.channel import EmailChannel
 
-        channels["email"] = EmailChannel.from_settings(settings)
+        channels["email"] = EmailChannel.from_settings(settings, files)
     if settings.rasa_url:
         from connectors.rasa.channel import RasaChannel
 
@@ -286,7 +293,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         waiting = len(await queue.open_handoffs(category))
         return max(1, round((waiting + 1) * settings.minutes_per_handoff))
 
-    delivery = Delivery(store, build_channels(settings) if channels is None else channels)
+    attachments = build_attachments(settings)
+    delivery = Delivery(store, build_channels(settings, attachments) if channels is None else channels)
     hours = BusinessHours.parse(settings.business_hours, settings.business_timezone) \
         if settings.business_hours else None
     dialogue = DialogueManager(store, queue, responder, runner, journal, expected_wait=expected_wait,
@@ -301,7 +309,6 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner.register("open_handoff", escalation.open_handoff)
         runner.register("remind_handoff", escalation.remind_handoff)
         runner.register("deliver", delivery.deliver)
-    attachments = LocalAttachmentStore(settings.attachments_dir or settings.data_dir / "attachments")
     return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
                      delivery, phase_overrides, live, attachments)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from bot.files import AttachmentStore
 from connectors.console.auth import ConsoleAuth
 from connectors.downloads import RESPONSES, as_download
-from connectors.uploads import Uploaded, receive_file
+from connectors.uploads import RAW_BODY, Uploaded, receive_file
 
 
 def files_router(store: AttachmentStore, auth: ConsoleAuth, *, max_bytes: int) -> APIRouter:
@@ -22,7 +22,7 @@ def files_router(store: AttachmentStore, auth: ConsoleAuth, *, max_bytes: int) -
         return as_download(*found)
 
     @router.post("/conversations/{conversation_id}/attachments", status_code=201,
-                 openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
+                 openapi_extra=RAW_BODY)
     async def upload(conversation_id: str, request: Request, filename: str = "attachment") -> Uploaded:
         """The file is the raw body; reply with its id in `attachments` to send it to the customer."""
         return await receive_file(request, store, conversation_id, filename, max_bytes)

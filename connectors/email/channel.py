@@ -13,6 +13,7 @@ from email.policy import SMTP
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
+from bot.files import AttachmentStore
 from bot.types import ConversationState, Message, Role
 from connectors.email.convert import (
     CHANNEL,
@@ -23,6 +24,7 @@ from connectors.email.convert import (
     header_safe,
     render,
 )
+from connectors.email.files import attach_files
 from connectors.email.mailboxes import ImapMailbox
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ class EmailChannel:
 
     def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
                  password: str | None = None, starttls: bool = False, timeout: float = 30.0,
-                 mailboxes: Sequence[ImapMailbox] = ()) -> None:
+                 mailboxes: Sequence[ImapMailbox] = (), files: AttachmentStore | None = None) -> None:
         self.host = host
         self.port = port
         self.sender = sender
@@ -50,14 +52,15 @@ class EmailChannel:
         self.timeout = timeout
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
         self.mailboxes = {m.name: m for m in mailboxes}
+        self.files = files  # where the files agents attach to replies are read from
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "EmailChannel":
+    def from_settings(cls, settings: "Settings", files: AttachmentStore | None = None) -> "EmailChannel":
         if not settings.smtp_host:
             raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                    username=settings.smtp_username, password=settings.smtp_password,
-                   starttls=settings.smtp_starttls, mailboxes=settings.imap_mailboxes)
+                   starttls=settings.smtp_starttls, mailboxes=settings.imap_mailboxes, files=files)
 
     def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:
         recipient = conversation.customer.id
@@ -86,6 +89,8 @@ class EmailChannel:
         if message.internal:
             return
         mail = self.compose(conversation, message)
+        if self.files is not None:
+            await attach_files(mail, message.attachments, self.files)
         await asyncio.to_thread(self._send_blocking, mail, conversation.customer.id)
         mailbox = self.mailboxes.get(str(conversation.slots.get(SLOT_MAILBOX) or ""))
         if mailbox is not None and mailbox.sent_folder:

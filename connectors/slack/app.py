@@ -23,6 +23,7 @@ from connectors.slack.client import web_client
 from connectors.slack.convert import CHANNEL, SlackThread, employee, escape, plain_text, thread_of, to_message
 from connectors.slack.desk import APPROVE, CLAIM, EDIT, HAND_BACK, REJECT, SlackAgentDesk
 from connectors.slack.employees import Intake
+from connectors.slack.files import SlackFiles
 from connectors.slack.posts import HandoffPosts
 from connectors.slack.roster import AgentRoster, Directory
 
@@ -132,18 +133,23 @@ def build_slack_app(
         client, agents_channel, settings.slack_agents_usergroup, ttl=roster_ttl
     )
     intake = Intake(container.dialogue, posts, client)
+    files = SlackFiles(client, container.attachments, max_bytes=settings.attachment_max_bytes,
+                       per_message=settings.attachments_per_message)
     actions = AgentActions(container.desk, slack_desk, roster, Directory(client), posts, client)
 
     app.middleware(skip_timed_out_retries)
     app.middleware(drop_replays(container.redis, settings.redis_prefix))
 
-    def employee_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> Message:
-        return to_message(
+    async def employee_message(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+                               ) -> Message:
+        """The event as a message, with the files it shares downloaded and kept."""
+        message = to_message(
             event,
             team_id=body.get("team_id", ""),
             event_id=body.get("event_id", ""),
             bot_user_id=context.bot_user_id,
         )
+        return await files.attach(message, event)
 
     @app.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -156,8 +162,8 @@ def build_slack_app(
         ):
             return  # agents talking in a handoff thread: the message listener relays it
         thread = thread_of(event, body.get("team_id", ""))
-        message = employee_message(event, body, context)
-        if not message.text:
+        message = await employee_message(event, body, context)
+        if not message.text and not message.attachments:
             await client.chat_postMessage(
                 channel=thread.channel,
                 thread_ts=thread.thread_ts,
@@ -172,8 +178,8 @@ def build_slack_app(
             return
         team = body.get("team_id", "")
         if event.get("channel_type") == "im":
-            message = employee_message(event, body, context)
-            if message.text:
+            message = await employee_message(event, body, context)
+            if message.text or message.attachments:
                 await intake.ask(thread_of(event, team), message)
             return
         if not event.get("thread_ts"):
@@ -188,7 +194,7 @@ def build_slack_app(
         if state is not None and state.customer.id == event.get(
             "user"
         ):  # a follow-up in the employee's thread
-            await intake.ask(thread, employee_message(event, body, context))
+            await intake.ask(thread, await employee_message(event, body, context))
 
     @app.command(COMMAND)
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:

@@ -65,7 +65,7 @@ class Intake:
         await self.client.chat_postMessage(
             channel=post.channel,
             thread_ts=post.ts,
-            text=f"<@{message.sender.id}> wrote: {escape(message.text)}",
+            text=f"<@{message.sender.id}> wrote: {escape(message.text)}" + files_note(message),
         )
 
     async def _apologize(self, thread: SlackThread) -> None:
@@ -75,3 +75,10 @@ class Intake:
             )
         except Exception:
             log.exception("could not tell the employee in %s about the failure", thread.conversation_id)
+
+
+def files_note(message: Message) -> str:
+    """Agents in Slack learn of the files; they open them in the console (agents only)."""
+    if not message.attachments:
+        return ""
+    return " (files, in the console: " + ", ".join(escape(a.filename) for a in message.attachments) + ")"

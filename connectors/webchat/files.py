@@ -11,7 +11,7 @@ from bot.files import AttachmentStore
 from bot.store import ConversationStore
 from connectors.downloads import RESPONSES, as_download
 from connectors.ratelimit import RateLimits
-from connectors.uploads import Uploaded, receive_file
+from connectors.uploads import RAW_BODY, Uploaded, receive_file
 from connectors.webchat.access import ConversationAccess
 from connectors.webchat.convert import visible_to_customer
 
@@ -25,7 +25,7 @@ def webchat_files_router(store: ConversationStore, files: AttachmentStore, limit
 
     @router.post("", status_code=201, dependencies=[Depends(limits.per_address("uploads"))],
                  responses={413: {"description": "larger than the limit; nothing kept"}},
-                 openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}})
+                 openapi_extra=RAW_BODY)
     async def upload(conversation_id: str, request: Request, x_conversation_token: Token = None,
                      filename: Annotated[str, Query(max_length=255)] = "attachment") -> Uploaded:
         """The file is the raw body (any type; its type is read from its bytes). Send its id in a message's

@@ -90,7 +90,7 @@ def test_a_customer_cannot_fetch_or_send_another_conversations_file(client: Test
                       headers=headers).status_code == 403  # the other conversation with my token
     assert client.get(f"/api/conversations/{other_cid}/attachments/{theirs['id']}").status_code == 403
     refused = send_files(client, cid, headers, [theirs["id"]], "look")
-    assert refused.status_code == 400 and "unknown attachment" in refused.text
+    assert refused.status_code == 404 and "unknown attachment" in refused.text
     assert history(client, cid, headers) == []
     unsent = upload(client, cid, headers, PNG, "draft.png").json()  # uploaded, never sent: not listed yet
     assert client.get(f"/api/conversations/{cid}/attachments/{unsent['id']}", headers=headers).status_code == 404

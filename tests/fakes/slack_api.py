@@ -1,7 +1,10 @@
 """A local stand-in of the Slack Web API: a real HTTP server on an ephemeral port that records every call.
 
 It answers the way Slack documents (`{"ok": true, ...}`), and can answer the next N calls of a method with
-HTTP 429 + `Retry-After`, so clients are tested against the same wire format as production.
+HTTP 429 + `Retry-After`, so clients are tested against the same wire format as production. Files go both
+ways as on Slack: `share` serves a file at its `url_private_download` to the bot token only (anyone else gets
+the sign-in page, as Slack answers), and uploads follow files.getUploadURLExternal → POST the bytes to the
+upload URL → files.completeUploadExternal; `uploaded` holds what arrived.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class FakeSlackAPI:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        self.file_token = "xoxb-test"  # the bot token `share`d files are served to
+        self.shared: dict[str, bytes] = {}  # path -> bytes
+        self.uploaded: dict[str, tuple[str, bytes]] = {}  # file id -> (filename, bytes)
 
     # -- control ---------------------------------------------------------------------------------------------
 
@@ -70,6 +76,29 @@ class FakeSlackAPI:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
 
+    @property
+    def root(self) -> str:
+        return self.url.removesuffix("/api/")
+
+    def share(self, name: str, data: bytes, mimetype: str = "application/octet-stream", *,
+              size: int | None = None) -> dict[str, Any]:
+        """A file object as a `file_share` message event lists it; its bytes are served to the bot token."""
+        file_id = f"F{next(self._ts):08d}"
+        path = f"/files-pri/{TEAM_ID}-{file_id}/download/{name}"
+        self.shared[path] = data
+        return {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": name.rsplit(".")[-1],
+                "size": len(data) if size is None else size, "mode": "hosted", "is_external": False,
+                "url_private": f"{self.root}/files-pri/{TEAM_ID}-{file_id}/{name}",
+                "url_private_download": f"{self.root}{path}"}
+
+    def completed_uploads(self, **match: Any) -> list[tuple[str, bytes]]:
+        """(filename, bytes) of files whose upload was completed into a channel/thread matching `match`."""
+        out = []
+        for call in self.of("files.completeUploadExternal", **match):
+            for item in call.params.get("files") or []:
+                out.append(self.uploaded[item["id"]])
+        return out
+
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and `Retry-After: retry_after`."""
         with self._lock:
@@ -95,6 +124,9 @@ class FakeSlackAPI:
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlsplit(handler.path)
+        if url.path.startswith(("/files-pri/", "/upload/")):
+            self._serve_file(handler, url.path)
+            return
         method = url.path.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(parse_qsl(url.query))
         length = int(handler.headers.get("Content-Length") or 0)
@@ -104,7 +136,7 @@ class FakeSlackAPI:
             params.update(json.loads(body))
         elif body:
             params.update(dict(parse_qsl(body.decode())))
-        for key in ("blocks", "view", "attachments"):
+        for key in ("blocks", "view", "attachments", "files"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
         token = (handler.headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -119,6 +151,28 @@ class FakeSlackAPI:
             self._reply(handler, 429, answer, {"Retry-After": str(retry_after)})
             return
         self._reply(handler, 200, answer)
+
+    def _serve_file(self, handler: BaseHTTPRequestHandler, path: str) -> None:
+        token = (handler.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if path.startswith("/upload/"):  # step 2 of an upload: the raw bytes
+            length = int(handler.headers.get("Content-Length") or 0)
+            data = handler.rfile.read(length)
+            file_id = path.rsplit("/", 1)[-1]
+            with self._lock:
+                name = self.uploaded.get(file_id, ("", b""))[0]
+                self.uploaded[file_id] = (name, data)
+            body, kind = f"OK - {len(data)}".encode(), "text/plain"
+        elif token != self.file_token or path not in self.shared:
+            body, kind = b"<!DOCTYPE html><html><body>Sign in to Slack</body></html>", "text/html"
+        else:
+            body, kind = self.shared[path], "application/octet-stream"
+        with self._lock:
+            self.calls.append(Call("GET " + path if not path.startswith("/upload/") else "upload", {}, token))
+        handler.send_response(200)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
     @staticmethod
     def _reply(
@@ -135,6 +189,11 @@ class FakeSlackAPI:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+
+    def _upload_url(self, filename: str) -> dict[str, Any]:
+        file_id = f"F{next(self._ts):08d}"
+        self.uploaded[file_id] = (filename, b"")
+        return {"file_id": file_id, "upload_url": f"{self.root}/upload/v1/{file_id}"}
 
     def _next_ts(self) -> str:
         n = next(self._ts)
@@ -165,6 +224,9 @@ class FakeSlackAPI:
                 "members": self.members.get(str(params.get("channel")), []),
                 "response_metadata": {"next_cursor": ""},
             },
+            "files.getUploadURLExternal": lambda: self._upload_url(str(params.get("filename", ""))),
+            "files.completeUploadExternal": lambda: {
+                "files": [{"id": f["id"], "title": f.get("title", "")} for f in params.get("files") or []]},
             "usergroups.users.list": lambda: {"users": self.usergroups.get(str(params.get("usergroup")), [])},
             "conversations.open": lambda: {"channel": {"id": "D" + str(params.get("users", "")).lstrip("U")}},
             "views.open": lambda: {"view": {"id": "V" + self._next_ts().replace(".", "")}},

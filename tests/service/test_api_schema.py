@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 UNLIMITED = ('{"conversations": "100000/minute", "messages": "100000/minute", '
              '"messages_per_conversation": "100000/minute", "typing": "100000/minute", '
-             '"feedback": "100000/minute", "login": "100000/minute"}')
+             '"feedback": "100000/minute", "login": "100000/minute", "uploads": "100000/minute", '
+             '"uploads_per_conversation": "100000/minute"}')
 
 
 def test_every_operation_answers_as_its_schema_says(tmp_path: Path, redis_url: str, prefix: str) -> None:

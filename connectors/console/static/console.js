@@ -410,6 +410,8 @@
     inlineForm(card, input, "Reject draft", "danger", function () { act("draft/reject", { reason: input.value }); });
   }
 
+  var THUMBNAILS = /^image\/(png|jpeg|gif|webp)$/;  // of the server's VIEWABLE types, those <img> shows
+
   function renderTranscript(entries) {
     var ol = $("transcript"), pane = $("transcript-card");
     var atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;  // don't yank a reader up
@@ -431,9 +433,15 @@
         m.attachments.forEach(function (a) {
           var label = a.filename + " (" + a.content_type + ", " + Math.max(1, Math.round(a.size / 1024)) + " KB)";
           var item = el("li");
-          item.appendChild(a.stored
-            ? el("a", { href: "/api/agent/attachments/" + encodeURIComponent(a.id), download: a.filename }, label)
-            : el("span", {}, label + ": " + a.note));
+          var href = "/api/agent/attachments/" + encodeURIComponent(a.id);
+          // Only a type an <img> decodes as a picture is shown; everything else is a download link.
+          if (a.stored && THUMBNAILS.test(a.content_type)) {
+            var thumb = el("a", { href: href, download: a.filename, class: "thumb-link" });
+            thumb.appendChild(el("img", { src: href, alt: a.filename, class: "thumb", loading: "lazy" }));
+            item.appendChild(thumb);
+          }
+          item.appendChild(a.stored ? el("a", { href: href, download: a.filename }, label)
+                                    : el("span", {}, label + ": " + a.note));
           files.appendChild(item);
         });
         li.appendChild(files);
@@ -487,14 +495,60 @@
   $("resolve").addEventListener("click", function () { act("resolve"); });
   $("handback").addEventListener("click", function () { act("handback"); });
 
+  /* Files for the next reply: uploaded one by one, then the reply lists their ids. Notes carry text only. */
+  var chosen = [];
+
+  function showChosen() {
+    var list = $("reply-files");
+    clear(list);
+    list.hidden = !chosen.length;
+    chosen.forEach(function (file, index) {
+      var item = el("li", {}, file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB) ");
+      item.appendChild(button("Remove", "", function () { chosen.splice(index, 1); showChosen(); },
+        { "aria-label": "Remove " + file.name }));
+      list.appendChild(item);
+    });
+  }
+
+  function upload(conversationId, file) {
+    return fetch("/api/agent/conversations/" + encodeURIComponent(conversationId) + "/attachments?filename=" +
+      encodeURIComponent(file.name || "attachment"), { method: "POST", body: file, credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": me ? me.csrf_token : "" } })
+      .then(function (response) {
+        return response.json().catch(function () { return null; }).then(function (json) {
+          if (!response.ok) throw new Error(file.name + ": " + ((json && typeof json.detail === "string")
+            ? json.detail : "upload failed (" + response.status + ")"));
+          return json.id;
+        });
+      });
+  }
+
   function sendFromComposer(kind) {
     var area = $("reply-text");
     var text = area.value.trim();
-    if (!text || !currentId) return;
+    var files = kind === "reply" ? chosen : [];
+    if ((!text && !files.length) || !currentId) return;
+    var id = currentId;
     area.value = "";
-    refreshAfter(api("POST", "/api/agent/conversations/" + encodeURIComponent(currentId) + "/" + kind, { text: text }))
-      .catch(function () { if (!area.value) area.value = text; });  // failed: keep the text
+    if (files.length) { chosen = []; showChosen(); }
+    var uploads = files.reduce(function (done, file) {
+      return done.then(function (ids) { return upload(id, file).then(function (fileId) { return ids.concat([fileId]); }); });
+    }, Promise.resolve([]));
+    refreshAfter(uploads.then(function (ids) {
+      var body = { text: text };
+      if (ids.length) body.attachments = ids;
+      return api("POST", "/api/agent/conversations/" + encodeURIComponent(id) + "/" + kind, body);
+    })).catch(function () {  // failed: keep the text and the files
+      if (!area.value) area.value = text;
+      if (files.length && !chosen.length) { chosen = files; showChosen(); }
+    });
   }
+  $("attach").addEventListener("click", function () { $("reply-file").click(); });
+  $("reply-file").addEventListener("change", function () {
+    Array.prototype.forEach.call($("reply-file").files, function (file) { chosen.push(file); });
+    $("reply-file").value = "";
+    showChosen();
+  });
   $("composer").addEventListener("submit", function (event) { event.preventDefault(); sendFromComposer("reply"); });
   $("note").addEventListener("click", function () { sendFromComposer("note"); });
   var typingSent = 0;

@@ -23,7 +23,7 @@ from bot.runner import InlineTaskRunner
 from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from connectors.email.channel import EmailChannel
 from connectors.email.inbound import InboundHandler, InboundServer
-from service.container import Container, build_container
+from service.container import Container, build_attachments, build_container
 from service.settings import Settings
 from tests.net import free_port
 
@@ -98,7 +98,8 @@ class Mailbox:
 async def mailbox(settings: Settings, sink: Sink) -> AsyncIterator[Mailbox]:
     container = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
                                 answerer=FirstSentenceAnswerer(),
-                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT)})
+                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT,
+                                                                files=build_attachments(settings))})
     server = await InboundServer(InboundHandler(container), "127.0.0.1", 0).start()
     yield Mailbox(container, server)
     await server.close()

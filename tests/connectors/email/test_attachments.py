@@ -84,3 +84,22 @@ def test_a_webhook_mail_with_a_photo_larger_than_an_ordinary_request_is_accepted
     transcript = wait_for(lambda: hooks.get(f"/api/agent/conversations/{cid}", headers=AGENT).json()["transcript"])
     [listed] = transcript[0]["attachments"]
     assert listed["size"] == len(photo) and listed["stored"]
+
+
+def test_an_agents_reply_with_a_file_is_mailed_with_it_attached(hooks: TestClient) -> None:  # noqa: F811
+    posted = hooks.post("/email/inbound/postmark", json=postmark_payload(), auth=AUTH)
+    assert posted.status_code == 200, posted.text
+    cid = conversation_id_for("<postmark-q1@example.test>")
+    wait_for(lambda: hooks.get(f"/api/agent/conversations/{cid}", headers=AGENT).json()["transcript"])
+    sink: Sink = hooks.sink  # type: ignore[attr-defined]
+    before = len(sink.to(CUSTOMER))
+    form = hooks.post(f"/api/agent/conversations/{cid}/attachments", params={"filename": "refund form.pdf"},
+                      content=b"%PDF-1.4 form", headers={**AGENT, "Content-Type": "application/octet-stream"}).json()
+    reply = hooks.post(f"/api/agent/conversations/{cid}/reply", headers=AGENT,
+                       json={"text": "The form is attached.", "attachments": [form["id"]]})
+    assert reply.status_code == 200, reply.text
+    mailed = wait_for(lambda: sink.to(CUSTOMER)[before:])[-1]
+    assert "The form is attached." in mailed.body
+    [part] = list(mailed.mail.iter_attachments())
+    assert (part.get_filename(), part.get_content_type()) == ("refund form.pdf", "application/pdf")
+    assert part.get_content() == b"%PDF-1.4 form"

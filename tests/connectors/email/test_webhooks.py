@@ -15,7 +15,7 @@ from bot.testing import FirstSentenceAnswerer, sample_knowledge
 from connectors.email.channel import EmailChannel
 from connectors.email.convert import conversation_id_for
 from service.asgi import create_app
-from service.container import build_container
+from service.container import build_attachments, build_container
 from service.settings import Settings
 from tests.connectors.email.conftest import CUSTOMER, SUPPORT, Sink
 from tests.waiting import wait_for
@@ -29,9 +29,11 @@ def hooks(settings: Settings, sink: Sink) -> Iterator[TestClient]:
     configured = settings.model_copy(update={"email_webhook_password": AUTH[1]})
     container = build_container(configured, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
                                 answerer=FirstSentenceAnswerer(),
-                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT)})
+                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT,
+                                                                files=build_attachments(settings))})
     with TestClient(create_app(configured, container)) as client:
         client.container = container  # type: ignore[attr-defined]
+        client.sink = sink  # type: ignore[attr-defined]
         yield client
 
 
@@ -104,6 +106,7 @@ def test_a_payload_that_cannot_be_answered_gets_a_clear_422(hooks: TestClient, b
 def test_without_a_password_the_webhooks_are_not_served(settings: Settings, sink: Sink) -> None:
     container = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
                                 answerer=FirstSentenceAnswerer(),
-                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT)})
+                                channels={"email": EmailChannel("127.0.0.1", sink.port, SUPPORT,
+                                                                files=build_attachments(settings))})
     with TestClient(create_app(settings, container)) as client:
         assert client.post("/email/inbound/postmark", json=postmark_payload(), auth=AUTH).status_code == 404
