@@ -165,7 +165,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(auth.router())
     app.include_router(console_router(container.desk, auth, gates, container.attachments,
                                       files_per_message=settings.attachments_per_message))
-    app.include_router(files_router(container.attachments, auth, max_bytes=settings.attachment_max_bytes))
+    app.include_router(files_router(container.attachments, container.store, auth,
+                                    max_bytes=settings.attachment_max_bytes))
     app.include_router(admin_router(auth, gates, container.phase_overrides,
                                     CustomerRecords(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,

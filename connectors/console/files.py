@@ -3,15 +3,19 @@ Downloads go out as `connectors.downloads` sends every file: never rendered as a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from bot.files import AttachmentStore
+from bot.store import ConversationStore
 from connectors.console.auth import ConsoleAuth
 from connectors.downloads import RESPONSES, as_download
 from connectors.uploads import RAW_BODY, Uploaded, receive_file
 
 
-def files_router(store: AttachmentStore, auth: ConsoleAuth, *, max_bytes: int) -> APIRouter:
+def files_router(store: AttachmentStore, conversations: ConversationStore, auth: ConsoleAuth, *,
+                 max_bytes: int) -> APIRouter:
     router = APIRouter(prefix="/api/agent", dependencies=[Depends(auth.identify)])
 
     @router.get("/attachments/{attachment_id}", responses={**RESPONSES, 401: {"description": "agents only"}})
@@ -23,8 +27,11 @@ def files_router(store: AttachmentStore, auth: ConsoleAuth, *, max_bytes: int) -
 
     @router.post("/conversations/{conversation_id}/attachments", status_code=201,
                  openapi_extra=RAW_BODY)
-    async def upload(conversation_id: str, request: Request, filename: str = "attachment") -> Uploaded:
+    async def upload(conversation_id: str, request: Request,
+                     filename: Annotated[str, Query(max_length=255)] = "attachment") -> Uploaded:
         """The file is the raw body; reply with its id in `attachments` to send it to the customer."""
+        if len(conversation_id) > 64 or await conversations.load(conversation_id) is None:
+            raise HTTPException(404, "conversation not found")
         return await receive_file(request, store, conversation_id, filename, max_bytes)
 
     return router

@@ -63,6 +63,7 @@ def test_agent_uploads_need_an_agent_and_stay_in_their_conversation(client: Test
     other_cid, _ = start_conversation(client)
     assert agent_upload(client, cid, PDF, "x.pdf", headers={}).status_code == 401
     assert agent_upload(client, cid, PDF, "x.pdf", headers=headers).status_code == 401  # a customer's token
+    assert agent_upload(client, "no-such-conversation", PDF, "x.pdf").status_code == 404
     elsewhere = agent_upload(client, other_cid, PDF, "x.pdf").json()
     refused = client.post(f"/api/agent/conversations/{cid}/reply", headers=agent_headers(),
                           json={"text": "see attached", "attachments": [elsewhere["id"]]})
