@@ -12,18 +12,17 @@ import json
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.turns import QUESTIONS  # noqa: E402
+from bench.turns import QUESTIONS, worded_once  # noqa: E402
 from knowledge.embedding import embed  # noqa: E402
 
 
 def unique_queries(n: int) -> list[str]:
     """Questions as customers send them, each worded once (no cache can help)."""
-    return [f"{QUESTIONS[i % len(QUESTIONS)]} (ref {uuid.uuid4().hex[:6]})" for i in range(n)]
+    return [worded_once(QUESTIONS[i % len(QUESTIONS)]) for i in range(n)]
 
 
 def single_rate(seconds: float = 3.0) -> dict[str, float]:

@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.turns import QUESTIONS, percentile  # noqa: E402
+from bench.turns import QUESTIONS, percentile, worded_once  # noqa: E402
 
 
 class Conversations:
@@ -46,7 +46,7 @@ class Conversations:
 async def one_turn(pool: Conversations, due: float, latencies: list[float], errors: list[str]) -> None:
     try:
         cid, headers = await pool.take()
-        text = f"{random.choice(QUESTIONS)} (ref {uuid.uuid4().hex[:6]})"
+        text = worded_once(random.choice(QUESTIONS))
         response = await pool.client.post(f"/api/conversations/{cid}/messages", headers=headers,
                                           json={"id": uuid.uuid4().hex, "text": text})
         response.raise_for_status()

@@ -31,6 +31,12 @@ QUESTIONS = [
 ]
 
 
+def worded_once(question: str) -> str:
+    """The question with a reference number inside it, as customers add one: no embedding cache can answer
+    it, and it stays one question (a trailing "(ref ...)" after the question mark read as a second one)."""
+    return f"{question.rstrip('?')} (ref {uuid.uuid4().hex[:6]})?"
+
+
 async def customer(client: httpx.AsyncClient, turns: int, latencies: list[float], decisions: list[str],
                    unique: bool = False) -> None:
     created = (await client.post("/api/conversations", json={})).json()
@@ -39,7 +45,7 @@ async def customer(client: httpx.AsyncClient, turns: int, latencies: list[float]
     for i in range(turns):
         text = QUESTIONS[(hash(cid) + i) % len(QUESTIONS)]
         if unique:  # real customers word each question their own way: no embedding cache helps
-            text = f"{text} (ref {uuid.uuid4().hex[:6]})"
+            text = worded_once(text)
         started = time.perf_counter()
         response = await client.post(f"/api/conversations/{cid}/messages", headers=headers,
                                      json={"id": uuid.uuid4().hex, "text": text})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 
@@ -127,8 +128,15 @@ class Responder:
             return self._built_in(Kind.INSTRUCTIONS, "the message tries to instruct the bot")
         if kind := small_talk(text):
             return self._built_in(kind, f"small talk: {kind.value}")
-        with times("categorize"):
-            category, probability = self.categorize(text)
+        # retrieval first: it encodes the question with the conversation's context in one encoder call, and
+        # the categorizer then finds the question's vector already computed (one encoder call per turn)
+        with times("retrieve"):
+            earlier = exchanges(history)
+            context = search_context(earlier)
+            searched = self.redact(" ← ".join([text, *context]) if context else text)
+            passages = await self.knowledge.search(text, k=self.top_k, context=context)
+        with times("categorize"):  # CPU work: off the event loop, so other turns' I/O goes on meanwhile
+            category, probability = await asyncio.to_thread(self.categorize, text)
         if category in UNKNOWN_LABELS:
             return self._off_topic(f"category {category} (p={probability:.2f})", EscalationReason.OUT_OF_SCOPE,
                                    category=category,
@@ -137,11 +145,6 @@ class Responder:
             gates = await self.current_gates()
             phase = gates.phase_for(category, message.channel)
             thresholds = gates.thresholds_for(category)
-        with times("retrieve"):
-            earlier = exchanges(history)
-            context = search_context(earlier)
-            searched = self.redact(" ← ".join([text, *context]) if context else text)
-            passages = await self.knowledge.search(text, k=self.top_k, context=context)
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
         if not usable and phase is not Phase.CATEGORIZE:

@@ -252,8 +252,9 @@ class ExtractiveAnswerer:
             return Answer(text="", grounding=0.0)
         earlier = last_said(history, "customer")
         parts = question_parts(question)
-        texts = [question, earlier, *parts] if len(parts) > 1 else [question, earlier]
-        vectors = self.embedder([t or "-" for t in texts] + [c.scored_text() for c in candidates])
+        said = [question, earlier] if earlier else [question]  # (no vector for a turn nobody said)
+        texts = [*said, *parts] if len(parts) > 1 else said
+        vectors = self.embedder(texts + [c.scored_text() for c in candidates])
         asked = vectors[: len(texts)]
         block_vectors = vectors[len(texts):]
         whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
@@ -261,7 +262,7 @@ class ExtractiveAnswerer:
         picks = [chosen] if neighbour is None else [chosen, neighbour]
         uncovered: list[str] = []
         if len(parts) > 1:
-            picks, uncovered = self._per_part(parts, asked[2:], block_vectors, candidates, usable, top, chosen)
+            picks, uncovered = self._per_part(parts, asked[len(said):], block_vectors, candidates, usable, top, chosen)
         picks = sorted(dict.fromkeys(picks), key=lambda i: (candidates[i].passage, candidates[i].order))
         primary = candidates[chosen].passage if chosen in picks else candidates[picks[0]].passage
         text = ""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import time
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
@@ -107,6 +108,7 @@ class ChromaKnowledgeBase:
         follow_up_boost: float = 2.0,
         lexical_weight: float = 0.1,
         lexical_candidates: int = 20,
+        version_check_seconds: float = 0.0,
     ) -> None:
         if not 0.0 <= title_weight <= 1.0:
             raise ValueError("title_weight must be within 0..1")
@@ -125,6 +127,10 @@ class ChromaKnowledgeBase:
         self.lexical_weight = lexical_weight
         self.lexical_candidates = lexical_candidates
         self._index: SearchIndex | None = None
+        # how long a search trusts the loaded index without asking Chroma for the version token: one
+        # request per search costs more than the rest of the search, and a server asks it over HTTP
+        self.version_check_seconds = version_check_seconds
+        self._checked_at = float("-inf")
         self._index_lock = threading.Lock()
         self._known_vectors = VectorCache()
         cosine = {"hnsw": {"space": "cosine"}}
@@ -282,8 +288,11 @@ class ChromaKnowledgeBase:
     def index(self) -> SearchIndex:
         """The in-memory search index of the current collection version, loaded again after any write
         (from this process or another one sharing the Chroma server)."""
-        version = self.version()
         index = self._index
+        if index is not None and time.monotonic() - self._checked_at < self.version_check_seconds:
+            return index
+        version = self.version()
+        self._checked_at = time.monotonic()
         if index is not None and index.version == version:
             return index
         with self._index_lock:

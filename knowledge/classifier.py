@@ -20,13 +20,15 @@ from pathlib import Path
 import joblib
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from bot.ports import Prediction
-from knowledge.embedding import embed
+from knowledge.batching import Batcher
+from knowledge.embedding import cached_embed, embed
 
 UNKNOWN = "unknown"
 _FORMAT = "supportbot-categorizer/1"
@@ -171,6 +173,9 @@ class TrainedCategorizer:
         self.temperature = temperature
         self.confidence = confidence
         self.threshold = threshold
+        # concurrent turns' messages scored in one call: a call's cost is mostly fixed (input checks, sparse
+        # matrix assembly), so thirty messages cost little more than one
+        self._batched: Batcher[str, list[Prediction]] = Batcher(self._predict_now, max_items=64)
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
@@ -246,8 +251,9 @@ class TrainedCategorizer:
         return self.confidence.score(best_p, neighbour_sim)
 
     def _score(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top in-scope label, P(it is right), and whether the `oos` class won outright."""
-        vectors = embed(texts)
+        """Top in-scope label, P(it is right), and whether the `oos` class won outright. The vectors come
+        from the shared cache, so the turn's retrieval and composer reuse the question's vector."""
+        vectors = cached_embed(texts)
         scores = self.svm.decision_function(self.featurizer.transform(texts, vectors))
         if scores.ndim == 1:  # a two-label LinearSVC returns one column
             scores = np.stack([-scores, scores], axis=1)
@@ -271,7 +277,12 @@ class TrainedCategorizer:
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold."""
-        return self.decide(self.top_intents(texts))
+        return self._batched(texts) if texts else []
+
+    def _predict_now(self, texts: list[str]) -> list[Prediction]:
+        # inputs are ours and well formed: scikit-learn's per-call checks are most of a small call's cost
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return self.decide(self.top_intents(texts))
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

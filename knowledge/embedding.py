@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from knowledge.batching import Batcher
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -82,71 +84,16 @@ def steer(vector: np.ndarray, context: np.ndarray, weight: float) -> np.ndarray:
     return np.asarray(vector / (np.linalg.norm(vector) or 1.0), dtype=np.float32)
 
 
-class _Request:
-    def __init__(self, texts: list[str]) -> None:
-        self.texts = texts
-        self.vectors: np.ndarray | None = None
-        self.error: BaseException | None = None
-        self.done = False
-
-
-class EmbeddingBatcher:
-    """Concurrent turns' texts encoded together: one encoder call serves every turn waiting for it.
-
-    A caller puts its texts in the queue; whichever caller finds the encoder free encodes everything
-    waiting (up to `max_texts`) in one call and hands each caller its rows. Under load the queue fills
-    while the encoder works, so batches form by themselves and nobody waits for a timer; alone, a caller
-    encodes its own texts at once.
-    """
+class EmbeddingBatcher(Batcher[str, np.ndarray]):
+    """Concurrent turns' texts encoded together: one encoder call serves every turn waiting for it."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray] = embed, max_texts: int = 128) -> None:
-        self.encode = encode
-        self.max_texts = max_texts
-        self.calls = 0
-        self._pending: list[_Request] = []
-        self._busy = False
-        self._cond = threading.Condition()
+        super().__init__(encode, max_items=max_texts)
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        request = _Request(list(texts))
-        with self._cond:
-            self._pending.append(request)
-            while not request.done and self._busy:
-                self._cond.wait()
-            if request.done:
-                return self._result(request)
-            self._busy = True
-            self._pending.remove(request)  # its own texts first, then whoever else is waiting
-            batch, size = [request], len(request.texts)
-            while self._pending and size + len(self._pending[0].texts) <= self.max_texts:
-                batch.append(self._pending.pop(0))
-                size += len(batch[-1].texts)
-        try:
-            vectors = self.encode([t for r in batch for t in r.texts])
-            self.calls += 1
-        except BaseException as error:  # every caller of the batch learns of it
-            vectors, failure = None, error
-        else:
-            failure = None
-        with self._cond:
-            row = 0
-            for r in batch:
-                if vectors is not None:
-                    r.vectors = vectors[row:row + len(r.texts)]
-                    row += len(r.texts)
-                r.error, r.done = failure, True
-            self._busy = False
-            self._cond.notify_all()
-        return self._result(request)
-
-    @staticmethod
-    def _result(request: _Request) -> np.ndarray:
-        if request.error is not None:
-            raise request.error
-        assert request.vectors is not None
-        return request.vectors
+        return np.asarray(super().__call__(texts), dtype=np.float32)
 
 
 batched_embed = EmbeddingBatcher()

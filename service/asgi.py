@@ -7,6 +7,7 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -134,6 +135,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # turns wait in these threads for a shared encoder call: the default pool (cores + 4) would cap a
+        # batch at a handful of turns however many are waiting
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(settings.turn_threads, thread_name_prefix="turn"))
         if settings.admin_password and await accounts.get("admin") is None:
             await accounts.add("admin", settings.admin_password, AccountRole.ADMIN, settings.admin_display_name)
         if settings.demo_history:

@@ -57,16 +57,18 @@ def load_gates(settings: Settings) -> GateConfig:
 
 
 @lru_cache(maxsize=4)
-def _knowledge(chroma_url: str | None, chroma_path: str, collection: str) -> KnowledgeBase:
+def _knowledge(chroma_url: str | None, chroma_path: str, collection: str, check_seconds: float) -> KnowledgeBase:
     from knowledge.chroma import ChromaKnowledgeBase
 
     if chroma_url:
-        return ChromaKnowledgeBase.http(chroma_url, collection_name=collection)
-    return ChromaKnowledgeBase.persistent(chroma_path, collection_name=collection)
+        return ChromaKnowledgeBase.http(chroma_url, collection_name=collection, version_check_seconds=check_seconds)
+    return ChromaKnowledgeBase.persistent(chroma_path, collection_name=collection,
+                                          version_check_seconds=check_seconds)
 
 
 def build_knowledge(settings: Settings) -> KnowledgeBase:
-    return _knowledge(settings.chroma_url, str(settings.chroma_path), settings.collection)
+    return _knowledge(settings.chroma_url, str(settings.chroma_path), settings.collection,
+                      settings.index_check_seconds)
 
 
 class LazyKnowledge:

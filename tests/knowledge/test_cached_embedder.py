@@ -38,7 +38,7 @@ def test_concurrent_callers_share_encoder_calls_and_get_their_own_rows() -> None
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 10
-    while (not calls or len(batcher._pending) < 7) and time.monotonic() < deadline:
+    while (not calls or batcher.pending() < 7) and time.monotonic() < deadline:
         time.sleep(0.001)  # every other caller is waiting behind the first encoder call
     gate.set()
     for thread in threads:

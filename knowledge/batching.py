@@ -1,0 +1,83 @@
+"""Concurrent callers of one list-in, list-out function served by shared calls.
+
+The encoder and the categorizer cost nearly as much for one text as for thirty: most of a call is fixed
+overhead (graph launch, input checks, sparse matrix assembly). So a caller puts its items in the queue;
+whichever caller finds the function free runs it once over everything waiting (up to `max_items`) and
+hands each caller its own rows. Under load the queue fills while the function runs, so batches form by
+themselves and nobody waits for a timer; alone, a caller runs its own items at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class _Request(Generic[Item]):
+    def __init__(self, items: list[Item]) -> None:
+        self.items = items
+        self.rows: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class Batcher(Generic[Item, Result]):
+    """`batcher(items)` returns `function(items)`; concurrent calls share calls of `function`.
+
+    `function` must return one row per item in order (a list or an array); each caller gets a slice of it.
+    """
+
+    def __init__(self, function: Callable[[list[Item]], Result], max_items: int = 128) -> None:
+        self.function = function
+        self.max_items = max_items
+        self.calls = 0
+        self._pending: list[_Request[Item]] = []
+        self._busy = False
+        self._cond = threading.Condition()
+
+    def __call__(self, items: Sequence[Item]) -> Result:
+        request = _Request(list(items))
+        with self._cond:
+            self._pending.append(request)
+            while not request.done and self._busy:
+                self._cond.wait()
+            if request.done:
+                return self._result(request)
+            self._busy = True
+            self._pending.remove(request)  # its own items first, then whoever else is waiting
+            batch, size = [request], len(request.items)
+            while self._pending and size + len(self._pending[0].items) <= self.max_items:
+                batch.append(self._pending.pop(0))
+                size += len(batch[-1].items)
+        failure: BaseException | None = None
+        rows: Any = None
+        try:
+            rows = self.function([item for r in batch for item in r.items])
+            self.calls += 1
+        except BaseException as error:  # every caller of the batch learns of it
+            failure = error
+        with self._cond:
+            start = 0
+            for r in batch:
+                if failure is None:
+                    r.rows = rows[start:start + len(r.items)]
+                    start += len(r.items)
+                r.error, r.done = failure, True
+            self._busy = False
+            self._cond.notify_all()
+        return self._result(request)
+
+    def pending(self) -> int:
+        """Callers waiting for the function now (for tests and metrics)."""
+        with self._cond:
+            return len(self._pending)
+
+    @staticmethod
+    def _result(request: _Request[Item]) -> Any:
+        if request.error is not None:
+            raise request.error
+        return request.rows

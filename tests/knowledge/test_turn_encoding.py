@@ -1,0 +1,168 @@
+"""A turn's encoder work: one encoder call per turn, shared by retrieval, the categorizer and the composer;
+concurrent turns share calls; CPU work stays off the event loop; a search does not ask Chroma for the
+version on every question."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.gates import GateConfig
+from bot.ports import Prediction
+from bot.responder import Responder
+from bot.testing import sample_knowledge
+from bot.types import Message, Participant, Role
+from knowledge import embedding
+from knowledge.answer import ExtractiveAnswerer
+from knowledge.chroma import ChromaKnowledgeBase
+from knowledge.classifier import TrainedCategorizer
+from knowledge.ingest import ingest_folder
+from service.demo import DEMO_CATEGORIES, train_categorizer
+
+SAMPLE_DOCS = Path(__file__).resolve().parents[2] / "service" / "sample_docs"
+CUSTOMER = Participant(role=Role.CUSTOMER, id="c1")
+BOT = Participant(role=Role.BOT, id="bot")
+
+
+class CountingEncoder:
+    """The real encoder, counting its calls and the texts of each."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.real.encode(texts, batch_size)
+
+
+@pytest.fixture
+def encoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[CountingEncoder]:
+    counting = CountingEncoder(embedding.load_encoder())
+    monkeypatch.setattr(embedding, "load_encoder", lambda: counting)
+    yield counting
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> ChromaKnowledgeBase:
+    folder = tmp_path_factory.mktemp("docs")
+    shutil.copytree(SAMPLE_DOCS, folder, dirs_exist_ok=True)
+    base = ChromaKnowledgeBase.persistent(str(tmp_path_factory.mktemp("chroma")))
+    ingest_folder(base, folder, progress=False)
+    return base
+
+
+@pytest.fixture(scope="module")
+def categorizer(tmp_path_factory: pytest.TempPathFactory) -> TrainedCategorizer:
+    return TrainedCategorizer.load(train_categorizer(DEMO_CATEGORIES, tmp_path_factory.mktemp("model") / "c.model"))
+
+
+def responder(kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer) -> Responder:
+    return Responder(kb, ExtractiveAnswerer(embedder=kb.embed_known), GateConfig(), categorizer=categorizer)
+
+
+async def test_a_turn_makes_one_encoder_call_for_its_question(
+        kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer, encoder: CountingEncoder) -> None:
+    bot = responder(kb, categorizer)
+    history: list[Message] = []
+    for question in ("How do I reset my password (ticket 4417)?", "Is the reset link valid for long (ticket 9921)?",
+                     "Can I export my project data as CSV (ticket 5530)?"):
+        message = Message(conversation_id="c", channel="web", sender=CUSTOMER, text=question)
+        encoder.calls.clear()
+        outcome = await bot.respond(message, history)
+        assert outcome.category, outcome
+        # the question (and the last reply's opening words, new to this process) in one call: not once for
+        # the categorizer, once for retrieval and once for the composer as before
+        assert len(encoder.calls) == 1, encoder.calls
+        assert encoder.calls[0][0] == question and len(set(encoder.calls[0])) == len(encoder.calls[0])
+        history += [message, Message(conversation_id="c", channel="web", sender=BOT, text=outcome.text or "-")]
+
+
+async def test_the_categorizer_runs_off_the_event_loop() -> None:
+    class SlowCategorizer:
+        def predict(self, texts: list[str]) -> list[Prediction]:
+            time.sleep(0.5)  # CPU-bound work holding its thread, as scoring does
+            return [Prediction(label="general", probability=0.9) for _ in texts]
+
+    bot = Responder(sample_knowledge(), ExtractiveAnswerer(), GateConfig(), categorizer=SlowCategorizer())
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER, text="How do I reset my password?"))
+    beat.cancel()
+    assert ticks >= 20  # the loop kept serving while the categorizer worked (it froze for 0.5 s before)
+
+
+def test_concurrent_predictions_share_calls_and_match_one_by_one(categorizer: TrainedCategorizer) -> None:
+    questions = [f"How do I get a refund for order {i}?" if i % 2 else f"I forgot my password again ({i})"
+                 for i in range(16)]
+    alone = {q: categorizer.predict([q])[0] for q in questions}
+    calls: list[int] = []
+    gate = threading.Event()
+    scored = categorizer._batched.function
+
+    def slow(texts: list[str]) -> list[Prediction]:
+        calls.append(len(texts))
+        gate.wait(5)  # the first call holds the categorizer while the others queue up
+        return scored(texts)
+
+    categorizer._batched.function = slow
+    try:
+        results: dict[str, Prediction] = {}
+        threads = [threading.Thread(target=lambda q=q: results.__setitem__(q, categorizer.predict([q])[0]))
+                   for q in questions]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while categorizer._batched.pending() < len(questions) - 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        gate.set()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        categorizer._batched.function = scored
+    assert calls == [1, len(questions) - 1]
+    for q in questions:
+        assert results[q].label == alone[q].label and results[q].probability == pytest.approx(alone[q].probability)
+
+
+async def test_searches_within_the_check_window_ask_chroma_for_the_version_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DOCS, folder)
+    writer = ChromaKnowledgeBase.persistent(str(tmp_path / "chroma"))
+    ingest_folder(writer, folder, progress=False)
+    reader = ChromaKnowledgeBase(writer.client, version_check_seconds=0.5)
+    asked = 0
+    version = reader.version
+
+    def counted() -> object:
+        nonlocal asked
+        asked += 1
+        return version()
+
+    monkeypatch.setattr(reader, "version", counted)
+    for _ in range(10):
+        assert await reader.search("How do I reset my password?", k=2)
+    assert asked == 1
+    # another process's ingest is seen once the window has passed
+    (folder / "new-office.md").write_text("# Our Lisbon office\n\nThe Lisbon office opens at nine and serves "
+                                          "customers in Portugal with invoices in euro.\n")
+    ingest_folder(writer, folder, progress=False)
+    time.sleep(0.6)
+    passages = await reader.search("When does the Lisbon office open?", k=1)
+    assert passages[0].title == "Our Lisbon office" and asked == 2
