@@ -37,6 +37,7 @@ from service.metrics import PrometheusObserver
 from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
 from service.settings import Settings
 from service.tracing import tracing_observer
+from service.waiting import ExpectedWait
 
 log = logging.getLogger(__name__)
 
@@ -289,12 +290,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
                           calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
                           redact=Redactor(settings.redact), observer=observer)
 
-    async def expected_wait(category: str) -> int | None:
-        if not settings.minutes_per_handoff:
-            return None
-        waiting = len(await queue.open_handoffs(category))
-        return max(1, round((waiting + 1) * settings.minutes_per_handoff))
-
+    expected_wait = ExpectedWait(queue, settings.minutes_per_handoff)
     attachments = build_attachments(settings)
     delivery = Delivery(store, build_channels(settings, attachments) if channels is None else channels)
     hours = BusinessHours.parse(settings.business_hours, settings.business_timezone) \

@@ -335,7 +335,11 @@ class RedisHandoffQueue:
 
     async def open_handoffs(self, category: str | None = None) -> list[Handoff]:
         ids = await self.redis.zrange(self.keys.open_handoffs, 0, -1)
-        handoffs = [h for i in ids if (h := await self.get(i if isinstance(i, str) else i.decode()))]
+        if not ids:
+            return []
+        # one round trip for the whole queue, not one per handoff
+        raws = await self.redis.mget([self.keys.handoff(i if isinstance(i, str) else i.decode()) for i in ids])
+        handoffs = [Handoff.model_validate_json(raw) for raw in raws if raw]
         return [h for h in handoffs if category is None or h.category == category]
 
     async def notify(self, event: dict[str, Any]) -> None:
