@@ -23,7 +23,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +132,6 @@ class ChromaKnowledgeBase:
         self.version_check_seconds = version_check_seconds
         self._checked_at = float("-inf")
         self._index_lock = threading.Lock()
-        self._known_vectors = VectorCache()
         cosine = {"hnsw": {"space": "cosine"}}
         # embedding_function=None: vectors always come from us, Chroma must not fetch its default model
         self.chunks = client.get_or_create_collection(
@@ -195,25 +194,20 @@ class ChromaKnowledgeBase:
             batch = missing[start:start + _BATCH]
             vectors = embedder([t for _, t in batch])
             self.texts.upsert(ids=[i for i, _ in batch], embeddings=np.asarray(vectors, dtype=np.float32))
+        if missing:
+            self._changed()
         return len(missing)
 
     def embed_known(self, texts: list[str]) -> np.ndarray:
-        """Vectors for `texts`: stored ones read back (once per process: a text's id is its content hash, so
-        a vector read never goes stale), the rest computed (and not stored)."""
+        """Vectors for `texts`: those stored at ingest come from the in-memory index (no request), the rest
+        (the customer's own words) are computed and not stored."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        ids = [text_id(t) for t in texts]
-        found = self._known_vectors.get_many(ids)
-        unread = [i for i in dict.fromkeys(ids) if i not in found]
-        if unread:
-            got = self.texts.get(ids=unread, include=["embeddings"])
-            read = {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
-            self._known_vectors.put_many(read)
-            found.update(read)
-        missing = list(dict.fromkeys(t for t, i in zip(texts, ids) if i not in found))
-        if missing:
-            found.update(zip((text_id(t) for t in missing), self.embedder(missing)))
-        return np.stack([found[i] for i in ids])
+        index = self.index()
+        rows = [index.text_row.get(text_id(t)) for t in texts]
+        missing = list(dict.fromkeys(t for t, row in zip(texts, rows) if row is None))
+        computed = dict(zip(missing, self.embedder(missing))) if missing else {}
+        return np.stack([index.text_vectors[row] if row is not None else computed[t] for t, row in zip(texts, rows)])
 
     def delete_where_path(self, path: str) -> None:
         self.chunks.delete(where={"path": path})
@@ -297,8 +291,8 @@ class ChromaKnowledgeBase:
             return index
         with self._index_lock:
             if self._index is None or self._index.version != version:
-                self._index = SearchIndex.load(version, self.chunks, self.titles, self.lexical_weight,
-                                               self.lexical_candidates)
+                self._index = SearchIndex.load(version, self.chunks, self.titles, self.texts,
+                                               self.lexical_weight, self.lexical_candidates)
             return self._index
 
     def _changed(self) -> None:
@@ -373,26 +367,3 @@ class ChromaKnowledgeBase:
                     section=metas[i].get("section") or "", section_text=metas[i].get("section_text") or "")
             for i in ranked[:k]
         ]
-
-
-
-class VectorCache:
-    """A bounded LRU map from content id to vector, shared by a process's turns."""
-
-    def __init__(self, maxsize: int = 50_000) -> None:
-        self.maxsize = maxsize
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, ids: list[str]) -> dict[str, np.ndarray]:
-        with self._lock:
-            found = {i: self._vectors[i] for i in ids if i in self._vectors}
-            for i in found:
-                self._vectors.move_to_end(i)
-        return found
-
-    def put_many(self, vectors: dict[str, np.ndarray]) -> None:
-        with self._lock:
-            self._vectors.update(vectors)
-            while len(self._vectors) > self.maxsize:
-                self._vectors.popitem(last=False)

@@ -1,7 +1,8 @@
 """What a search reads, held in memory: loaded from Chroma once per collection version.
 
 A help centre changes at ingest, not between questions, so every chunk (text, metadata, vector), every
-title vector with its nearest other title, and the BM25 index are read once and reused until the
+title vector with its nearest other title, the BM25 index and the vectors of the blocks answers are
+composed from are read once and reused until the
 collection's version stamp changes. A search then costs one version check and a few matrix products,
 where it used to cost a `count`, two `query` calls and two `get` calls against Chroma.
 """
@@ -107,6 +108,9 @@ class SearchIndex:
     title_vectors: np.ndarray
     title_nearest: np.ndarray  # per title row: similarity of the nearest other title (twin evidence)
     lexical: LexicalIndex | None
+    # vectors of the blocks the answer composer scores, stored at ingest, by text id
+    text_row: dict[str, int] = field(default_factory=dict)
+    text_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
     title_row: dict[str, int] = field(default_factory=dict)
     rows_by_title: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -118,10 +122,11 @@ class SearchIndex:
         self.rows_by_title = {t: np.asarray(rows, dtype=np.int64) for t, rows in grouped.items()}
 
     @classmethod
-    def load(cls, version: object, chunks: Any, titles: Any, lexical_weight: float,
+    def load(cls, version: object, chunks: Any, titles: Any, texts: Any, lexical_weight: float,
              lexical_candidates: int) -> "SearchIndex":
         got = _read_all(chunks, ["metadatas", "documents", "embeddings"])
         named = _read_all(titles, ["documents", "embeddings"])
+        blocks = _read_all(texts, ["embeddings"])
         title_vectors = _matrix(named["embeddings"])
         lexical = None
         if lexical_weight > 0.0 and got["ids"]:
@@ -131,7 +136,9 @@ class SearchIndex:
                                    lexical_weight, lexical_candidates)
         return cls(version=version, ids=got["ids"], texts=got["documents"], metas=got["metadatas"],
                    vectors=_matrix(got["embeddings"]), title_names=named["documents"],
-                   title_vectors=title_vectors, title_nearest=nearest_other(title_vectors), lexical=lexical)
+                   title_vectors=title_vectors, title_nearest=nearest_other(title_vectors), lexical=lexical,
+                   text_row={i: row for row, i in enumerate(blocks["ids"])},
+                   text_vectors=_matrix(blocks["embeddings"]))
 
     def __len__(self) -> int:
         return len(self.ids)

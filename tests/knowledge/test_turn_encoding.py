@@ -166,3 +166,18 @@ async def test_searches_within_the_check_window_ask_chroma_for_the_version_once(
     time.sleep(0.6)
     passages = await reader.search("When does the Lisbon office open?", k=1)
     assert passages[0].title == "Our Lisbon office" and asked == 2
+
+
+async def test_composing_reads_block_vectors_from_memory_not_from_chroma(
+        kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    bot = responder(kb, categorizer)
+    await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER, text="How do I reset my password?"))
+    requests: list[str] = []
+    for name in ("chunks", "titles", "texts"):
+        collection = getattr(kb, name)
+        monkeypatch.setattr(collection, "get", lambda *a, _n=name, **k: requests.append(_n))
+        monkeypatch.setattr(collection, "query", lambda *a, _n=name, **k: requests.append(_n))
+    outcome = await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER,
+                                        text="How long do refunds take to reach my card?"))
+    assert outcome.text and outcome.citations
+    assert requests == []  # each answer used to fetch its blocks' vectors from the texts collection
