@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from typing import Any
 
@@ -84,8 +85,11 @@ def test_queue_counts_only_the_unclaimed_previews_the_latest_words_and_alerts(st
     wait_for_handoff(stack, second)
     expect(agent.locator("#queue button", has_text="pizza margherita")).to_be_visible(timeout=LIVE)
     # the alert follows the handoff's own event, which may come after the queue already shows the item
-    agent.wait_for_function("window.__notes.some(function (n) { return /pizza margherita/.test(n.body || ''); })",
-                            timeout=LIVE)
+    # polled from here: `wait_for_function` evaluates its text as a script, which the console's CSP refuses
+    deadline = time.monotonic() + LIVE / 1000
+    while not any("pizza margherita" in (n.get("body") or "") for n in agent.evaluate("window.__notes")):
+        assert time.monotonic() < deadline, agent.evaluate("window.__notes")
+        agent.wait_for_timeout(100)
     notes = agent.evaluate("window.__notes")
     assert all(n["title"].startswith("Waiting for a person") for n in notes), notes
     assert agent.evaluate("window.__tones") > tones
