@@ -24,7 +24,7 @@ def parse_page(raw: str, path: str) -> tuple[str, str, str | None]:
     content. When that finds nothing, or loses the headings the page's own text has (trafilatura dumps a
     short page without containers whole, navigation and all), the page's text is kept as for a file."""
     title, body, url = parse_html(raw, path)
-    main = main_text(raw, url or path)
+    main = main_text(raw, next((u for u in (url, path) if u and u.startswith(("http://", "https://"))), ""))
     if not main or (HEADING.search(body) and not HEADING.search(main)):
         return title, body, url
     return title, main, url

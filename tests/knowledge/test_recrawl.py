@@ -155,3 +155,15 @@ def test_a_server_that_ignores_validators_still_gets_only_changed_pages_embedded
         assert (again.not_modified, again.unchanged, again.updated) == (0, 3, 1)
         assert site.page_bodies() == 4 and sum(site.conditional.values()) == 4
         assert only_about(encoder.texts, "parcel")
+
+
+def test_validators_a_server_starts_sending_are_stored_without_embedding_again(kb: ChromaKnowledgeBase) -> None:
+    with serve(Site(etag=False, last_modified=False)) as site:
+        published(site)
+        ingest_site(kb, f"{site.base}/sitemap.xml", progress=False)
+        site.etag = True
+        again = ingest_site(kb, f"{site.base}/sitemap.xml", progress=False)
+        assert (again.unchanged, again.not_modified, again.chunks) == (4, 0, 0)
+        site.reset_counts()
+        third = ingest_site(kb, f"{site.base}/sitemap.xml", progress=False)
+        assert third.not_modified == 4 and site.page_bodies() == 0
