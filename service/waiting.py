@@ -2,8 +2,8 @@
 minutes an agent takes per handoff.
 
 Counting reads the whole open queue, and every escalated turn asks; with a long queue that read was most
-of the turn. The count is kept per category for a few seconds: a wait said in minutes does not move
-with one handoff more or less in the meantime.
+of the turn. The count is kept per category for half a minute: a wait said in minutes does not move
+with a handoff more or less in the meantime.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from bot.store import HandoffQueue
 
 
 class ExpectedWait:
-    def __init__(self, queue: HandoffQueue, minutes_per_handoff: float, *, fresh_seconds: float = 5.0) -> None:
+    def __init__(self, queue: HandoffQueue, minutes_per_handoff: float, *, fresh_seconds: float = 30.0) -> None:
         self.queue = queue
         self.minutes_per_handoff = minutes_per_handoff
         self.fresh_seconds = fresh_seconds
