@@ -49,7 +49,8 @@ def test_a_screenshot_from_the_widget_opens_in_the_console_and_a_pdf_goes_back(s
     thumb = agent.locator("#transcript img.thumb")
     expect(thumb).to_be_visible(timeout=LIVE)
     expect(thumb).to_have_attribute("src", re.compile(r"^/api/agent/attachments/[0-9a-f]{32}$"))
-    assert thumb.evaluate("img => img.naturalWidth") == customer.viewport_size["width"]
+    # the image loads after the element shows: wait for its pixels, not only for the element
+    expect(thumb).to_have_js_property("naturalWidth", customer.viewport_size["width"], timeout=LIVE)
     link = agent.locator("#transcript a", has_text="screenshot.png")
     assert downloaded(agent, link.click) == screenshot
     head = agent.request.get(stack.base_url + thumb.get_attribute("src"))  # the console's own session cookie

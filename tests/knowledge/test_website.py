@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -93,6 +94,10 @@ def test_site_pages_answer_with_their_url_and_section_and_reingest_follows_the_s
 
     refunds = root / "articles" / "refunds.html"
     refunds.write_text(refunds.read_text().replace("30 days", "60 days"))
+    # Last-Modified counts whole seconds: a change within the second of the first crawl would look unchanged
+    # to the server's If-Modified-Since check, where a real site changes later than it was crawled
+    changed = refunds.stat().st_mtime + 5
+    os.utime(refunds, (changed, changed))
     (root / "articles" / "shipping.html").unlink()
     again = ingest_site(kb, f"{base}/sitemap.xml", progress=False)
     assert (again.updated, again.removed, again.unchanged) == (1, 1, 0)
