@@ -67,9 +67,10 @@ class Attachment(BaseModel):
     conversation_id: str = ""  # where it was uploaded (widget, console): a message may only list its own
 
     @property
-    def viewable(self) -> bool:
-        """Whether a browser may show it as itself (an image, a PDF); else it is only ever a download."""
-        return self.stored and self.content_type in VIEWABLE
+    def served_type(self) -> str:
+        """The type it is handed out as: its own when a browser may show it as itself (an image, a PDF),
+        else opaque bytes, so nothing a customer sent is ever taken for a page or a script."""
+        return self.content_type if self.content_type in VIEWABLE else "application/octet-stream"
 
     @classmethod
     def refused(cls, filename: str, size: int, note: str) -> "Attachment":

@@ -10,15 +10,14 @@ from urllib.parse import quote
 
 from fastapi import Response
 
-from bot.files import VIEWABLE, Attachment
+from bot.files import Attachment
 
 RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"application/octet-stream": {}}},
                                                  404: {"description": "unknown"}}
 
 
 def as_download(attachment: Attachment, data: bytes) -> Response:
-    media_type = attachment.content_type if attachment.content_type in VIEWABLE else "application/octet-stream"
     name = quote(attachment.filename, safe="")
-    return Response(data, media_type=media_type, headers={
+    return Response(data, media_type=attachment.served_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
         "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, no-store"})

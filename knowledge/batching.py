@@ -34,7 +34,6 @@ class Batcher(Generic[Item, Result]):
     def __init__(self, function: Callable[[list[Item]], Result], max_items: int = 128) -> None:
         self.function = function
         self.max_items = max_items
-        self.calls = 0
         self._pending: list[_Request[Item]] = []
         self._busy = False
         self._cond = threading.Condition()
@@ -57,7 +56,6 @@ class Batcher(Generic[Item, Result]):
         rows: Any = None
         try:
             rows = self.function([item for r in batch for item in r.items])
-            self.calls += 1
         except BaseException as error:  # every caller of the batch learns of it
             failure = error
         with self._cond:

@@ -4,7 +4,7 @@
 `torch` (sentence-transformers). `SUPPORTBOT_ENCODER_THREADS` is the encoder's intra-op threads, by default
 the machine's cores (at most 4): on an idle 2-core machine two threads served 20 conversations at 22.0
 turns/s against 16.7 with one. Several API processes on one machine should split the cores between them
-(one thread each on 2 cores), or their threads spin against each other.
+(one thread each on 2 cores), or their threads contend for the same cores.
 """
 
 from __future__ import annotations

@@ -68,8 +68,8 @@ def export(model_dir: Path, target: Path) -> None:
 
 
 class OnnxEncoder:
-    """Mean-pooled, unit-length sentence vectors from the exported graph; one intra-op thread by default,
-    since concurrent turns are batched together and the machine's other cores serve the rest of the turn."""
+    """Mean-pooled, unit-length sentence vectors from the exported graph, on `threads` intra-op threads
+    (concurrent turns are batched together, so one call uses them all)."""
 
     def __init__(self, model_dir: Path, threads: int = 1) -> None:
         import onnxruntime

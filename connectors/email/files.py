@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from bot.files import VIEWABLE, Attachment, AttachmentStore
+from bot.files import Attachment, AttachmentStore
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,5 @@ async def attach_files(mail: EmailMessage, attachments: Sequence[Attachment], st
             log.warning("attachment %s of message %s is not in the store; mailed without it", attachment.id,
                         mail["Message-ID"])
             continue
-        kind = attachment.content_type if attachment.content_type in VIEWABLE else "application/octet-stream"
-        maintype, _, subtype = kind.partition("/")
+        maintype, _, subtype = attachment.served_type.partition("/")
         mail.add_attachment(found[1], maintype=maintype, subtype=subtype, filename=attachment.filename)
