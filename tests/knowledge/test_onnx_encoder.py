@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from knowledge.embedding import TorchEncoder, load_encoder, model_folder
-from knowledge.onnx_encoder import OnnxEncoder, graph_path
+from knowledge.onnx_encoder import OnnxEncoder, graph_path, length_batches
 
 
 def test_onnx_vectors_match_sentence_transformers() -> None:
@@ -18,3 +18,21 @@ def test_onnx_vectors_match_sentence_transformers() -> None:
     assert onnx.shape == (5, 384)
     np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
     assert float((onnx * reference).sum(axis=1).min()) > 0.9999
+
+
+def test_a_long_text_does_not_pad_short_ones() -> None:
+    """Ten questions and one long reply: the reply runs on its own, the questions together at their own width."""
+    lengths = sorted([70] + [15] * 10, reverse=True)
+    assert length_batches(lengths, 64) == [(0, 1), (1, 11)]
+    assert length_batches([16, 15, 15, 14], 64) == [(0, 4)]  # a few tokens of padding cost less than a run
+    batches = length_batches([15] * 5, 2)  # never more than the batch size
+    assert len(batches) == 3 and max(end - start for start, end in batches) == 2
+    assert [i for start, end in batches for i in range(start, end)] == list(range(5))
+
+
+def test_vectors_do_not_depend_on_the_batch() -> None:
+    encoder = load_encoder()
+    texts = ["Can I export my data?", "reply " * 60, "When is support open?"]
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    assert float((together * alone).sum(axis=1).min()) > 0.99999
