@@ -63,6 +63,7 @@ class Exchange(BaseModel):
 
     role: str  # "customer" or "support"
     text: str
+    passages: list[str] = []  # ids of the passages a support reply was composed from
 
 
 def last_said(history: Sequence[Exchange], role: str) -> str:
@@ -71,8 +72,11 @@ def last_said(history: Sequence[Exchange], role: str) -> str:
 
 
 class KnowledgeBase(Protocol):
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
-        """Best passages first; `context` (earlier turns, oldest first) steers follow-ups, at a lower weight."""
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
+        """Best passages first; `context` (earlier turns, oldest first) steers follow-ups, at a lower weight.
+        `reply_passages` are the passages the last reply (the last of `context`) was composed from: a knowledge
+        base that holds their vectors may let them stand for the reply's words instead of encoding them."""
         ...
 
 

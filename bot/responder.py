@@ -44,8 +44,14 @@ def exchanges(history: Sequence[Message]) -> list[Exchange]:
             if not chatter:
                 out.append(Exchange(role="customer", text=m.text))
         elif not chatter:  # the reply to small talk is small talk too
-            out.append(Exchange(role="support", text=m.text))
+            out.append(Exchange(role="support", text=m.text,
+                                passages=[c.passage_id for c in m.citations if c.passage_id]))
     return out[-HISTORY_TURNS:]
+
+
+def reply_passages(history: Sequence[Exchange]) -> list[str]:
+    """The passages the last reply was composed from (none for a person's reply): what it was about."""
+    return next((e.passages for e in reversed(history) if e.role == "support"), [])
 
 
 def search_context(history: Sequence[Exchange]) -> list[str]:
@@ -134,7 +140,8 @@ class Responder:
             earlier = exchanges(history)
             context = search_context(earlier)
             searched = self.redact(" ← ".join([text, *context]) if context else text)
-            passages = await self.knowledge.search(text, k=self.top_k, context=context)
+            passages = await self.knowledge.search(text, k=self.top_k, context=context,
+                                                   reply_passages=reply_passages(earlier) if context else [])
         with times("categorize"):  # CPU work: off the event loop, so other turns' I/O goes on meanwhile
             category, probability = await asyncio.to_thread(self.categorize, text)
         if category in UNKNOWN_LABELS:

@@ -32,7 +32,8 @@ class InMemoryKnowledgeBase:
     def add(self, id: str, title: str, text: str, source: str = "") -> None:
         self.passages.append(Passage(id=id, title=title, text=text, source=source or f"{id}.md"))
 
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
         self.calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -58,7 +59,8 @@ class FirstSentenceAnswerer:
 class FailingKnowledgeBase:
     """Raises on every search: the path that must still end in a handoff."""
 
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
         raise RuntimeError("knowledge base unavailable")
 
 

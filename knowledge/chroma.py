@@ -263,14 +263,21 @@ class ChromaKnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
         """Best passages first; `score` is a cosine similarity clipped to 0..1."""
-        return await asyncio.to_thread(self.search_sync, query, k=k, context=context)
+        return await asyncio.to_thread(self.search_sync, query, k=k, context=context, reply_passages=reply_passages)
 
-    def query_vector(self, query: str, context: Sequence[str] = ()) -> np.ndarray:
+    def query_vector(self, query: str, context: Sequence[str] = (), reply_passages: Sequence[str] = (),
+                     index: SearchIndex | None = None) -> np.ndarray:
         """The query's embedding steered by the earlier turns (each counts `context_weight`, times
-        `follow_up_boost` when the query points back at them)."""
-        vectors = self.embedder([query, *(c for c in context if c.strip())])
+        `follow_up_boost` when the query points back at them). A reply composed from passages this index
+        holds is stood for by their mean vector: its words cost the encoder five times a question's."""
+        stand_in = index.mean_vector(reply_passages) if index is not None and context and reply_passages else None
+        words = context[:-1] if stand_in is not None else context
+        vectors = self.embedder([query, *(c for c in words if c.strip())])
+        if stand_in is not None:
+            vectors = np.vstack([vectors, stand_in[None, :]])
         return steer(vectors[0], vectors[1:],
                      self.context_weight * (self.follow_up_boost if elliptical(query) else 1.0))
 
@@ -301,13 +308,14 @@ class ChromaKnowledgeBase:
         self.chunks.modify(metadata={**metadata, VERSION_KEY: uuid.uuid4().hex})
         self._index = None
 
-    def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+    def search_sync(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                    reply_passages: Sequence[str] = ()) -> list[Passage]:
         if not query.strip() or k <= 0:
             return []
         index = self.index()
         if not len(index):
             return []
-        vector = self.query_vector(query, context)
+        vector = self.query_vector(query, context, reply_passages, index)
         sims = index.vectors @ vector
         pool = index.top_rows(sims, max(self.candidates, 2 * k))
         lexical = index.lexical.scores(query) if index.lexical else None

@@ -10,6 +10,7 @@ where it used to cost a `count`, two `query` calls and two `get` calls against C
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,10 @@ class SearchIndex:
     title_row: dict[str, int] = field(default_factory=dict)
     rows_by_title: dict[str, np.ndarray] = field(default_factory=dict)
 
+    row_of: dict[str, int] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
+        self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
         self.title_row = {t: i for i, t in enumerate(self.title_names)}
         grouped: dict[str, list[int]] = defaultdict(list)
         for row, meta in enumerate(self.metas):
@@ -142,6 +146,14 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def mean_vector(self, chunk_ids: Sequence[str]) -> np.ndarray | None:
+        """The unit-length mean of these chunks' vectors; None when the index holds none of them."""
+        rows = [self.row_of[i] for i in chunk_ids if i in self.row_of]
+        if not rows:
+            return None
+        mean = self.vectors[rows].mean(axis=0)
+        return np.asarray(mean / (np.linalg.norm(mean) or 1.0), dtype=np.float32)
 
     def nearest_titles(self, vector: np.ndarray, n: int) -> set[str]:
         """The `n` titles closest to `vector`."""

@@ -78,8 +78,10 @@ class LazyKnowledge:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
-        return await build_knowledge(self.settings).search(query, k=k, context=context)
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
+        return await build_knowledge(self.settings).search(query, k=k, context=context,
+                                                           reply_passages=reply_passages)
 
 
 def build_answerer(settings: Settings) -> Answerer:

@@ -18,7 +18,8 @@ from service.settings import Settings
 
 
 class HangingKnowledge:
-    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = ()) -> list[Passage]:
+    async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
+                     reply_passages: Sequence[str] = ()) -> list[Passage]:
         print("searching", flush=True)  # the message is stored and the turn under way
         await asyncio.Event().wait()
         return []

@@ -84,7 +84,7 @@ async def test_a_turn_longer_than_the_lock_lease_keeps_its_conversation_to_itsel
     spans: list[str] = []
 
     class Slow(InMemoryKnowledgeBase):
-        async def search(self, query: str, *, k: int = 4, context=()):  # type: ignore[no-untyped-def]
+        async def search(self, query: str, *, k: int = 4, context=(), reply_passages=()):  # type: ignore[no-untyped-def]
             spans.append("start")
             await asyncio.sleep(2.5)
             spans.append("end")

@@ -48,7 +48,7 @@ async def test_two_processes_never_interleave_turns_of_one_conversation(settings
     spans: list[tuple[str, str]] = []
 
     class Recording(InMemoryKnowledgeBase):
-        async def search(self, query: str, *, k: int = 4, context=()):  # type: ignore[no-untyped-def]
+        async def search(self, query: str, *, k: int = 4, context=(), reply_passages=()):  # type: ignore[no-untyped-def]
             spans.append(("start", query))
             await asyncio.sleep(0.2)
             spans.append(("end", query))

@@ -86,6 +86,42 @@ async def test_a_turn_makes_one_encoder_call_for_its_question(
         history += [message, Message(conversation_id="c", channel="web", sender=BOT, text=outcome.text or "-")]
 
 
+async def test_a_reply_the_bot_composed_is_not_encoded_again(
+        kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer, encoder: CountingEncoder) -> None:
+    """A follow-up after the bot's own answer: the passages that answer was composed from stand for it, so
+    the encoder sees the new question alone (with a person's reply, its words are encoded as before)."""
+    bot = responder(kb, categorizer)
+    first = Message(conversation_id="c", channel="web", sender=CUSTOMER, text="How do I reset my password?")
+    outcome = await bot.respond(first)
+    assert outcome.citations and all(c.passage_id for c in outcome.citations)
+    reply = Message(conversation_id="c", channel="web", sender=BOT, text=outcome.text or "",
+                    citations=outcome.citations)
+    follow_up = Message(conversation_id="c", channel="web", sender=CUSTOMER, text="Is it valid for long (ref 77)?")
+    encoder.calls.clear()
+    await bot.respond(follow_up, [first, reply])
+    assert encoder.calls == [[follow_up.text]]
+    steered = kb.search_sync("Is it free?", k=1, context=[first.text, reply.text],
+                             reply_passages=[c.passage_id for c in outcome.citations])
+    assert steered[0].title == outcome.citations[0].title  # the follow-up stays on the reply's topic
+
+    agent = Participant(role=Role.AGENT, id="a1")
+    said = Message(conversation_id="c", channel="web", sender=agent, text="You can reset it from the sign-in page.")
+    encoder.calls.clear()
+    await bot.respond(follow_up.model_copy(update={"text": "Is it valid for long (ref 78)?"}), [first, said])
+    assert encoder.calls == [["Is it valid for long (ref 78)?", said.text]]
+
+
+def test_cited_passages_stand_for_the_reply_by_their_mean_vector(kb: ChromaKnowledgeBase) -> None:
+    index = kb.index()
+    ids = index.ids[:2]
+    mean = index.vectors[:2].mean(axis=0)
+    assert np.allclose(index.mean_vector([*ids, "gone-since-ingest"]), mean / np.linalg.norm(mean), atol=1e-6)
+    assert index.mean_vector(["gone-since-ingest"]) is None
+    without = kb.query_vector("Is it free?", ["How do I export data?", "reply words"], ["gone-since-ingest"], index)
+    plain = kb.query_vector("Is it free?", ["How do I export data?", "reply words"])
+    assert np.allclose(without, plain, atol=1e-6)  # nothing known stands for the reply: its words are encoded
+
+
 async def test_the_categorizer_runs_off_the_event_loop() -> None:
     class SlowCategorizer:
         def predict(self, texts: list[str]) -> list[Prediction]:
