@@ -20,14 +20,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 import scipy.sparse as sp
-import sklearn
+from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from bot.ports import Prediction
-from knowledge.batching import Batcher
 from knowledge.embedding import cached_embed, embed
 
 UNKNOWN = "unknown"
@@ -56,6 +55,61 @@ class _Featurizer:
         """`vectors` are `embed(texts)`, passed in because the caller needs them too."""
         return sp.hstack([sp.csr_matrix(vectors * self.embedding_weight),
                           self.chars.transform(texts), self.words.transform(texts)]).tocsr()
+
+
+class _TfidfScores:
+    """One fitted TF-IDF block times its slice of the SVM's weights, computed per text from the vocabulary
+    (the same numbers as `transform` then `decision_function`, without scikit-learn's per-call input checks,
+    which cost a single message more than the arithmetic)."""
+
+    def __init__(self, vectorizer: TfidfVectorizer, weights: np.ndarray) -> None:
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self.sublinear = bool(vectorizer.sublinear_tf)
+        self.norm = vectorizer.norm
+        self.weights = weights  # (classes, terms)
+
+    def __call__(self, text: str) -> np.ndarray:
+        counts = Counter(i for term in self.analyze(text) if (i := self.vocabulary.get(term)) is not None)
+        if not counts:
+            return np.zeros(self.weights.shape[0])
+        columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        if self.sublinear:
+            tf = np.log(tf) + 1.0
+        values = tf * self.idf[columns]
+        if self.norm == "l2":
+            values /= np.sqrt(values @ values)
+        elif self.norm == "l1":
+            values /= np.abs(values).sum()
+        return self.weights[:, columns] @ values
+
+
+class _LinearScores:
+    """`svm.decision_function(featurizer.transform(texts, vectors))`, block by block: the embedding block is
+    one matrix product, each TF-IDF block touches only the columns of the terms a message has."""
+
+    def __init__(self, featurizer: _Featurizer, svm: LinearSVC) -> None:
+        coef = np.asarray(svm.coef_, dtype=np.float64)
+        width = coef.shape[1] - len(featurizer.chars.vocabulary_) - len(featurizer.words.vocabulary_)
+        chars_end = width + len(featurizer.chars.vocabulary_)
+        self.embedding = coef[:, :width] * featurizer.embedding_weight
+        self.blocks = [_TfidfScores(featurizer.chars, coef[:, width:chars_end]),
+                       _TfidfScores(featurizer.words, coef[:, chars_end:])]
+        self.intercept = np.asarray(svm.intercept_, dtype=np.float64)
+
+    def __call__(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        scores = vectors.astype(np.float64) @ self.embedding.T + self.intercept
+        for row, text in enumerate(texts):
+            for block in self.blocks:
+                scores[row] += block(text)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+
+def _per_label(scores: np.ndarray) -> np.ndarray:
+    """One column per label: a two-label LinearSVC scores only the second, the first is its negative."""
+    return np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -150,7 +204,10 @@ class _Confidence:
 
     def score(self, best_p: np.ndarray, neighbour_sim: np.ndarray) -> np.ndarray:
         ranks = (_rank(self.prob_quantiles, best_p) + _rank(self.sim_quantiles, neighbour_sim)) / 2
-        return ranks if self.model is None else self.model.predict_proba(ranks[:, None])[:, 1]
+        if self.model is None:
+            return ranks
+        # a one-feature logistic regression's P(right), as predict_proba gives it, without its input checks
+        return expit(ranks * float(self.model.coef_[0, 0]) + float(self.model.intercept_[0]))
 
 
 class TrainedCategorizer:
@@ -173,9 +230,7 @@ class TrainedCategorizer:
         self.temperature = temperature
         self.confidence = confidence
         self.threshold = threshold
-        # concurrent turns' messages scored in one call: a call's cost is mostly fixed (input checks, sparse
-        # matrix assembly), so thirty messages cost little more than one
-        self._batched: Batcher[str, list[Prediction]] = Batcher(self._predict_now, max_items=64)
+        self._linear = _LinearScores(featurizer, svm)
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
@@ -208,7 +263,8 @@ class TrainedCategorizer:
         scores = np.zeros((len(texts), len(model.classes)))
         neighbour_sim = np.zeros(len(texts), dtype=np.float32)
         for tr, va in StratifiedKFold(k, shuffle=True, random_state=seed).split(texts, labels):
-            scores[va] = LinearSVC(C=c).fit(x[tr], labels[tr]).decision_function(x[va])
+            fold = LinearSVC(C=c).fit(x[tr], labels[tr]).decision_function(x[va])
+            scores[va] = _per_label(fold)
             neighbour_sim[va] = _neighbour_similarity(vectors[va], vectors[tr[in_scope[tr]]])
         model.temperature = _fit_temperature(scores, np.searchsorted(np.array(model.classes), labels))
         label, best_p, forced = model._decode(_softmax(scores, model.temperature))
@@ -254,9 +310,7 @@ class TrainedCategorizer:
         """Top in-scope label, P(it is right), and whether the `oos` class won outright. The vectors come
         from the shared cache, so the turn's retrieval and composer reuse the question's vector."""
         vectors = cached_embed(texts)
-        scores = self.svm.decision_function(self.featurizer.transform(texts, vectors))
-        if scores.ndim == 1:  # a two-label LinearSVC returns one column
-            scores = np.stack([-scores, scores], axis=1)
+        scores = _per_label(self._linear(texts, vectors))
         label, best_p, forced = self._decode(_softmax(scores, self.temperature))
         return label, self._confidence(best_p, _neighbour_similarity(vectors, self.reference)), forced
 
@@ -277,12 +331,7 @@ class TrainedCategorizer:
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Label per text; `oos` (trained with out-of-scope lines) or `unknown` below the threshold."""
-        return self._batched(texts) if texts else []
-
-    def _predict_now(self, texts: list[str]) -> list[Prediction]:
-        # inputs are ours and well formed: scikit-learn's per-call checks are most of a small call's cost
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            return self.decide(self.top_intents(texts))
+        return self.decide(self.top_intents(texts)) if texts else []
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

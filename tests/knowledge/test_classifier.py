@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from knowledge.classifier import TrainedCategorizer
+from knowledge.classifier import TrainedCategorizer, _rank
+from knowledge.embedding import embed
 from knowledge.eval_categorize import main, read_examples, run, train_from_file
 
 INTENTS: dict[str, list[str]] = {
@@ -78,6 +80,24 @@ def test_held_out_accuracy(model: TrainedCategorizer) -> None:
     accuracy = sum(p.label == label for p, (_, label) in zip(predictions, test)) / len(test)
     assert accuracy >= 0.8
     assert all(0.0 <= p.probability <= 1.0 for p in predictions)
+
+
+@pytest.mark.parametrize("two_labels", [False, True])
+def test_scores_are_scikit_learns_own(model: TrainedCategorizer, two_labels: bool) -> None:
+    """The per-message scoring gives what `decision_function` over the sparse features and `predict_proba`
+    give, for every label, including text with no known term and a two-label model's single column."""
+    if two_labels:
+        model = TrainedCategorizer.train([ex for ex in split()[0] if ex[1] in {"oos", next(iter(INTENTS))}])
+    texts = [t for t, _ in split()[1]] + ["", "zzzz qqqq", "Ünïcödé ✓ card?!", "what's the weather on mars"]
+    vectors = embed(texts)
+    reference = model.svm.decision_function(model.featurizer.transform(texts, vectors))
+    np.testing.assert_allclose(model._linear(texts, vectors), reference, rtol=1e-9, atol=1e-9)
+    confidence = model.confidence
+    assert confidence is not None and confidence.model is not None
+    values = np.linspace(0.0, 1.0, 11)
+    ranks = (_rank(confidence.prob_quantiles, values) + _rank(confidence.sim_quantiles, values)) / 2
+    np.testing.assert_allclose(confidence.score(values, values),
+                               confidence.model.predict_proba(ranks[:, None])[:, 1], rtol=1e-9)
 
 
 def test_out_of_scope_is_rejected(model: TrainedCategorizer) -> None:
