@@ -1,7 +1,7 @@
 """Concurrent callers of one list-in, list-out function served by shared calls.
 
-The encoder costs nearly as much for one short text as for several: a graph run has a fixed cost of about
-15 texts' tokens. So a caller puts its items in the queue;
+The encoder costs nearly as much for one short text as for several: a graph run has a fixed cost worth
+about 15 tokens of text. So a caller puts its items in the queue;
 whichever caller finds the function free runs it once over everything waiting (up to `max_items`) and
 hands each caller its own rows. Under load the queue fills while the function runs, so batches form by
 themselves and nobody waits for a timer; alone, a caller runs its own items at once.

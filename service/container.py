@@ -34,7 +34,13 @@ from connectors.storage import LocalAttachmentStore
 from service.live_hub import LiveHub
 from service.logs import LoggingObserver
 from service.metrics import PrometheusObserver
-from service.redis_store import RedisConversationStore, RedisHandoffQueue, RedisJournal, RedisPhaseOverrides
+from service.redis_store import (
+    ProcessLocks,
+    RedisConversationStore,
+    RedisHandoffQueue,
+    RedisJournal,
+    RedisPhaseOverrides,
+)
 from service.settings import Settings
 from service.tracing import tracing_observer
 from service.waiting import ExpectedWait
@@ -277,7 +283,7 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     retention = int(settings.retention_days * 86400)
     store = RedisConversationStore(redis, settings.redis_prefix, lock_timeout=settings.turn_lock_seconds,
                                    idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention,
-                                   live=live)
+                                   live=live, process_locks=ProcessLocks() if settings.embedded else None)
     queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention, live=live)
     journal = RedisJournal(redis, settings.redis_prefix, retention=retention)
     if runner is None:

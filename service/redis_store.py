@@ -97,14 +97,47 @@ async def _renew(lock: Lock, every: float, done: asyncio.Event) -> None:
             return
 
 
+class ProcessLocks:
+    """Turn locks for a store only this process can reach (the embedded one): an asyncio lock per conversation.
+    A Redis lease costs a SET, a Lua release and a renewal task per turn, to guard against other processes
+    and dead holders; here there are neither."""
+
+    def __init__(self, wait: float = 60.0) -> None:
+        self.wait = wait
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and how many turns hold or wait for it
+
+    @asynccontextmanager
+    async def __call__(self, conversation_id: str) -> AsyncIterator[None]:
+        lock, users = self._held.get(conversation_id, (asyncio.Lock(), 0))
+        self._held[conversation_id] = (lock, users + 1)
+        try:
+            try:
+                async with asyncio.timeout(self.wait):
+                    await lock.acquire()
+            except TimeoutError:
+                raise LockError(f"conversation {conversation_id} stayed locked for {self.wait:.0f} s") from None
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock, users = self._held[conversation_id]
+            if users == 1:
+                del self._held[conversation_id]
+            else:
+                self._held[conversation_id] = (lock, users - 1)
+
+
 class RedisConversationStore:
     """Conversations expire when left alone: `idle_ttl` seconds after their last change when the bot alone
     handled them (a visitor who opened the widget and left), `kept_ttl` once a person was involved (a
     handoff or an agent), so agents' work stays for the retention period. Every change renews the clock."""
 
     def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 10.0, *, lock_wait: float = 60.0,
-                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: LiveHub | None = None) -> None:
+                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: LiveHub | None = None,
+                 process_locks: ProcessLocks | None = None) -> None:
         self.redis = redis
+        self.process_locks = process_locks  # set when no other process shares this Redis
         self.live = live or LiveHub(redis)
         self.keys = Keys(prefix)
         self.lock_timeout = lock_timeout
@@ -186,6 +219,10 @@ class RedisConversationStore:
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
         """A lease of `lock_timeout` seconds, renewed every third of it while the holder lives: a dead
         holder's lock frees itself that soon, a live turn keeps it however long its model takes."""
+        if self.process_locks is not None:
+            async with self.process_locks(conversation_id):
+                yield
+            return
         lock = self.redis.lock(self.keys.lock(conversation_id), timeout=self.lock_timeout,
                                blocking_timeout=self.lock_wait)
         async with lock:
