@@ -27,6 +27,7 @@ from bot.types import (
     EscalationReason,
     Handoff,
     Message,
+    Owner,
     Participant,
     Role,
     TurnOutcome,
@@ -50,6 +51,7 @@ class Turn(BaseModel):
     outcome: TurnOutcome | None = None
     replies: list[Message] = Field(default_factory=list)
     handoff_id: str | None = None
+    owner: Owner | None = None  # who reads the next message, as this turn left the conversation
 
 
 def handoff_id_for(conversation_id: str, message_id: str) -> str:
@@ -113,10 +115,12 @@ class DialogueManager:
                 raise ConversationNotFound(message.conversation_id)
             receipt = await self.store.receive(message)
         if receipt is Receipt.ANSWERED:
-            return Turn(duplicate=True)
-        if receipt is Receipt.UNANSWERED and await self._replied_to(message):
-            return await self._answered(message, Turn(duplicate=True))  # the earlier turn got as far as replying
-        return await self._answered(message, await self._turn(state, message, times))
+            return Turn(duplicate=True, owner=state.owner)
+        if receipt is Receipt.UNANSWERED and await self._replied_to(message):  # the earlier turn got as far as replying
+            return await self._answered(message, Turn(duplicate=True, owner=state.owner))
+        turn = await self._turn(state, message, times)
+        turn.owner = state.owner  # the turn changed `state` as it changed the stored conversation
+        return await self._answered(message, turn)
 
     async def _answered(self, message: Message, turn: Turn) -> Turn:
         await self.store.mark_answered(message.conversation_id, message.id)

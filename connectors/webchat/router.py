@@ -140,10 +140,9 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
             raise HTTPException(413, f"message is longer than {max_message_chars} characters")
         listed = await attached(files, body.attachments, state.id, files_per_message)
         turn = await dialogue.handle(to_message(conversation_id, body.text, body.id, state.customer.id, listed))
-        after = await store.load(conversation_id)
         # who answers next: the widget tells the customer when a person, not the bot, will read this
         return Accepted(duplicate=turn.duplicate, decision=turn.outcome.decision.value if turn.outcome else None,
-                        handoff_id=turn.handoff_id, owner=(after or state).owner.value)
+                        handoff_id=turn.handoff_id, owner=(turn.owner or state.owner).value)
 
     @router.post("/api/conversations/{conversation_id}/typing", dependencies=[Depends(limits.per_address("typing"))])
     async def typing(conversation_id: str,
