@@ -192,11 +192,16 @@ def _connection_options(name: str) -> dict[str, Any]:
             "health_check_interval": 30, "client_name": name, "retry": Retry(NoBackoff(), 1)}
 
 
+# An in-process connection is a pair of Python objects, so the embedded store needs no bound on them; redis-py's
+# default (100) answered a burst of a few hundred concurrent turns with "Too many connections" (503).
+EMBEDDED_CONNECTIONS = 1_000_000
+
+
 def _embedded_redis() -> Redis:
     import fakeredis
 
     server = _EMBEDDED_SERVERS.setdefault("default", fakeredis.FakeServer())
-    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True)
+    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, max_connections=EMBEDDED_CONNECTIONS)
 
 
 def build_notifiers(settings: Settings, redis: Redis, store: RedisConversationStore,
