@@ -63,7 +63,9 @@ async def run(url: str, rate: float, seconds: float, seed: int = 7) -> dict[str,
     rng = random.Random(seed)
     latencies: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s) closes them: reusing
+    # one the server is closing fails the request with a ReadError that says nothing about the server's pace
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
         pool = Conversations(client)
         tasks: list[asyncio.Task[None]] = []
