@@ -35,7 +35,7 @@ from chromadb.config import Settings
 
 from bot.ports import Passage
 from knowledge.documents import PageState
-from knowledge.embedding import cached_embed, steer
+from knowledge.embedding import CachedEmbedder, cached_embed, steer
 from knowledge.search_index import LexicalScores, SearchIndex
 from knowledge.text import elliptical
 
@@ -265,17 +265,37 @@ class ChromaKnowledgeBase:
 
     async def search(self, query: str, *, k: int = 4, context: Sequence[str] = (),
                      reply_passages: Sequence[str] = ()) -> list[Passage]:
-        """Best passages first; `score` is a cosine similarity clipped to 0..1."""
-        return await asyncio.to_thread(self.search_sync, query, k=k, context=context, reply_passages=reply_passages)
+        """Best passages first; `score` is a cosine similarity clipped to 0..1. On the event loop: the
+        question waits for the encoder's thread without a thread of its own, and ranking is a few matrix
+        products over the loaded index (the index itself is checked and loaded in a thread)."""
+        if not query.strip() or k <= 0:
+            return []
+        index = self._recent_index() or await asyncio.to_thread(self.index)
+        if not len(index):
+            return []
+        texts, stand_in = self._query_texts(query, context, reply_passages, index)
+        if isinstance(self.embedder, CachedEmbedder):
+            vectors = await self.embedder.encode_async(texts)
+        else:
+            vectors = await asyncio.to_thread(self.embedder, texts)
+        return self._ranked(index, query, self._steered(query, vectors, stand_in), k)
 
     def query_vector(self, query: str, context: Sequence[str] = (), reply_passages: Sequence[str] = (),
                      index: SearchIndex | None = None) -> np.ndarray:
         """The query's embedding steered by the earlier turns (each counts `context_weight`, times
-        `follow_up_boost` when the query points back at them). A reply composed from passages this index
-        holds is stood for by their mean vector: its words cost the encoder five times a question's."""
+        `follow_up_boost` when the query points back at them)."""
+        texts, stand_in = self._query_texts(query, context, reply_passages, index)
+        return self._steered(query, self.embedder(texts), stand_in)
+
+    def _query_texts(self, query: str, context: Sequence[str], reply_passages: Sequence[str],
+                     index: SearchIndex | None) -> tuple[list[str], np.ndarray | None]:
+        """What to encode, and the vector standing for the last reply: the mean of the passages it was
+        composed from, when this index holds them (its words cost the encoder five times a question's)."""
         stand_in = index.mean_vector(reply_passages) if index is not None and context and reply_passages else None
         words = context[:-1] if stand_in is not None else context
-        vectors = self.embedder([query, *(c for c in words if c.strip())])
+        return [query, *(c for c in words if c.strip())], stand_in
+
+    def _steered(self, query: str, vectors: np.ndarray, stand_in: np.ndarray | None) -> np.ndarray:
         if stand_in is not None:
             vectors = np.vstack([vectors, stand_in[None, :]])
         return steer(vectors[0], vectors[1:],
@@ -286,12 +306,19 @@ class ChromaKnowledgeBase:
         metadata = self.client.get_collection(self.collection_name, embedding_function=None).metadata
         return (metadata or {}).get(VERSION_KEY)
 
-    def index(self) -> SearchIndex:
-        """The in-memory search index of the current collection version, loaded again after any write
-        (from this process or another one sharing the Chroma server)."""
+    def _recent_index(self) -> SearchIndex | None:
+        """The loaded index while its version was checked less than `version_check_seconds` ago."""
         index = self._index
         if index is not None and time.monotonic() - self._checked_at < self.version_check_seconds:
             return index
+        return None
+
+    def index(self) -> SearchIndex:
+        """The in-memory search index of the current collection version, loaded again after any write
+        (from this process or another one sharing the Chroma server)."""
+        if (index := self._recent_index()) is not None:
+            return index
+        index = self._index
         version = self.version()
         self._checked_at = time.monotonic()
         if index is not None and index.version == version:
@@ -315,7 +342,9 @@ class ChromaKnowledgeBase:
         index = self.index()
         if not len(index):
             return []
-        vector = self.query_vector(query, context, reply_passages, index)
+        return self._ranked(index, query, self.query_vector(query, context, reply_passages, index), k)
+
+    def _ranked(self, index: SearchIndex, query: str, vector: np.ndarray, k: int) -> list[Passage]:
         sims = index.vectors @ vector
         pool = index.top_rows(sims, max(self.candidates, 2 * k))
         lexical = index.lexical.scores(query) if index.lexical else None

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from knowledge.batching import Batcher
+from knowledge.batching import AsyncBatcher, Batcher
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -96,7 +96,11 @@ class EmbeddingBatcher(Batcher[str, np.ndarray]):
         return np.asarray(super().__call__(texts), dtype=np.float32)
 
 
-batched_embed = EmbeddingBatcher()
+batched_embed = EmbeddingBatcher()  # for callers in threads
+# for callers on an event loop: the encoder's own thread serves them, and `embed`'s lock keeps its calls
+# one at a time with those of `batched_embed`
+async_batched_embed: AsyncBatcher[str, np.ndarray] = AsyncBatcher(lambda texts: embed(texts), max_items=128,
+                                                                  name="encoder")
 
 
 class CachedEmbedder:
@@ -110,23 +114,38 @@ class CachedEmbedder:
         self._guard = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        with self._guard:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        missing = self._missing(texts)
         if missing:
-            fresh = batched_embed(missing)
-            with self._guard:
-                for text, vector in zip(missing, fresh):
-                    self._cache[text] = vector
-                while len(self._cache) > self.maxsize:
-                    self._cache.popitem(last=False)
+            self._keep(missing, batched_embed(missing))
+        return self._cached(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    async def encode_async(self, texts: list[str]) -> np.ndarray:
+        """The same vectors, awaited on an event loop: no thread waits for the encoder."""
+        missing = self._missing(texts)
+        if missing:
+            self._keep(missing, np.asarray(await async_batched_embed(missing), dtype=np.float32))
+        return self._cached(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    def _missing(self, texts: list[str]) -> list[str]:
+        with self._guard:
+            return [t for t in dict.fromkeys(texts) if t not in self._cache]
+
+    def _keep(self, texts: list[str], vectors: np.ndarray) -> None:
+        with self._guard:
+            for text, vector in zip(texts, vectors):
+                self._cache[text] = vector
+            while len(self._cache) > self.maxsize:
+                self._cache.popitem(last=False)
+
+    def _cached(self, texts: list[str]) -> np.ndarray:
         with self._guard:
             for text in texts:
                 if text in self._cache:
                     self._cache.move_to_end(text)
             vectors = [self._cache.get(t) for t in texts]
         if any(v is None for v in vectors):  # evicted meanwhile by another thread: recompute plainly
-            return batched_embed(texts)
-        return np.stack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
+            return embed(texts)
+        return np.stack([v for v in vectors if v is not None])
 
 
 cached_embed = CachedEmbedder()
