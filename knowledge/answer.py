@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -166,7 +167,14 @@ class Candidate:
 def section_candidates(section_text: str, passage: int = 0, section: str = "") -> list[Candidate]:
     """Every block of a section an answer may use, in order, with the heading it sits under (a label or
     question line in the text, else the section's own heading)."""
-    out: list[Candidate] = []
+    return [Candidate(passage, order, block, heading) for order, block, heading in _parsed(section_text, section)]
+
+
+@lru_cache(maxsize=4096)
+def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str], ...]:
+    """A section's usable blocks, parsed and screened once: the same sections answer question after question,
+    and parsing them (the safety screen's patterns on every sentence) was most of composing an answer."""
+    out: list[tuple[int, Block, str]] = []
     heading = section
     for order, block in enumerate(blocks(section_text)):
         clean = _safe(block)
@@ -176,9 +184,9 @@ def section_candidates(section_text: str, passage: int = 0, section: str = "") -
             heading = clean.text
             continue
         if clean.words >= 4:
-            out.append(Candidate(passage, order, clean, heading))
+            out.append((order, clean, heading))
         heading = section
-    return out
+    return tuple(out)
 
 
 def scoring_texts(section_text: str, section: str = "") -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its this that "
@@ -74,9 +75,11 @@ def elliptical(question: str) -> bool:
     return bool(_ANAPHORA.search(question))
 
 
-def term_set(text: str) -> set[str]:
-    """Every stemmed word of a text, for checking which key terms it contains."""
-    return {stem(w) for w in _WORD.findall(text.lower())}
+@lru_cache(maxsize=50_000)
+def term_set(text: str) -> frozenset[str]:
+    """Every stemmed word of a text, for checking which key terms it contains (help-centre blocks recur in
+    answer after answer, so each is read once)."""
+    return frozenset(stem(w) for w in _WORD.findall(text.lower()))
 
 
 def split_sentences(text: str) -> list[str]:
