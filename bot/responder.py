@@ -77,6 +77,7 @@ class Responder:
         smalltalk: SmallTalk | None = None,
         redact: Callable[[str], str] | None = None,
         observer: Observer | None = None,
+        inline_categorizer: bool = False,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -88,6 +89,9 @@ class Responder:
         self.smalltalk = smalltalk or SmallTalk()
         self.redact = redact or Redactor()  # what the answerer (possibly a hosted model) and the journal see
         self.observer = observer or Unobserved()
+        # a categorizer whose scoring costs less than a hop to a thread and back (the trained one: about
+        # 0.15 ms a message) runs on the event loop; any other one in a thread, so it cannot stall the loop
+        self.inline_categorizer = inline_categorizer
         self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
 
     async def current_gates(self) -> GateConfig:
@@ -142,8 +146,11 @@ class Responder:
             searched = self.redact(" ← ".join([text, *context]) if context else text)
             passages = await self.knowledge.search(text, k=self.top_k, context=context,
                                                    reply_passages=reply_passages(earlier) if context else [])
-        with times("categorize"):  # CPU work: off the event loop, so other turns' I/O goes on meanwhile
-            category, probability = await asyncio.to_thread(self.categorize, text)
+        with times("categorize"):
+            if self.inline_categorizer:
+                category, probability = self.categorize(text)
+            else:  # unknown cost: off the event loop, so other turns' I/O goes on meanwhile
+                category, probability = await asyncio.to_thread(self.categorize, text)
         if category in UNKNOWN_LABELS:
             return self._off_topic(f"category {category} (p={probability:.2f})", EscalationReason.OUT_OF_SCOPE,
                                    category=category,

@@ -162,6 +162,15 @@ def build_categorizer(settings: Settings) -> Categorizer | None:
     return TrainedCategorizer.load(artifact)
 
 
+def _scores_inline(categorizer: Categorizer | None) -> bool:
+    """The trained categorizer scores a message in about 0.15 ms: less than a thread hop costs."""
+    if categorizer is None:
+        return False
+    from knowledge.classifier import TrainedCategorizer
+
+    return isinstance(categorizer, TrainedCategorizer)
+
+
 _EMBEDDED_SERVERS: dict[str, Any] = {}
 
 
@@ -297,8 +306,10 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
     tracing = tracing_observer()
     observer = FanOut(PrometheusObserver(), LoggingObserver(), *([tracing] if tracing else []))
+    categorizer = categorizer or build_categorizer(settings)
     responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
-                          categorizer=categorizer or build_categorizer(settings), top_k=settings.top_k,
+                          categorizer=categorizer, inline_categorizer=_scores_inline(categorizer),
+                          top_k=settings.top_k,
                           overrides=phase_overrides,
                           calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
                           redact=Redactor(settings.redact), observer=observer)

@@ -143,6 +143,27 @@ async def test_the_categorizer_runs_off_the_event_loop() -> None:
     assert ticks >= 20  # the loop kept serving while the categorizer worked (it froze for 0.5 s before)
 
 
+async def test_the_trained_categorizer_scores_on_the_event_loop(categorizer: TrainedCategorizer) -> None:
+    """It costs less than the hop to a thread; any other categorizer keeps running in a thread."""
+    from bot.testing import KeywordCategorizer
+    from service.container import _scores_inline
+
+    assert _scores_inline(categorizer) and not _scores_inline(KeywordCategorizer({"billing": ["refund"]}))
+    threads: list[str] = []
+
+    class Recording:
+        def predict(self, texts: list[str]) -> list[Prediction]:
+            threads.append(threading.current_thread().name)
+            return [Prediction(label="general", probability=0.9) for _ in texts]
+
+    message = Message(conversation_id="c", channel="web", sender=CUSTOMER, text="How do I reset my password?")
+    for inline in (True, False):
+        bot = Responder(sample_knowledge(), ExtractiveAnswerer(), GateConfig(), categorizer=Recording(),
+                        inline_categorizer=inline)
+        await bot.respond(message)
+    assert threads[0] == threading.current_thread().name and threads[1] != threads[0]
+
+
 def test_concurrent_predictions_match_one_by_one(categorizer: TrainedCategorizer) -> None:
     """Turn threads score at the same time (a message costs about 0.15 ms, so they no longer share calls)."""
     questions = [f"How do I get a refund for order {i}?" if i % 2 else f"I forgot my password again ({i})"
