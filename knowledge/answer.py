@@ -11,7 +11,6 @@ to send card numbers, passwords or codes anywhere, are never part of an answer.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from bot.ports import Answer, Exchange, Passage, last_said
 from bot.safety import looks_like_injection
 from bot.types import Citation
-from knowledge.embedding import cached_embed, steer
+from knowledge.embedding import cached_embed, encode_async, steer
 from knowledge.text import (
     LIST_MARKER,
     NUMBERED,
@@ -218,6 +217,21 @@ class GroundingModel:
         return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
+@dataclass
+class _Plan:
+    """What composing an answer needs, before any vector: the usable passages, their blocks, and the texts
+    to encode (`asked`: the question, the customer's previous one, its parts; then every block)."""
+
+    question: str
+    usable: list[Passage]
+    top: float
+    candidates: list[Candidate]
+    said: list[str]
+    parts: list[str]
+    asked: list[str]
+    texts: list[str]
+
+
 class ExtractiveAnswerer:
     """Answers with whole blocks copied from the best-matching sections, and says when they do not answer."""
 
@@ -241,12 +255,25 @@ class ExtractiveAnswerer:
         self.embedder = embedder
 
     async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
-        return await asyncio.to_thread(self.answer_sync, question, passages, history)
+        """On the event loop: the texts to encode are awaited from the encoder's thread (blocks stored at
+        ingest come from memory), and choosing and rendering are a millisecond of CPU."""
+        plan = self._plan(question, passages, history)
+        if plan is None:
+            return Answer(text="", grounding=0.0)
+        return self._compose(plan, await encode_async(self.embedder, plan.texts))
 
     def answer_sync(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
+        plan = self._plan(question, passages, history)
+        if plan is None:
+            return Answer(text="", grounding=0.0)
+        return self._compose(plan, self.embedder(plan.texts))
+
+    def _plan(self, question: str, passages: list[Passage], history: Sequence[Exchange]) -> _Plan | None:
+        """The passages close enough to the best one, their blocks, and every text the answer needs a vector
+        for; None when nothing can answer."""
         usable = [p for p in passages if p.score >= self.min_score]
         if not usable or not question.strip():
-            return Answer(text="", grounding=0.0)
+            return None
         top = max(p.score for p in usable)
         # pages far behind the best one would drag in a different topic; within a page every retrieved
         # section is read (the steps may sit under their own heading, below the page's introduction)
@@ -257,14 +284,20 @@ class ExtractiveAnswerer:
                   if page_score[p.source] >= top - self.passage_margin]
         candidates = self._candidates(usable)
         if not candidates:
-            return Answer(text="", grounding=0.0)
+            return None
         earlier = last_said(history, "customer")
         parts = question_parts(question)
         said = [question, earlier] if earlier else [question]  # (no vector for a turn nobody said)
-        texts = [*said, *parts] if len(parts) > 1 else said
-        vectors = self.embedder(texts + [c.scored_text() for c in candidates])
-        asked = vectors[: len(texts)]
-        block_vectors = vectors[len(texts):]
+        asked = [*said, *parts] if len(parts) > 1 else said
+        return _Plan(question, usable, top, candidates, said, parts, asked,
+                     asked + [c.scored_text() for c in candidates])
+
+    def _compose(self, plan: _Plan, vectors: np.ndarray) -> Answer:
+        question, usable, top, candidates = plan.question, plan.usable, plan.top, plan.candidates
+        said, parts = plan.said, plan.parts
+        asked = vectors[: len(plan.asked)]
+        block_vectors = vectors[len(plan.asked):]
+        earlier = len(said) > 1
         whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
         chosen, neighbour, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
         picks = [chosen] if neighbour is None else [chosen, neighbour]
@@ -281,6 +314,7 @@ class ExtractiveAnswerer:
         used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
         used = [usable[i] for i in dict.fromkeys(used_order)]
         features = self._features(question, text, candidates, chosen, usable, similarity)
+        # blocks are copied whole, so their sentences are found verbatim and nothing is encoded here
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
         return Answer(text=text, citations=cite(used, text), support=len(supported) / total if total else 0.0,

@@ -35,7 +35,7 @@ from chromadb.config import Settings
 
 from bot.ports import Passage
 from knowledge.documents import PageState
-from knowledge.embedding import CachedEmbedder, cached_embed, steer
+from knowledge.embedding import CachedEmbedder, cached_embed, encode_async, steer
 from knowledge.search_index import LexicalScores, SearchIndex
 from knowledge.text import elliptical
 
@@ -204,9 +204,25 @@ class ChromaKnowledgeBase:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         index = self.index()
+        missing = self._unknown(index, texts)
+        return self._with_known(index, texts, dict(zip(missing, self.embedder(missing))) if missing else {})
+
+    async def embed_known_async(self, texts: list[str]) -> np.ndarray:
+        """`embed_known` on an event loop: the customer's words wait for the encoder's own thread."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        index = self._recent_index() or await asyncio.to_thread(self.index)
+        missing = self._unknown(index, texts)
+        computed = dict(zip(missing, await encode_async(self.embedder, missing))) if missing else {}
+        return self._with_known(index, texts, computed)
+
+    @staticmethod
+    def _unknown(index: SearchIndex, texts: list[str]) -> list[str]:
+        return list(dict.fromkeys(t for t in texts if text_id(t) not in index.text_row))
+
+    @staticmethod
+    def _with_known(index: SearchIndex, texts: list[str], computed: dict[str, np.ndarray]) -> np.ndarray:
         rows = [index.text_row.get(text_id(t)) for t in texts]
-        missing = list(dict.fromkeys(t for t, row in zip(texts, rows) if row is None))
-        computed = dict(zip(missing, self.embedder(missing))) if missing else {}
         return np.stack([index.text_vectors[row] if row is not None else computed[t] for t, row in zip(texts, rows)])
 
     def delete_where_path(self, path: str) -> None:
@@ -404,3 +420,17 @@ class ChromaKnowledgeBase:
                     section=metas[i].get("section") or "", section_text=metas[i].get("section_text") or "")
             for i in ranked[:k]
         ]
+
+
+class StoredVectors:
+    """The answer composer's embedder over a knowledge base: blocks stored at ingest are read from memory,
+    the customer's words are encoded (on the encoder's own thread when awaited)."""
+
+    def __init__(self, kb: ChromaKnowledgeBase) -> None:
+        self.kb = kb
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return self.kb.embed_known(texts)
+
+    async def encode_async(self, texts: list[str]) -> np.ndarray:
+        return await self.kb.embed_known_async(texts)

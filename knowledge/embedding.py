@@ -9,6 +9,7 @@ turns/s against 16.7 with one. Several API processes on one machine should split
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -149,3 +150,12 @@ class CachedEmbedder:
 
 
 cached_embed = CachedEmbedder()
+
+
+async def encode_async(embedder: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
+    """`embedder(texts)` awaited from an event loop: through the encoder's own thread when the embedder
+    offers `encode_async` (the cache, the knowledge base's stored vectors), else in a pool thread."""
+    method = getattr(embedder, "encode_async", None)
+    if method is not None:
+        return np.asarray(await method(texts), dtype=np.float32)
+    return np.asarray(await asyncio.to_thread(embedder, texts), dtype=np.float32)

@@ -117,6 +117,16 @@ class KnowledgeEmbedder:
 
         return cached_embed(texts)
 
+    async def encode_async(self, texts: list[str]) -> Any:
+        """The same, awaited on the event loop (the knowledge base is open since the warm-up, as for search)."""
+        from knowledge.chroma import ChromaKnowledgeBase
+        from knowledge.embedding import cached_embed
+
+        kb = build_knowledge(self.settings)
+        if isinstance(kb, ChromaKnowledgeBase):
+            return await kb.embed_known_async(texts)
+        return await cached_embed.encode_async(texts)
+
 
 def load_smalltalk(settings: Settings) -> SmallTalk:
     """Built-in replies: the scope and off-topic policy from the settings, texts from the replies file."""

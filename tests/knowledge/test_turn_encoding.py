@@ -22,7 +22,7 @@ from bot.testing import sample_knowledge
 from bot.types import Message, Participant, Role
 from knowledge import embedding
 from knowledge.answer import ExtractiveAnswerer
-from knowledge.chroma import ChromaKnowledgeBase
+from knowledge.chroma import ChromaKnowledgeBase, StoredVectors
 from knowledge.classifier import TrainedCategorizer
 from knowledge.ingest import ingest_folder
 from service.demo import DEMO_CATEGORIES, train_categorizer
@@ -66,7 +66,9 @@ def categorizer(tmp_path_factory: pytest.TempPathFactory) -> TrainedCategorizer:
 
 
 def responder(kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer) -> Responder:
-    return Responder(kb, ExtractiveAnswerer(embedder=kb.embed_known), GateConfig(), categorizer=categorizer)
+    """As the service builds it: the composer reads stored vectors, the trained categorizer scores inline."""
+    return Responder(kb, ExtractiveAnswerer(embedder=StoredVectors(kb)), GateConfig(), categorizer=categorizer,
+                     inline_categorizer=True)
 
 
 async def test_a_turn_makes_one_encoder_call_for_its_question(
@@ -120,6 +122,27 @@ def test_cited_passages_stand_for_the_reply_by_their_mean_vector(kb: ChromaKnowl
     without = kb.query_vector("Is it free?", ["How do I export data?", "reply words"], ["gone-since-ingest"], index)
     plain = kb.query_vector("Is it free?", ["How do I export data?", "reply words"])
     assert np.allclose(without, plain, atol=1e-6)  # nothing known stands for the reply: its words are encoded
+
+
+async def test_a_turn_hops_to_no_thread_but_the_encoders(
+        kb: ChromaKnowledgeBase, categorizer: TrainedCategorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retrieval, the categorizer and the composer run on the event loop; only the encoder's own thread
+    works for the turn (each hop to a pool thread cost the GIL's handover under load)."""
+    bot = responder(kb, categorizer)
+    monkeypatch.setattr(kb, "version_check_seconds", 60.0)  # the loaded index is fresh: no check in a thread
+    await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER, text="Can I export my data?"))
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def counted(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(function)
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    outcome = await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER,
+                                        text="How do I reset my password (ref 5512)?"))
+    assert outcome.text and outcome.citations
+    assert hops == []
 
 
 async def test_the_categorizer_runs_off_the_event_loop() -> None:
