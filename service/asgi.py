@@ -135,8 +135,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # turns wait in these threads for a shared encoder call: the default pool (cores + 4) would cap a
-        # batch at a handful of turns however many are waiting
+        # work turns hand off the loop (a categorizer of unknown cost, a reload after an ingest) must not
+        # queue behind the default pool's few threads (cores + 4) when many turns arrive together
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(settings.turn_threads, thread_name_prefix="turn"))
         if settings.admin_password and await accounts.get("admin") is None:

@@ -57,8 +57,10 @@ class Settings(BaseSettings):
                                                                  "the client address, e.g. X-Forwarded-For")
 
     top_k: int = Field(8, ge=1, le=50)
-    turn_threads: int = Field(64, ge=1, le=1024, description="threads for turns' CPU work (categorizer, search, "
-                              "composer); more threads let more concurrent turns share one encoder call")
+    turn_threads: int = Field(64, ge=1, le=1024, description="threads for the work a turn hands off the event "
+                              "loop: a categorizer of unknown cost, reloading the knowledge base after an ingest "
+                              "(the encoder has its own thread; search, the trained categorizer and the composer "
+                              "run on the loop)")
     index_check_seconds: float = Field(1.0, ge=0, description="how long a process searches its loaded copy of the "
                                        "knowledge base before asking Chroma whether an ingest changed it")
     min_retrieval_score: float = Field(0.30, ge=0, le=1)
