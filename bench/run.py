@@ -35,7 +35,7 @@ from bench import encoder, openloop, stages, turns  # noqa: E402
 
 RATE_LIMITS = '{"conversations":"100000/minute","messages":"100000/minute","messages_per_conversation":"100000/minute"}'
 SAMPLE_DOCS = ROOT / "service" / "sample_docs"
-CLOSED_LOOP = ((1, 40), (20, 10), (50, 10))  # (conversations, turns each)
+CLOSED_LOOP = ((1, 100), (20, 10), (50, 10))  # (conversations, turns each); 100 turns for a steady p50 alone
 
 
 def free_port() -> int:
