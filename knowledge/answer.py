@@ -169,7 +169,7 @@ def section_candidates(section_text: str, passage: int = 0, section: str = "") -
     return [Candidate(passage, order, block, heading) for order, block, heading in _parsed(section_text, section)]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # the sections answers come from: a few hundred in a help centre
 def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str], ...]:
     """A section's usable blocks, parsed and screened once: the same sections answer question after question,
     and parsing them (the safety screen's patterns on every sentence) was most of composing an answer."""

@@ -75,7 +75,7 @@ def elliptical(question: str) -> bool:
     return bool(_ANAPHORA.search(question))
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=4096)  # blocks and whole sections (up to 12,000 characters): tens of MB at most
 def term_set(text: str) -> frozenset[str]:
     """Every stemmed word of a text, for checking which key terms it contains (help-centre blocks recur in
     answer after answer, so each is read once)."""
