@@ -229,7 +229,10 @@ class _Plan:
     said: list[str]
     parts: list[str]
     asked: list[str]
-    texts: list[str]
+
+    @property
+    def texts(self) -> list[str]:
+        return self.asked + [c.scored_text() for c in self.candidates]
 
 
 class ExtractiveAnswerer:
@@ -289,8 +292,7 @@ class ExtractiveAnswerer:
         parts = question_parts(question)
         said = [question, earlier] if earlier else [question]  # (no vector for a turn nobody said)
         asked = [*said, *parts] if len(parts) > 1 else said
-        return _Plan(question, usable, top, candidates, said, parts, asked,
-                     asked + [c.scored_text() for c in candidates])
+        return _Plan(question, usable, top, candidates, said, parts, asked)
 
     def _compose(self, plan: _Plan, vectors: np.ndarray) -> Answer:
         question, usable, top, candidates = plan.question, plan.usable, plan.top, plan.candidates

@@ -35,7 +35,7 @@ from chromadb.config import Settings
 
 from bot.ports import Passage
 from knowledge.documents import PageState
-from knowledge.embedding import CachedEmbedder, cached_embed, encode_async, steer
+from knowledge.embedding import cached_embed, encode_async, steer
 from knowledge.search_index import LexicalScores, SearchIndex
 from knowledge.text import elliptical
 
@@ -211,7 +211,7 @@ class ChromaKnowledgeBase:
         """`embed_known` on an event loop: the customer's words wait for the encoder's own thread."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        index = self._recent_index() or await asyncio.to_thread(self.index)
+        index = await self._index_async()
         missing = self._unknown(index, texts)
         computed = dict(zip(missing, await encode_async(self.embedder, missing))) if missing else {}
         return self._with_known(index, texts, computed)
@@ -286,14 +286,11 @@ class ChromaKnowledgeBase:
         products over the loaded index (the index itself is checked and loaded in a thread)."""
         if not query.strip() or k <= 0:
             return []
-        index = self._recent_index() or await asyncio.to_thread(self.index)
+        index = await self._index_async()
         if not len(index):
             return []
         texts, stand_in = self._query_texts(query, context, reply_passages, index)
-        if isinstance(self.embedder, CachedEmbedder):
-            vectors = await self.embedder.encode_async(texts)
-        else:
-            vectors = await asyncio.to_thread(self.embedder, texts)
+        vectors = await encode_async(self.embedder, texts)
         return self._ranked(index, query, self._steered(query, vectors, stand_in), k)
 
     def query_vector(self, query: str, context: Sequence[str] = (), reply_passages: Sequence[str] = (),
@@ -328,6 +325,10 @@ class ChromaKnowledgeBase:
         if index is not None and time.monotonic() - self._checked_at < self.version_check_seconds:
             return index
         return None
+
+    async def _index_async(self) -> SearchIndex:
+        """`index()` from an event loop: the loaded one while fresh, else checked (and reloaded) in a thread."""
+        return self._recent_index() or await asyncio.to_thread(self.index)
 
     def index(self) -> SearchIndex:
         """The in-memory search index of the current collection version, loaded again after any write

@@ -118,14 +118,16 @@ class CachedEmbedder:
         missing = self._missing(texts)
         if missing:
             self._keep(missing, batched_embed(missing))
-        return self._cached(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+        found = self._cached(texts)
+        return found if found is not None else batched_embed(texts)
 
     async def encode_async(self, texts: list[str]) -> np.ndarray:
         """The same vectors, awaited on an event loop: no thread waits for the encoder."""
         missing = self._missing(texts)
         if missing:
             self._keep(missing, np.asarray(await async_batched_embed(missing), dtype=np.float32))
-        return self._cached(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+        found = self._cached(texts)
+        return found if found is not None else np.asarray(await async_batched_embed(texts), dtype=np.float32)
 
     def _missing(self, texts: list[str]) -> list[str]:
         with self._guard:
@@ -138,14 +140,18 @@ class CachedEmbedder:
             while len(self._cache) > self.maxsize:
                 self._cache.popitem(last=False)
 
-    def _cached(self, texts: list[str]) -> np.ndarray:
+    def _cached(self, texts: list[str]) -> np.ndarray | None:
+        """The texts' vectors from the cache; None when one was evicted meanwhile by another caller (the
+        caller then encodes them all plainly, on its own path to the encoder)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
         with self._guard:
             for text in texts:
                 if text in self._cache:
                     self._cache.move_to_end(text)
             vectors = [self._cache.get(t) for t in texts]
-        if any(v is None for v in vectors):  # evicted meanwhile by another thread: recompute plainly
-            return embed(texts)
+        if any(v is None for v in vectors):
+            return None
         return np.stack([v for v in vectors if v is not None])
 
 
