@@ -1,9 +1,13 @@
 """Rate limits for the public widget API and the console sign-in, per client address and per conversation.
 
-Counted by the `limits` library in a moving window, in Redis (shared by every API process) or in memory in
-the embedded mode. Over a limit the answer is 429 with Retry-After; the widget keeps the message in its
-outbox and sends it again after that. The client address is the socket's peer, or, behind a reverse proxy
-the deployment trusts, the first address of the header it names (SUPPORTBOT_TRUSTED_PROXY_HEADER).
+Counted by the `limits` library in a sliding window counter, in Redis (shared by every API process) or in
+memory in the embedded mode: two counters per key and window, the previous window's weighted by how much of it
+the sliding window still covers. A moving window logs every hit, and its in-memory storage walks every counted
+key after each hit, a thread hop per key, on the event loop that serves the turns.
+
+Over a limit the answer is 429 with Retry-After; the widget keeps the message in its outbox and sends it
+again after that. The client address is the socket's peer, or, behind a reverse proxy the deployment trusts,
+the first address of the header it names (SUPPORTBOT_TRUSTED_PROXY_HEADER).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException, Request, WebSocket
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -44,7 +48,7 @@ class RateLimits:
             raise ValueError(f"unknown rate limit(s) {sorted(unknown)}; known: {sorted(DEFAULT_LIMITS)}")
         self.items: dict[str, RateLimitItem] = {name: parse(rule) for name, rule in {**DEFAULT_LIMITS,
                                                                                       **rules}.items()}
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.proxy_header = proxy_header.lower() if proxy_header else None
 
     @classmethod
