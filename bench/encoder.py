@@ -2,8 +2,9 @@
 
     python bench/encoder.py
 
-Prints queries/s one at a time (and the p50 of one call), queries/s in batches of 32, and chunks/s for
-chunk-sized texts (the sample help centre's chunks, as ingest embeds them).
+Prints queries/s one at a time (and the p50 of one call), queries/s in batches of 32, chunks/s for
+chunk-sized texts (the sample help centre's chunks, as ingest embeds them), and the encoder's seconds for
+everything an ingest of the sample embeds (its chunks, the answer composer's blocks and the titles).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,13 +52,37 @@ def batch_rate(texts: list[str], batch: int = 32, rounds: int = 3) -> float:
     return statistics.median(rates)
 
 
-def chunk_texts(folder: Path) -> list[str]:
-    """The texts ingest embeds for the chunks of `folder` (title and section in front)."""
+def _split(folder: Path) -> list[tuple[Any, list[Any]]]:
     from knowledge.documents import load_folder
     from knowledge.ingest import Chunker
 
     chunker = Chunker()
-    return [c.embedded_text(d.title) for d in load_folder(folder) for c in chunker.split(d)]
+    return [(d, chunker.split(d)) for d in load_folder(folder)]
+
+
+def chunk_texts(folder: Path) -> list[str]:
+    """The texts ingest embeds for the chunks of `folder` (title and section in front)."""
+    return [c.embedded_text(d.title) for d, chunks in _split(folder) for c in chunks]
+
+
+def ingest_seconds(folder: Path, rounds: int = 3) -> float:
+    """The encoder's own time for everything ingest embeds for `folder`, in the calls ingest makes: the chunks
+    with the blocks the answer composer scores, then the titles. The median of `rounds`."""
+    from knowledge.answer import scoring_texts
+
+    split = _split(folder)
+    sections = dict.fromkeys((c.section_text, c.section) for _, chunks in split for c in chunks if c.section_text)
+    blocks = list(dict.fromkeys(t for text, name in sections for t in scoring_texts(text, name)))
+    texts = [c.embedded_text(d.title) for d, chunks in split for c in chunks] + blocks
+    titles = sorted({d.title for d, _ in split})
+    embed(texts[:8])  # warm
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        embed(texts)
+        embed(titles)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -67,6 +93,7 @@ def main() -> None:
         "single_per_second": round(single["per_second"], 1), "single_p50_ms": round(single["p50_ms"], 2),
         "batch32_per_second": round(batch_rate(unique_queries(320)), 1),
         "chunks_per_second": round(batch_rate(chunk_texts(Path(SAMPLE_DOCS))), 1),
+        "ingest_seconds": round(ingest_seconds(Path(SAMPLE_DOCS)), 3),
     }))
 
 

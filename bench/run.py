@@ -125,7 +125,8 @@ def one_round(args: argparse.Namespace, url: str, ingest_dir: Path) -> dict[str,
     out: dict[str, dict[str, Any]] = {"encoder": {
         "single_per_second": single["per_second"], "single_p50_ms": single["p50_ms"],
         "batch32_per_second": encoder.batch_rate(encoder.unique_queries(320)),
-        "chunks_per_second": encoder.batch_rate(encoder.chunk_texts(args.ingest))}}
+        "chunks_per_second": encoder.batch_rate(encoder.chunk_texts(args.ingest)),
+        "ingest_seconds": encoder.ingest_seconds(args.ingest)}}
     for conversations, each in CLOSED_LOOP:
         before = stages.scrape(url)
         row = asyncio.run(turns.run(url, conversations, each, warmup=0, unique=True, timeout=600))
@@ -185,10 +186,19 @@ def table(r: dict[str, Any]) -> str:
     ing = r["ingest"]
     pace = ing.get("chunks_per_second")  # absent from the summary of releases before it was reported
     lines += [
-        f"| ingest ({ing['chunks']} chunks, own process) | "
+        f"| ingest ({ing['chunks']} chunks, own process"
+        + (f"; the encoder's load, {ing['encoder_load_seconds']:.2f} s, apart" if "encoder_load_seconds" in ing else "")
+        + ") | "
         + ("n/a" if pace is None else f"{pace:,.1f} chunks/s") + " | "
         + ("n/a" if pace is None else f"{100 * pace / enc['chunks_per_second']:.0f} %")
         + f" of the encoder's {enc['chunks_per_second']:,.1f} chunks/s | | | | |",
+    ]
+    if "encoder_load_seconds" in ing and "ingest_seconds" in enc:  # releases before them did not report them
+        lines.append(
+            f"| ingest: the encoder's own time for all it embeds (chunks, answer blocks, titles) | "
+            f"{enc['ingest_seconds']:.2f} s of {ing['seconds']:.2f} s | "
+            f"{100 * enc['ingest_seconds'] / ing['seconds']:.0f} % | | | | |")
+    lines += [
         "",
         "| mean time per turn (server `/metrics`) | turn | " + " | ".join(stages.STAGES) + " |",
         "|---|---|" + "---|" * len(stages.STAGES),

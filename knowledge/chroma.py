@@ -184,19 +184,28 @@ class ChromaKnowledgeBase:
         """Embed and keep help-centre texts that answers are composed from (never customers' words); texts
         already stored (an unchanged section of an updated page, boilerplate shared by pages) are not
         embedded again. Returns how many were new."""
+        missing = self.unstored_texts(texts)
+        for start in range(0, len(missing), _BATCH):
+            batch = missing[start:start + _BATCH]
+            self.keep_text_vectors(batch, embedder(batch))
+        return len(missing)
+
+    def unstored_texts(self, texts: Sequence[str]) -> list[str]:
+        """The texts, once each, whose vectors are not stored yet: what an ingest still has to embed."""
         wanted = {text_id(t): t for t in texts}
         present: set[str] = set()
         ids = list(wanted)
         for start in range(0, len(ids), _BATCH):
             present |= set(self.texts.get(ids=ids[start:start + _BATCH], include=[])["ids"])
-        missing = [(i, t) for i, t in wanted.items() if i not in present]
-        for start in range(0, len(missing), _BATCH):
-            batch = missing[start:start + _BATCH]
-            vectors = embedder([t for _, t in batch])
-            self.texts.upsert(ids=[i for i, _ in batch], embeddings=np.asarray(vectors, dtype=np.float32))
-        if missing:
+        return [t for i, t in wanted.items() if i not in present]
+
+    def keep_text_vectors(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store vectors computed for help-centre texts (row i is texts[i])."""
+        for start in range(0, len(texts), _BATCH):
+            self.texts.upsert(ids=[text_id(t) for t in texts[start:start + _BATCH]],
+                              embeddings=np.asarray(vectors[start:start + _BATCH], dtype=np.float32))
+        if len(texts):
             self._changed()
-        return len(missing)
 
     def embed_known(self, texts: list[str]) -> np.ndarray:
         """Vectors for `texts`: those stored at ingest come from the in-memory index (no request), the rest
@@ -328,7 +337,8 @@ class ChromaKnowledgeBase:
 
     async def _index_async(self) -> SearchIndex:
         """`index()` from an event loop: the loaded one while fresh, else checked (and reloaded) in a thread."""
-        return self._recent_index() or await asyncio.to_thread(self.index)
+        index = self._recent_index()
+        return index if index is not None else await asyncio.to_thread(self.index)
 
     def index(self) -> SearchIndex:
         """The in-memory search index of the current collection version, loaded again after any write

@@ -77,6 +77,11 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+def warm_encoder() -> None:
+    """Load the encoder and run it once: the first call pays for reading the model and the runtime's setup."""
+    embed(["warm up"])
+
+
 def steer(vector: np.ndarray, context: np.ndarray, weight: float) -> np.ndarray:
     """A question's vector nudged towards earlier turns' vectors (each counting `weight`), unit length: a
     follow-up ("is it free?") keeps its topic while its own words still weigh most."""

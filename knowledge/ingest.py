@@ -36,7 +36,8 @@ class IngestReport:
     unchanged: int = 0
     not_modified: int = 0  # of the unchanged: web pages the server answered 304 for (nothing downloaded)
     chunks: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the work, without the encoder's one-off load (`encoder_load_seconds`)
+    encoder_load_seconds: float = 0.0
 
     @property
     def chunks_per_second(self) -> float:
@@ -44,6 +45,7 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, float]:
         return {**asdict(self), "seconds": round(self.seconds, 2),
+                "encoder_load_seconds": round(self.encoder_load_seconds, 2),
                 "chunks_per_second": round(self.chunks_per_second, 1)}
 
 
@@ -95,11 +97,13 @@ def ingest_documents(
     embedder: Callable[[list[str]], np.ndarray] = embed,
     title_prefix: bool = True,
     batch_chunks: int = 256,
+    warm_up: Callable[[], object] | None = None,
 ) -> IngestReport:
     """Bring `kb` in line with `documents`; with `prune`, stored paths not among them are deleted.
 
     Chunks of many documents go to the encoder together (`batch_chunks` at a time, whatever the files'
-    sizes), so the encoder works on full batches rather than one small file after another.
+    sizes), so the encoder works on full batches rather than one small file after another. `warm_up` loads the
+    encoder when there is something to embed; its time is reported apart, so the pace is the work's own.
     """
     started = time.perf_counter()
     chunker = chunker or Chunker()
@@ -120,9 +124,13 @@ def ingest_documents(
                 kb.set_page(document.path, document.page)  # a server that ignored our validators
         else:
             todo.append(document)
+    if todo and warm_up is not None:
+        loading = time.perf_counter()
+        warm_up()
+        report.encoder_load_seconds = time.perf_counter() - loading
     bar = tqdm(total=len(todo), desc="ingest", unit="doc", disable=not progress or not todo)
     for batch in _batches(todo, chunker, batch_chunks):
-        records = _embed_batch(batch, embedder, title_prefix)
+        records, blocks, block_vectors = _embed_batch(kb, batch, embedder, title_prefix)
         for document, _ in batch:
             if document.path in stored:
                 kb.delete_where_path(document.path)
@@ -130,7 +138,7 @@ def ingest_documents(
             else:
                 report.added += 1
         kb.upsert(records)
-        _store_answer_texts(kb, records, embedder)
+        kb.keep_text_vectors(blocks, block_vectors)
         report.chunks += len(records)
         bar.update(len(batch))
     bar.close()
@@ -140,7 +148,7 @@ def ingest_documents(
             report.removed += 1
     if report.updated or report.removed:
         kb.prune_titles()
-    report.seconds = time.perf_counter() - started
+    report.seconds = time.perf_counter() - started - report.encoder_load_seconds
     log.info("ingest: %s", report.as_dict())
     return report
 
@@ -160,11 +168,21 @@ def _batches(documents: Sequence[Document], chunker: Chunker,
         yield batch
 
 
-def _embed_batch(split: Sequence[tuple[Document, list[Chunk]]], embedder: Callable[[list[str]], np.ndarray],
-                 title_prefix: bool) -> list[ChunkRecord]:
-    """One encoder call for a whole batch of documents (much faster than one call per document)."""
+def _embed_batch(kb: ChromaKnowledgeBase, split: Sequence[tuple[Document, list[Chunk]]],
+                 embedder: Callable[[list[str]], np.ndarray],
+                 title_prefix: bool) -> tuple[list[ChunkRecord], list[str], np.ndarray]:
+    """One encoder call for a whole batch of documents (much faster than one call per document): their chunks
+    and the blocks the answer composer will score, so answering reads vectors. Blocks already stored (an
+    unchanged section of an updated page, boilerplate shared by pages) are not embedded again.
+
+    Returns the chunks' records, and the new blocks with their vectors."""
+    from knowledge.answer import scoring_texts
+
     inputs = [c.embedded_text(d.title) if title_prefix else c.text for d, chunks in split for c in chunks]
-    vectors = embedder(inputs) if inputs else np.zeros((0, 384), dtype=np.float32)
+    sections = dict.fromkeys((c.section_text, c.section) for _, chunks in split for c in chunks if c.section_text)
+    blocks = kb.unstored_texts([t for text, name in sections for t in scoring_texts(text, name)])
+    texts = inputs + blocks
+    vectors = embedder(texts) if texts else np.zeros((0, 384), dtype=np.float32)
     records: list[ChunkRecord] = []
     row = 0
     for document, chunks in split:
@@ -175,16 +193,7 @@ def _embed_batch(split: Sequence[tuple[Document, list[Chunk]]], embedder: Callab
                 content_hash=document.content_hash, section=chunk.section, index=chunk.index,
                 section_text=chunk.section_text, page=document.page))
             row += 1
-    return records
-
-
-def _store_answer_texts(kb: ChromaKnowledgeBase, records: Sequence[ChunkRecord],
-                        embedder: Callable[[list[str]], np.ndarray]) -> None:
-    """Embed once, at ingest, the blocks the answer composer will score, so answering reads vectors."""
-    from knowledge.answer import scoring_texts
-
-    sections = dict.fromkeys((r.section_text, r.section) for r in records if r.section_text)
-    kb.store_text_vectors([t for text, name in sections for t in scoring_texts(text, name)], embedder)
+    return records, blocks, vectors[len(inputs):]
 
 
 def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,
@@ -198,7 +207,8 @@ def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool
 
 
 def ingest_site(kb: ChromaKnowledgeBase, url: str, *, progress: bool = True,
-                embedder: Callable[[list[str]], np.ndarray] = embed, **limits: int | float) -> IngestReport:
+                embedder: Callable[[list[str]], np.ndarray] = embed, warm_up: Callable[[], object] | None = None,
+                **limits: int | float) -> IngestReport:
     """Ingest a help-centre website from its sitemap or start page; pages of that site no longer found are
     removed (404, 410, or now refused by robots.txt), everything else in the index is left alone. A page that
     failed to load for now (network, 5xx) keeps its earlier version, and so does a page the server says has
@@ -211,7 +221,7 @@ def ingest_site(kb: ChromaKnowledgeBase, url: str, *, progress: bool = True,
     stored = {path: (hashes[path], page) for path, page in kb.pages_by_path().items() if site_of(path) == site}
     job = crawl(url, stored, **limits)
     keep = other_sites(hashes, site) + job.unavailable + job.not_modified
-    report = ingest_documents(kb, job.documents, progress=progress, keep=keep, embedder=embedder)
+    report = ingest_documents(kb, job.documents, progress=progress, keep=keep, embedder=embedder, warm_up=warm_up)
     report.not_modified = len(job.not_modified)
     report.unchanged += report.not_modified
     return report

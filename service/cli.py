@@ -120,15 +120,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _ingest(settings, path: Path, progress: bool = True) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    from knowledge.embedding import warm_encoder
     from knowledge.ingest import ingest_folder, ingest_site
     from service.container import build_knowledge
 
     if str(path).startswith(("http:/", "https:/")):  # Path() folds the double slash
         url = str(path).replace(":/", "://", 1)
-        return ingest_site(build_knowledge(settings), url, progress=progress).as_dict()
+        return ingest_site(build_knowledge(settings), url, progress=progress, warm_up=warm_encoder).as_dict()
     if not path.is_dir():
         sys.exit(f"supportbot: {path} is not a folder")
-    report = ingest_folder(build_knowledge(settings), path, progress=progress)
+    report = ingest_folder(build_knowledge(settings), path, progress=progress, warm_up=warm_encoder)
     return report.as_dict()
 
 
