@@ -17,45 +17,38 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import httpx
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.turns import QUESTIONS, percentile, worded_once  # noqa: E402
+from bench.turns import QUESTIONS, ask, new_conversation, percentile, session, worded_once  # noqa: E402
 
 
 class Conversations:
     """Idle conversations to reuse; one that was handed to a person is dropped."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: aiohttp.ClientSession) -> None:
         self.client = client
         self.idle: list[tuple[str, dict[str, str]]] = []
 
     async def take(self) -> tuple[str, dict[str, str]]:
         if self.idle:
             return self.idle.pop()
-        response = await self.client.post("/api/conversations", json={})
-        response.raise_for_status()
-        created = response.json()
-        return created["conversation_id"], {"X-Conversation-Token": created["token"]}
+        return await new_conversation(self.client)
 
 
 async def one_turn(pool: Conversations, due: float, latencies: list[float], errors: list[str]) -> None:
     try:
         cid, headers = await pool.take()
-        text = worded_once(random.choice(QUESTIONS))
-        response = await pool.client.post(f"/api/conversations/{cid}/messages", headers=headers,
-                                          json={"id": uuid.uuid4().hex, "text": text})
-        response.raise_for_status()
+        decision = await ask(pool.client, cid, headers, worded_once(random.choice(QUESTIONS)))
         latencies.append(time.perf_counter() - due)
-        if response.json()["decision"] == "answered":
+        if decision == "answered":
             pool.idle.append((cid, headers))
-    except httpx.HTTPStatusError as error:
-        errors.append(f"HTTP {error.response.status_code}")
-    except (httpx.HTTPError, KeyError, ValueError) as error:
+    except aiohttp.ClientResponseError as error:
+        errors.append(f"HTTP {error.status}")
+    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as error:
         errors.append(type(error).__name__)
 
 
@@ -63,10 +56,7 @@ async def run(url: str, rate: float, seconds: float, seed: int = 7) -> dict[str,
     rng = random.Random(seed)
     latencies: list[float] = []
     errors: list[str] = []
-    # idle connections are dropped before the server's keep-alive timeout (uvicorn: 5 s) closes them: reusing
-    # one the server is closing fails the request with a ReadError that says nothing about the server's pace
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=2.0)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+    async with session(url, 1000, timeout=300) as client:
         pool = Conversations(client)
         tasks: list[asyncio.Task[None]] = []
         started = time.perf_counter()
