@@ -18,7 +18,7 @@ from bot.hours import BusinessHours
 from bot.observer import Observer, StageTimes, Unobserved, in_turn
 from bot.responder import HISTORY_MESSAGES, Responder, only_files
 from bot.runner import TaskRunner
-from bot.store import ConversationStore, HandoffQueue, Journal, Receipt
+from bot.store import ConversationStore, Entry, HandoffQueue, Journal, Receipt
 from bot.types import (
     Citation,
     ConversationState,
@@ -113,12 +113,12 @@ class DialogueManager:
             state = await self.store.load(message.conversation_id)
             if state is None:
                 raise ConversationNotFound(message.conversation_id)
-            receipt = await self.store.receive(message)
+            receipt, recent = await self.store.receive(message, recent=HISTORY_MESSAGES + 1)
         if receipt is Receipt.ANSWERED:
             return Turn(duplicate=True, owner=state.owner)
-        if receipt is Receipt.UNANSWERED and await self._replied_to(message):  # the earlier turn got as far as replying
+        if receipt is Receipt.UNANSWERED and _replied_to(message, recent):  # the earlier turn got as far as replying
             return await self._answered(message, Turn(duplicate=True, owner=state.owner))
-        turn = await self._turn(state, message, times)
+        turn = await self._turn(state, message, times, [e.message for e in recent if e.message.id != message.id])
         turn.owner = state.owner  # the turn changed `state` as it changed the stored conversation
         return await self._answered(message, turn)
 
@@ -126,17 +126,12 @@ class DialogueManager:
         await self.store.mark_answered(message.conversation_id, message.id)
         return turn
 
-    async def _replied_to(self, message: Message) -> bool:
-        """Whether a reply to this message is stored: it was stored with the turn's state (`_commit`)."""
-        return any(entry.message.raw.get(REPLY_TO) == message.id
-                   for entry in await self.store.tail(message.conversation_id, HISTORY_MESSAGES))
-
-    async def _turn(self, state: ConversationState, message: Message, times: StageTimes) -> Turn:
+    async def _turn(self, state: ConversationState, message: Message, times: StageTimes,
+                    earlier: list[Message]) -> Turn:
+        """`earlier`: the messages before this one, as many as the store returned with its receipt."""
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
-        with times("store"):
-            history = [entry.message for entry in await self.store.tail(state.id, HISTORY_MESSAGES + 1)
-                       if entry.message.id != message.id][-HISTORY_MESSAGES:]
+        history = earlier[-HISTORY_MESSAGES:]
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
                                      "handoff_id": state.handoff_id})
@@ -293,6 +288,11 @@ class DialogueManager:
         """Channels that cannot pull get each outgoing message through the `deliver` job."""
         if state.channel in self.push_channels and not message.internal:
             self.runner.start("deliver", {"message": message.model_dump(mode="json")})
+
+
+def _replied_to(message: Message, recent: list[Entry]) -> bool:
+    """Whether a reply to this message is stored: it was stored with the turn's state (`_commit`)."""
+    return any(entry.message.raw.get(REPLY_TO) == message.id for entry in recent)
 
 
 def shadow_comparison(handoff: Handoff, sent_text: str) -> dict[str, object]:

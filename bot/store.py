@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
@@ -25,6 +25,14 @@ class Receipt(StrEnum):
     NEW = "new"
     UNANSWERED = "unanswered"  # stored by an earlier delivery whose turn never finished (its process died)
     ANSWERED = "answered"
+
+
+class Received(NamedTuple):
+    """A delivery's receipt and the history's last entries as it left them: the turn's context, read in the
+    same step as the message was stored."""
+
+    receipt: Receipt
+    recent: list[Entry]
 
 
 class Subscription(Protocol):
@@ -65,9 +73,10 @@ class ConversationStore(Protocol):
         """The last `count` entries, oldest first: what a turn needs of a long conversation."""
         ...
 
-    async def receive(self, message: Message) -> Receipt:
+    async def receive(self, message: Message, recent: int = 0) -> Received:
         """Add an inbound message to the history once, however often it is delivered (one atomic step:
-        stored if and only if seen), and say whether a turn already answered it."""
+        stored if and only if seen), tell subscribers of a new one, and say whether a turn already answered it.
+        With `recent`, the history's last `recent` entries (oldest first) come back in the same step."""
         ...
 
     async def mark_answered(self, conversation_id: str, message_id: str) -> None:

@@ -17,7 +17,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, WatchError
 
 from bot.errors import AlreadyClaimed, HandoffNotFound
-from bot.store import Entry, Receipt
+from bot.store import Entry, Receipt, Received
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
 from service.live_hub import HubSubscription, LiveHub
 
@@ -69,15 +69,21 @@ class Keys:
 
 
 # Stored if and only if seen, in one step: a crash can leave a message stored and unanswered (the next
-# delivery answers it), never seen and missing, nor stored twice.
+# delivery answers it), never seen and missing, nor stored twice. A new message is published with its
+# position, and the history's last ARGV[4] entries come back with the receipt: the turn needs no second read.
 RECEIVE_SCRIPT = """
 local found = redis.call('GET', KEYS[1])
-if found then return found end
-redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
-local seq = redis.call('RPUSH', KEYS[2], ARGV[1])
-local ttl = redis.call('TTL', KEYS[3])
-redis.call('EXPIRE', KEYS[2], ttl > 0 and ttl or tonumber(ARGV[3]))
-return seq
+if not found then
+  redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
+  local seq = redis.call('RPUSH', KEYS[2], ARGV[1])
+  local ttl = redis.call('TTL', KEYS[3])
+  redis.call('EXPIRE', KEYS[2], ttl > 0 and ttl or tonumber(ARGV[3]))
+  redis.call('PUBLISH', KEYS[4], '{"type": "message", "seq": ' .. seq .. ', "message": ' .. ARGV[1] .. '}')
+end
+local count = tonumber(ARGV[4])
+local rows = {}
+if count > 0 then rows = redis.call('LRANGE', KEYS[2], -count, -1) end
+return {found or '', redis.call('LLEN', KEYS[2]), rows}
 """
 
 
@@ -201,16 +207,17 @@ class RedisConversationStore:
         first = int(length) - len(rows) + 1
         return [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
 
-    async def receive(self, message: Message) -> Receipt:
+    async def receive(self, message: Message, recent: int = 0) -> Received:
         cid = message.conversation_id
-        found = await self.redis.eval(RECEIVE_SCRIPT, 3, self.keys.seen(cid, message.id), self.keys.history(cid),
-                                      self.keys.state(cid), message.model_dump_json(), SEEN_TTL_SECONDS,
-                                      self.idle_ttl)
-        if not isinstance(found, int):
-            # "1" was written before answered and stored were told apart: it meant handled
-            return Receipt.UNANSWERED if found == "stored" else Receipt.ANSWERED
-        await self._published(Entry(seq=found, message=message))
-        return Receipt.NEW
+        found, length, rows = await self.redis.eval(
+            RECEIVE_SCRIPT, 4, self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid),
+            self.keys.live(cid), message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
+        first = int(length) - len(rows) + 1
+        entries = [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+        if not found:
+            return Received(Receipt.NEW, entries)
+        # "1" was written before answered and stored were told apart: it meant handled
+        return Received(Receipt.UNANSWERED if found == "stored" else Receipt.ANSWERED, entries)
 
     async def mark_answered(self, conversation_id: str, message_id: str) -> None:
         await self.redis.set(self.keys.seen(conversation_id, message_id), "answered", ex=SEEN_TTL_SECONDS)

@@ -138,3 +138,30 @@ async def test_unclaimed_handoff_is_reminded_then_stops_after_claim(settings: Se
         assert (await built.queue.get(turn.handoff_id)).reminders == 2  # type: ignore[arg-type,union-attr]
     finally:
         await built.close()
+
+
+async def test_a_turn_reads_its_context_with_the_receipt(container: Container, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One store step stores the message, tells live subscribers and returns the history the turn needs."""
+    state = await container.dialogue.start("web", CUSTOMER)
+    await container.dialogue.handle(customer_says(state.id, "How do I reset my password?"))
+    subscription = await container.store.subscribe(state.id)
+    seen_history: list[list[str]] = []
+    respond = container.dialogue.responder.respond
+
+    async def recording(message: Message, history=()):  # type: ignore[no-untyped-def]
+        seen_history.append([m.text for m in history])
+        return await respond(message, history)
+
+    async def no_second_read(*args: object) -> None:
+        raise AssertionError("the turn read the history again")
+
+    monkeypatch.setattr(container.dialogue.responder, "respond", recording)
+    monkeypatch.setattr(container.store, "tail", no_second_read)
+    try:
+        await container.dialogue.handle(customer_says(state.id, "And how long is the link valid?", "m-2"))
+        event = await subscription.get(timeout=5)
+    finally:
+        await subscription.close()
+    assert seen_history[0][0] == "How do I reset my password?" and len(seen_history[0]) == 2
+    assert event is not None and event["type"] == "message" and event["seq"] == 3
+    assert event["message"]["id"] == "m-2"
