@@ -60,14 +60,23 @@ _RULES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]] 
 class Redactor:
     """Replaces the configured kinds of personal data; an empty set of kinds changes nothing."""
 
+    REMEMBERED = 4096  # texts whose redaction is kept: a turn redacts the conversation's earlier exchanges again
+
     def __init__(self, kinds: Iterable[str] = KINDS) -> None:
         self.kinds = tuple(k for k in KINDS if k in set(kinds))
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown personal data kind(s) {sorted(unknown)}; known: {list(KINDS)}")
+        self._done: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
+        if (done := self._done.get(text)) is not None:
+            return done
+        redacted = text
         for kind in self.kinds:  # cards before phones: a card number is also a long run of digits
             pattern, replacement = _RULES[kind]
-            text = pattern.sub(replacement, text)
-        return text
+            redacted = pattern.sub(replacement, redacted)
+        if len(self._done) >= self.REMEMBERED:
+            self._done.clear()  # a fresh start: no iteration another thread's insert could upset
+        self._done[text] = redacted
+        return redacted

@@ -34,8 +34,12 @@ NUMBERED = re.compile(r"^\s*(\d{1,3})[.)]\s+")
 _GAP = re.compile(r"^\s*\[\.\.\.\]\s*$")
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)  # the same help-centre sentences are compared turn after turn
 def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return _SPACES.sub(" ", text).strip().lower()
 
 
 def content_tokens(text: str) -> set[str]:

@@ -34,6 +34,17 @@ def test_redactor(text: str, redacted: str) -> None:
     assert Redactor([])(text) == text
 
 
+def test_a_redactor_that_remembers_its_texts_still_redacts_each_its_own_way() -> None:
+    """The remembered redactions are per redactor (per configured kinds) and survive a full memory."""
+    everything, cards_only = Redactor(), Redactor(["card"])
+    for _ in range(2):
+        assert everything(WRITTEN) == "reset password: card [card number] cvv [CVV] [email address]"
+        assert cards_only(WRITTEN) == "reset password: card [card number] cvv 123 ada@example.com"
+    for n in range(Redactor.REMEMBERED + 10):
+        assert everything(f"mail {n}@example.com") == "mail [email address]"
+    assert everything(WRITTEN) == "reset password: card [card number] cvv [CVV] [email address]"
+
+
 async def test_the_model_and_the_journal_see_no_card_number(bot: Container, llm: FakeOpenAI) -> None:
     llm.replies.append("To reset your password open Settings, choose Security and click Reset password [1].")
     earlier = Message(conversation_id="c", channel="web", sender=CUSTOMER, text=WRITTEN)
