@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,6 +26,13 @@ log = logging.getLogger(__name__)
 
 SEEN_TTL_SECONDS = 7 * 24 * 3600
 JOURNAL_KINDS = ("turn", "review", "shadow", "csat", "confirmation", "first_human_reply")
+
+
+@lru_cache(maxsize=4096)
+def _stored_message(row: str) -> Message:
+    """A history row as a Message. Rows never change once stored and Messages are frozen, so a recent row is
+    parsed once: every turn reads its conversation's last two dozen rows again."""
+    return Message.model_validate_json(row)
 
 
 class Keys:
@@ -197,7 +205,7 @@ class RedisConversationStore:
         after = max(0, after)
         rows = await self.redis.lrange(self.keys.history(conversation_id), after,
                                        after + limit - 1 if limit else -1)
-        return [Entry(seq=after + i + 1, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+        return [Entry(seq=after + i + 1, message=_stored_message(r)) for i, r in enumerate(rows)]
 
     async def tail(self, conversation_id: str, count: int) -> list[Entry]:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -205,7 +213,7 @@ class RedisConversationStore:
             pipe.lrange(self.keys.history(conversation_id), -count, -1)
             length, rows = await pipe.execute()
         first = int(length) - len(rows) + 1
-        return [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+        return [Entry(seq=first + i, message=_stored_message(r)) for i, r in enumerate(rows)]
 
     async def receive(self, message: Message, recent: int = 0) -> Received:
         cid = message.conversation_id
@@ -213,7 +221,7 @@ class RedisConversationStore:
             RECEIVE_SCRIPT, 4, self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid),
             self.keys.live(cid), message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
         first = int(length) - len(rows) + 1
-        entries = [Entry(seq=first + i, message=Message.model_validate_json(r)) for i, r in enumerate(rows)]
+        entries = [Entry(seq=first + i, message=_stored_message(r)) for i, r in enumerate(rows)]
         if not found:
             return Received(Receipt.NEW, entries)
         # "1" was written before answered and stored were told apart: it meant handled
