@@ -39,8 +39,10 @@ class EscalationJobs:
 
     async def open_handoff(self, payload: dict[str, Any]) -> None:
         handoff = Handoff.model_validate(payload["handoff"])
-        await self.queue.open(handoff)
-        current = await self.queue.get(handoff.id) or handoff
+        current = await self.queue.get(handoff.id)  # the turn opened it; a job of an earlier version did not
+        if current is None:
+            await self.queue.open(handoff)
+            current = await self.queue.get(handoff.id) or handoff
         if current.status is not HandoffStatus.QUEUED:
             return
         await self.queue.notify({"type": "handoff", "handoff_id": handoff.id,

@@ -119,3 +119,28 @@ def test_a_dead_workers_tasks_come_back_in_minutes() -> None:
     settings = Settings(redis_url="redis://127.0.0.1:6379/0", _env_file=None)  # type: ignore[call-arg]
     options = make_celery(settings).conf.broker_transport_options
     assert options["visibility_timeout"] == settings.task_visibility_timeout <= 10 * 60
+
+
+async def test_the_open_job_tells_the_agents_and_opens_only_what_the_turn_did_not(
+        container: Container, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    opened: list[str] = []
+    open_in_store = container.queue.open
+
+    async def counted(handoff: Handoff) -> bool:
+        opened.append(handoff.id)
+        return await open_in_store(handoff)
+
+    monkeypatch.setattr(container.queue, "open", counted)
+    subscription = await container.queue.subscribe()
+    try:
+        turned = waiting_handoff("c-turn")
+        await container.queue.open(turned)  # as a turn does before it queues the job
+        await container.escalation.open_handoff({"handoff": turned.model_dump(mode="json")})
+        queued_alone = waiting_handoff("c-earlier")  # a job queued by a version whose turns did not open it
+        await container.escalation.open_handoff({"handoff": queued_alone.model_dump(mode="json")})
+        told = [await subscription.get(timeout=5), await subscription.get(timeout=5)]
+    finally:
+        await subscription.close()
+    assert opened == ["h-c-turn", "h-c-earlier"]  # the job opened only the one no turn had
+    assert [e["handoff_id"] for e in told if e and e["type"] == "handoff"] == ["h-c-turn", "h-c-earlier"]
+    assert {h.id for h in await container.queue.open_handoffs()} == {"h-c-turn", "h-c-earlier"}
