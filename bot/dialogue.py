@@ -120,6 +120,8 @@ class DialogueManager:
             return await self._answered(message, Turn(duplicate=True, owner=state.owner))
         turn = await self._turn(state, message, times, [e.message for e in recent if e.message.id != message.id])
         turn.owner = state.owner  # the turn changed `state` as it changed the stored conversation
+        if any(reply.raw.get(REPLY_TO) == message.id for reply in turn.replies):
+            return turn  # the reply's commit marked the message answered
         return await self._answered(message, turn)
 
     async def _answered(self, message: Message, turn: Turn) -> Turn:
@@ -175,9 +177,10 @@ class DialogueManager:
         return turn
 
     async def _commit(self, state: ConversationState, reply: Message, push: bool) -> Message:
-        """The turn's state and its reply in one step: a stored reply means the whole turn took effect."""
+        """The turn's state, its reply and the message marked answered in one step: a stored reply means the
+        whole turn took effect."""
         state.updated_at = now()
-        await self.store.commit(state, reply)
+        await self.store.commit(state, reply, answered=reply.raw[REPLY_TO])
         if push:
             self._push(state, reply)
         return reply

@@ -57,8 +57,9 @@ class ConversationStore(Protocol):
 
     async def save(self, state: ConversationState) -> None: ...
 
-    async def commit(self, state: ConversationState, reply: Message) -> Entry:
-        """`save(state)` and `append(reply)` in one atomic step: both happen or neither."""
+    async def commit(self, state: ConversationState, reply: Message, answered: str | None = None) -> Entry:
+        """`save(state)` and `append(reply)` in one atomic step: both happen or neither. With `answered`, the
+        inbound message of that id is marked answered (`mark_answered`) in the same step."""
         ...
 
     async def append(self, message: Message) -> Entry:

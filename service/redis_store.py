@@ -177,13 +177,15 @@ class RedisConversationStore:
             pipe.expire(self.keys.history(state.id), ttl)
             await pipe.execute()
 
-    async def commit(self, state: ConversationState, reply: Message) -> Entry:
+    async def commit(self, state: ConversationState, reply: Message, answered: str | None = None) -> Entry:
         ttl = self._ttl(state)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=ttl)
             pipe.rpush(self.keys.history(state.id), reply.model_dump_json())
             pipe.expire(self.keys.history(state.id), ttl)
-            _, seq, _ = await pipe.execute()
+            if answered is not None:
+                pipe.set(self.keys.seen(state.id, answered), "answered", ex=SEEN_TTL_SECONDS)
+            seq = (await pipe.execute())[1]
         return await self._published(Entry(seq=int(seq), message=reply))
 
     async def _published(self, entry: Entry) -> Entry:
