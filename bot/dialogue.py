@@ -18,7 +18,7 @@ from bot.hours import BusinessHours
 from bot.observer import Observer, StageTimes, Unobserved, in_turn
 from bot.responder import HISTORY_MESSAGES, Responder, only_files
 from bot.runner import TaskRunner
-from bot.store import ConversationStore, Entry, HandoffQueue, Journal, Receipt
+from bot.store import ConversationStore, HandoffQueue, Journal, Receipt
 from bot.types import (
     Citation,
     ConversationState,
@@ -116,11 +116,12 @@ class DialogueManager:
             receipt, recent = await self.store.receive(message, recent=HISTORY_MESSAGES + 1)
         if receipt is Receipt.ANSWERED:
             return Turn(duplicate=True, owner=state.owner)
-        if receipt is Receipt.UNANSWERED and _replied_to(message, recent):  # the earlier turn got as far as replying
+        stored = [entry.message for entry in recent]
+        if receipt is Receipt.UNANSWERED and _replied_to(message, stored):  # the earlier turn got as far as replying
             return await self._answered(message, Turn(duplicate=True, owner=state.owner))
-        turn = await self._turn(state, message, times, [e.message for e in recent if e.message.id != message.id])
+        turn = await self._turn(state, message, times, [m for m in stored if m.id != message.id])
         turn.owner = state.owner  # the turn changed `state` as it changed the stored conversation
-        if any(reply.raw.get(REPLY_TO) == message.id for reply in turn.replies):
+        if _replied_to(message, turn.replies):
             return turn  # the reply's commit marked the message answered
         return await self._answered(message, turn)
 
@@ -293,9 +294,10 @@ class DialogueManager:
             self.runner.start("deliver", {"message": message.model_dump(mode="json")})
 
 
-def _replied_to(message: Message, recent: list[Entry]) -> bool:
-    """Whether a reply to this message is stored: it was stored with the turn's state (`_commit`)."""
-    return any(entry.message.raw.get(REPLY_TO) == message.id for entry in recent)
+def _replied_to(message: Message, messages: Sequence[Message]) -> bool:
+    """Whether a reply to this message is among `messages`: a reply is committed with the turn's state and
+    the message's mark (`_commit`), so a stored one means the whole turn took effect."""
+    return any(reply.raw.get(REPLY_TO) == message.id for reply in messages)
 
 
 def shadow_comparison(handoff: Handoff, sent_text: str) -> dict[str, object]:

@@ -35,6 +35,11 @@ def _stored_message(row: str) -> Message:
     return Message.model_validate_json(row)
 
 
+def _entries(first: int, rows: list[str]) -> list[Entry]:
+    """History rows as entries, the first at position `first`."""
+    return [Entry(seq=first + i, message=_stored_message(r)) for i, r in enumerate(rows)]
+
+
 class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -207,23 +212,21 @@ class RedisConversationStore:
         after = max(0, after)
         rows = await self.redis.lrange(self.keys.history(conversation_id), after,
                                        after + limit - 1 if limit else -1)
-        return [Entry(seq=after + i + 1, message=_stored_message(r)) for i, r in enumerate(rows)]
+        return _entries(after + 1, rows)
 
     async def tail(self, conversation_id: str, count: int) -> list[Entry]:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.llen(self.keys.history(conversation_id))
             pipe.lrange(self.keys.history(conversation_id), -count, -1)
             length, rows = await pipe.execute()
-        first = int(length) - len(rows) + 1
-        return [Entry(seq=first + i, message=_stored_message(r)) for i, r in enumerate(rows)]
+        return _entries(int(length) - len(rows) + 1, rows)
 
     async def receive(self, message: Message, recent: int = 0) -> Received:
         cid = message.conversation_id
         found, length, rows = await self.redis.eval(
             RECEIVE_SCRIPT, 4, self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid),
             self.keys.live(cid), message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
-        first = int(length) - len(rows) + 1
-        entries = [Entry(seq=first + i, message=_stored_message(r)) for i, r in enumerate(rows)]
+        entries = _entries(int(length) - len(rows) + 1, rows)
         if not found:
             return Received(Receipt.NEW, entries)
         # "1" was written before answered and stored were told apart: it meant handled
