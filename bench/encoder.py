@@ -68,11 +68,10 @@ def chunk_texts(folder: Path) -> list[str]:
 def ingest_seconds(folder: Path, rounds: int = 3) -> float:
     """The encoder's own time for everything ingest embeds for `folder`, in the calls ingest makes: the chunks
     with the blocks the answer composer scores, then the titles. The median of `rounds`."""
-    from knowledge.answer import scoring_texts
+    from knowledge.ingest import composer_blocks
 
     split = _split(folder)
-    sections = dict.fromkeys((c.section_text, c.section) for _, chunks in split for c in chunks if c.section_text)
-    blocks = list(dict.fromkeys(t for text, name in sections for t in scoring_texts(text, name)))
+    blocks = composer_blocks(c for _, chunks in split for c in chunks)
     texts = [c.embedded_text(d.title) for d, chunks in split for c in chunks] + blocks
     titles = sorted({d.title for d, _ in split})
     embed(texts[:8])  # warm

@@ -180,18 +180,10 @@ class ChromaKnowledgeBase:
         self._add_titles({r.title for r in records})
         self._changed()
 
-    def store_text_vectors(self, texts: Sequence[str], embedder: Embedder) -> int:
-        """Embed and keep help-centre texts that answers are composed from (never customers' words); texts
-        already stored (an unchanged section of an updated page, boilerplate shared by pages) are not
-        embedded again. Returns how many were new."""
-        missing = self.unstored_texts(texts)
-        for start in range(0, len(missing), _BATCH):
-            batch = missing[start:start + _BATCH]
-            self.keep_text_vectors(batch, embedder(batch))
-        return len(missing)
-
     def unstored_texts(self, texts: Sequence[str]) -> list[str]:
-        """The texts, once each, whose vectors are not stored yet: what an ingest still has to embed."""
+        """The help-centre texts answers are composed from (never customers' words), once each, whose vectors
+        are not stored yet: what an ingest still has to embed. An unchanged section of an updated page, or
+        boilerplate shared by pages, is embedded once."""
         wanted = {text_id(t): t for t in texts}
         present: set[str] = set()
         ids = list(wanted)

@@ -176,11 +176,8 @@ def _embed_batch(kb: ChromaKnowledgeBase, split: Sequence[tuple[Document, list[C
     unchanged section of an updated page, boilerplate shared by pages) are not embedded again.
 
     Returns the chunks' records, and the new blocks with their vectors."""
-    from knowledge.answer import scoring_texts
-
     inputs = [c.embedded_text(d.title) if title_prefix else c.text for d, chunks in split for c in chunks]
-    sections = dict.fromkeys((c.section_text, c.section) for _, chunks in split for c in chunks if c.section_text)
-    blocks = kb.unstored_texts([t for text, name in sections for t in scoring_texts(text, name)])
+    blocks = kb.unstored_texts(composer_blocks(c for _, chunks in split for c in chunks))
     texts = inputs + blocks
     vectors = embedder(texts) if texts else np.zeros((0, 384), dtype=np.float32)
     records: list[ChunkRecord] = []
@@ -194,6 +191,15 @@ def _embed_batch(kb: ChromaKnowledgeBase, split: Sequence[tuple[Document, list[C
                 section_text=chunk.section_text, page=document.page))
             row += 1
     return records, blocks, vectors[len(inputs):]
+
+
+def composer_blocks(chunks: Iterable[Chunk]) -> list[str]:
+    """The blocks the answer composer scores in these chunks' sections, once each: ingest embeds them, so
+    answering reads vectors."""
+    from knowledge.answer import scoring_texts
+
+    sections = dict.fromkeys((c.section_text, c.section) for c in chunks if c.section_text)
+    return list(dict.fromkeys(t for text, name in sections for t in scoring_texts(text, name)))
 
 
 def ingest_folder(kb: ChromaKnowledgeBase, folder: str | Path, *, progress: bool = True,

@@ -164,8 +164,12 @@ def test_answer_blocks_are_embedded_once(tmp_path: Path) -> None:
         seen.extend(texts)
         return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
 
-    assert kb.store_text_vectors(["Open Settings > Billing.", "Click Cancel.", "Open Settings > Billing."],
-                                 counting) == 2
-    assert kb.store_text_vectors(["Click Cancel.", "Confirm the cancellation."], counting) == 1
+    def store(texts: list[str]) -> int:  # as ingest does: what is not stored yet, embedded and kept
+        new = kb.unstored_texts(texts)
+        kb.keep_text_vectors(new, counting(new))
+        return len(new)
+
+    assert store(["Open Settings > Billing.", "Click Cancel.", "Open Settings > Billing."]) == 2
+    assert store(["Click Cancel.", "Confirm the cancellation."]) == 1
     assert seen == ["Open Settings > Billing.", "Click Cancel.", "Confirm the cancellation."]
     assert kb.embed_known(["Click Cancel."]).shape == (1, 384)
