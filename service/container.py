@@ -181,46 +181,60 @@ def _scores_inline(categorizer: Categorizer | None) -> bool:
     return isinstance(categorizer, TrainedCategorizer)
 
 
-_EMBEDDED_SERVERS: dict[str, Any] = {}
+_IN_PROCESS_SERVERS: dict[str, Any] = {}
 
 
 def build_redis(settings: Settings) -> Redis:
     """The request pool: bounded, so a burst waits up to `redis_pool_timeout` for a free connection (then 503)
     instead of opening connections until Redis or the process runs out."""
-    if not settings.redis_url:
-        return _embedded_redis()
-    pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=settings.redis_max_connections,
-                                           timeout=settings.redis_pool_timeout, **_connection_options("supportbot"))
+    url = settings.redis_url or _embedded_server_url(settings)
+    if not url:
+        return _in_process_redis()
+    pool = BlockingConnectionPool.from_url(url, max_connections=settings.redis_max_connections,
+                                           timeout=settings.redis_pool_timeout,
+                                           **_connection_options("supportbot", url))
     return Redis(connection_pool=pool)
 
 
 def build_live_redis(settings: Settings) -> Redis:
     """The live hub's own client: one pub/sub connection (a second only while a broken one is replaced).
     No retry: a broken connection must end its listeners, who may have missed messages meanwhile."""
-    if not settings.redis_url:
-        return _embedded_redis()
-    options = {**_connection_options("supportbot-live"), "retry": Retry(NoBackoff(), 0)}
-    return Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=2, **options))
+    url = settings.redis_url or _embedded_server_url(settings)
+    if not url:
+        return _in_process_redis()
+    options = {**_connection_options("supportbot-live", url), "retry": Retry(NoBackoff(), 0)}
+    return Redis(connection_pool=ConnectionPool.from_url(url, max_connections=2, **options))
 
 
-def _connection_options(name: str) -> dict[str, Any]:
+def _embedded_server_url(settings: Settings) -> str | None:
+    if settings.redis_url or settings.embedded_store == "memory":
+        return None
+    from service.embedded_redis import embedded_server_url
+
+    return embedded_server_url(required=settings.embedded_store == "server")
+
+
+def _connection_options(name: str, url: str) -> dict[str, Any]:
     # bounded connects: an unreachable Redis fails fast instead of hanging a request for minutes. A pooled
     # connection gone stale (Redis restarted since it was last used) fails its command; that command is tried
     # once more on a fresh connection, so a restart costs no request.
-    return {"decode_responses": True, "socket_connect_timeout": 5, "socket_keepalive": True,
-            "health_check_interval": 30, "client_name": name, "retry": Retry(NoBackoff(), 1)}
+    options = {"decode_responses": True, "socket_connect_timeout": 5, "health_check_interval": 30,
+               "client_name": name, "retry": Retry(NoBackoff(), 1)}
+    if not url.startswith("unix://"):  # TCP keepalive; a Unix socket has none (redis-py refuses the option)
+        options["socket_keepalive"] = True
+    return options
 
 
-# An in-process connection is a pair of Python objects, so the embedded store needs no bound on them; redis-py's
+# An in-process connection is a pair of Python objects, so fakeredis needs no bound on them; redis-py's
 # default (100) answered a burst of a few hundred concurrent turns with "Too many connections" (503).
-EMBEDDED_CONNECTIONS = 1_000_000
+IN_PROCESS_CONNECTIONS = 1_000_000
 
 
-def _embedded_redis() -> Redis:
+def _in_process_redis() -> Redis:
     import fakeredis
 
-    server = _EMBEDDED_SERVERS.setdefault("default", fakeredis.FakeServer())
-    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, max_connections=EMBEDDED_CONNECTIONS)
+    server = _IN_PROCESS_SERVERS.setdefault("default", fakeredis.FakeServer())
+    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, max_connections=IN_PROCESS_CONNECTIONS)
 
 
 def build_notifiers(settings: Settings, redis: Redis, store: RedisConversationStore,

