@@ -81,22 +81,52 @@ class Keys:
         return f"{self.prefix}:conversations"
 
 
+# A stored message goes to the conversation's live subscribers with its position, in the same step as its store,
+# as {"type": "message", "seq": ..., "message": ...}. The scripts below define `publish_message(channel, seq, row)`.
+PUBLISH_MESSAGE = """
+local function publish_message(channel, seq, row)
+  redis.call('PUBLISH', channel, '{"type": "message", "seq": ' .. seq .. ', "message": ' .. row .. '}')
+end
+"""
+
 # Stored if and only if seen, in one step: a crash can leave a message stored and unanswered (the next
 # delivery answers it), never seen and missing, nor stored twice. A new message is published with its
 # position, and the history's last ARGV[4] entries come back with the receipt: the turn needs no second read.
-RECEIVE_SCRIPT = """
+RECEIVE_SCRIPT = PUBLISH_MESSAGE + """
 local found = redis.call('GET', KEYS[1])
 if not found then
   redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
   local seq = redis.call('RPUSH', KEYS[2], ARGV[1])
   local ttl = redis.call('TTL', KEYS[3])
   redis.call('EXPIRE', KEYS[2], ttl > 0 and ttl or tonumber(ARGV[3]))
-  redis.call('PUBLISH', KEYS[4], '{"type": "message", "seq": ' .. seq .. ', "message": ' .. ARGV[1] .. '}')
+  publish_message(KEYS[4], seq, ARGV[1])
 end
 local count = tonumber(ARGV[4])
 local rows = {}
 if count > 0 then rows = redis.call('LRANGE', KEYS[2], -count, -1) end
 return {found or '', redis.call('LLEN', KEYS[2]), rows}
+"""
+
+# A turn's effect in one step: the state, the reply, the history's clock, the answered message's mark (KEYS[4],
+# when given) and the reply's publication with its position.
+COMMIT_SCRIPT = PUBLISH_MESSAGE + """
+local ttl = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+local seq = redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ttl)
+if KEYS[4] then redis.call('SET', KEYS[4], 'answered', 'EX', ARGV[4]) end
+publish_message(KEYS[3], seq, ARGV[2])
+return seq
+"""
+
+# A message added outside a turn (an agent's reply, a notice); the history lives as long as its conversation:
+# renewed with it, never longer.
+APPEND_SCRIPT = PUBLISH_MESSAGE + """
+local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
+local ttl = redis.call('TTL', KEYS[2])
+redis.call('EXPIRE', KEYS[1], ttl > 0 and ttl or tonumber(ARGV[2]))
+publish_message(KEYS[3], seq, ARGV[1])
+return seq
 """
 
 
@@ -168,8 +198,10 @@ class RedisConversationStore:
         return self.kept_ttl if state.handoff_id or state.agent else self.idle_ttl
 
     async def create(self, state: ConversationState) -> None:
-        await self.redis.set(self.keys.state(state.id), state.model_dump_json(), ex=self._ttl(state))
-        await self.redis.zadd(self.keys.conversations, {state.id: state.created_at})
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=self._ttl(state))
+            pipe.zadd(self.keys.conversations, {state.id: state.created_at})
+            await pipe.execute()
 
     async def load(self, conversation_id: str) -> ConversationState | None:
         raw = await self.redis.get(self.keys.state(conversation_id))
@@ -183,30 +215,18 @@ class RedisConversationStore:
             await pipe.execute()
 
     async def commit(self, state: ConversationState, reply: Message, answered: str | None = None) -> Entry:
-        ttl = self._ttl(state)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=ttl)
-            pipe.rpush(self.keys.history(state.id), reply.model_dump_json())
-            pipe.expire(self.keys.history(state.id), ttl)
-            if answered is not None:
-                pipe.set(self.keys.seen(state.id, answered), "answered", ex=SEEN_TTL_SECONDS)
-            seq = (await pipe.execute())[1]
-        return await self._published(Entry(seq=int(seq), message=reply))
-
-    async def _published(self, entry: Entry) -> Entry:
-        await self.redis.publish(self.keys.live(entry.message.conversation_id),
-                                 json.dumps({"type": "message", **entry.model_dump(mode="json")}))
-        return entry
+        keys = [self.keys.state(state.id), self.keys.history(state.id), self.keys.live(state.id)]
+        if answered is not None:
+            keys.append(self.keys.seen(state.id, answered))
+        seq = await self.redis.eval(COMMIT_SCRIPT, len(keys), *keys, state.model_dump_json(),
+                                    reply.model_dump_json(), self._ttl(state), SEEN_TTL_SECONDS)
+        return Entry(seq=int(seq), message=reply)
 
     async def append(self, message: Message) -> Entry:
-        history, state = self.keys.history(message.conversation_id), self.keys.state(message.conversation_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(history, message.model_dump_json())
-            pipe.ttl(state)
-            seq, ttl = await pipe.execute()
-        # the history lives as long as its conversation: renewed with it, never longer
-        await self.redis.expire(history, int(ttl) if ttl and int(ttl) > 0 else self.idle_ttl)
-        return await self._published(Entry(seq=int(seq), message=message))
+        cid = message.conversation_id
+        seq = await self.redis.eval(APPEND_SCRIPT, 3, self.keys.history(cid), self.keys.state(cid),
+                                    self.keys.live(cid), message.model_dump_json(), self.idle_ttl)
+        return Entry(seq=int(seq), message=message)
 
     async def history(self, conversation_id: str, after: int = 0, limit: int | None = None) -> list[Entry]:
         after = max(0, after)
