@@ -110,10 +110,7 @@ class DialogueManager:
 
     async def _handle_locked(self, message: Message, times: StageTimes) -> Turn:
         with times("store"):
-            state = await self.store.load(message.conversation_id)
-            if state is None:
-                raise ConversationNotFound(message.conversation_id)
-            receipt, recent = await self.store.receive(message, recent=HISTORY_MESSAGES + 1)
+            receipt, recent, state = await self.store.receive(message, recent=HISTORY_MESSAGES + 1)
         if receipt is Receipt.ANSWERED:
             return Turn(duplicate=True, owner=state.owner)
         stored = [entry.message for entry in recent]

@@ -28,11 +28,12 @@ class Receipt(StrEnum):
 
 
 class Received(NamedTuple):
-    """A delivery's receipt and the history's last entries as it left them: the turn's context, read in the
-    same step as the message was stored."""
+    """A delivery's receipt, the history's last entries as it left them and the conversation's state: the
+    turn's context, read in the same step as the message was stored."""
 
     receipt: Receipt
     recent: list[Entry]
+    state: ConversationState
 
 
 class Subscription(Protocol):
@@ -77,7 +78,8 @@ class ConversationStore(Protocol):
     async def receive(self, message: Message, recent: int = 0) -> Received:
         """Add an inbound message to the history once, however often it is delivered (one atomic step:
         stored if and only if seen), tell subscribers of a new one, and say whether a turn already answered it.
-        With `recent`, the history's last `recent` entries (oldest first) come back in the same step."""
+        The conversation's state comes back in the same step, and with `recent` the history's last `recent`
+        entries (oldest first). Raises ConversationNotFound, having stored nothing, when there is none."""
         ...
 
     async def mark_answered(self, conversation_id: str, message_id: str) -> None:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, WatchError
 
-from bot.errors import AlreadyClaimed, HandoffNotFound
+from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound
 from bot.store import Entry, Receipt, Received
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
 from service.live_hub import HubSubscription, LiveHub
@@ -91,8 +91,11 @@ end
 
 # Stored if and only if seen, in one step: a crash can leave a message stored and unanswered (the next
 # delivery answers it), never seen and missing, nor stored twice. A new message is published with its
-# position, and the history's last ARGV[4] entries come back with the receipt: the turn needs no second read.
+# position; the history's last ARGV[4] entries and the conversation's state come back with the receipt, so
+# the turn needs no second read. A message for no conversation is not stored.
 RECEIVE_SCRIPT = PUBLISH_MESSAGE + """
+local state = redis.call('GET', KEYS[3])
+if not state then return {'', 0, {}, ''} end
 local found = redis.call('GET', KEYS[1])
 if not found then
   redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
@@ -104,7 +107,7 @@ end
 local count = tonumber(ARGV[4])
 local rows = {}
 if count > 0 then rows = redis.call('LRANGE', KEYS[2], -count, -1) end
-return {found or '', redis.call('LLEN', KEYS[2]), rows}
+return {found or '', redis.call('LLEN', KEYS[2]), rows, state}
 """
 
 # A turn's effect in one step: the state, the reply, the history's clock, the answered message's mark (KEYS[4],
@@ -243,14 +246,17 @@ class RedisConversationStore:
 
     async def receive(self, message: Message, recent: int = 0) -> Received:
         cid = message.conversation_id
-        found, length, rows = await self.redis.eval(
+        found, length, rows, raw_state = await self.redis.eval(
             RECEIVE_SCRIPT, 4, self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid),
             self.keys.live(cid), message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
+        if not raw_state:
+            raise ConversationNotFound(cid)
         entries = _entries(int(length) - len(rows) + 1, rows)
+        state = ConversationState.model_validate_json(raw_state)
         if not found:
-            return Received(Receipt.NEW, entries)
+            return Received(Receipt.NEW, entries, state)
         # "1" was written before answered and stored were told apart: it meant handled
-        return Received(Receipt.UNANSWERED if found == "stored" else Receipt.ANSWERED, entries)
+        return Received(Receipt.UNANSWERED if found == "stored" else Receipt.ANSWERED, entries, state)
 
     async def mark_answered(self, conversation_id: str, message_id: str) -> None:
         await self.redis.set(self.keys.seen(conversation_id, message_id), "answered", ex=SEEN_TTL_SECONDS)

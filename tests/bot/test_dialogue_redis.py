@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.desk import agent
+from bot.errors import ConversationNotFound
 from bot.runner import InlineTaskRunner
 from bot.testing import FailingKnowledgeBase, FirstSentenceAnswerer, InMemoryKnowledgeBase, sample_knowledge
 from bot.types import Decision, EscalationReason, Message, Owner, Participant, Role
@@ -141,7 +144,8 @@ async def test_unclaimed_handoff_is_reminded_then_stops_after_claim(settings: Se
 
 
 async def test_a_turn_reads_its_context_with_the_receipt(container: Container, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """One store step stores the message, tells live subscribers and returns the history the turn needs."""
+    """One store step stores the message, tells live subscribers and returns the state and the history the
+    turn needs."""
     state = await container.dialogue.start("web", CUSTOMER)
     await container.dialogue.handle(customer_says(state.id, "How do I reset my password?"))
     subscription = await container.store.subscribe(state.id)
@@ -157,6 +161,7 @@ async def test_a_turn_reads_its_context_with_the_receipt(container: Container, m
 
     monkeypatch.setattr(container.dialogue.responder, "respond", recording)
     monkeypatch.setattr(container.store, "tail", no_second_read)
+    monkeypatch.setattr(container.store, "load", no_second_read)
     try:
         await container.dialogue.handle(customer_says(state.id, "And how long is the link valid?", "m-2"))
         event = await subscription.get(timeout=5)
@@ -165,3 +170,10 @@ async def test_a_turn_reads_its_context_with_the_receipt(container: Container, m
     assert seen_history[0][0] == "How do I reset my password?" and len(seen_history[0]) == 2
     assert event is not None and event["type"] == "message" and event["seq"] == 3
     assert event["message"]["id"] == "m-2"
+
+
+async def test_a_message_for_no_conversation_is_refused_and_not_stored(container: Container) -> None:
+    with pytest.raises(ConversationNotFound):
+        await container.dialogue.handle(customer_says("no-such-conversation", "Hello?", "m-1"))
+    assert await container.store.history("no-such-conversation") == []
+    assert await container.redis.exists(container.store.keys.seen("no-such-conversation", "m-1")) == 0
