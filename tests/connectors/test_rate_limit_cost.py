@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from fastapi import HTTPException
 
-from connectors.ratelimit import RateLimits
+from connectors.ratelimit import RateLimits, SweptMemoryStorage
 from service.settings import Settings
 
 
@@ -44,3 +44,40 @@ async def test_the_limit_still_holds_per_key(settings: Settings, embedded: bool)
         await limits.check("messages_per_conversation", "ada")
     assert refused.value.status_code == 429 and 1 <= int(refused.value.headers["Retry-After"]) <= 60
     await limits.check("messages_per_conversation", "grace")  # another conversation is not held back
+
+
+async def test_counted_keys_are_swept_once_a_second_not_after_every_hit(settings: Settings,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = RateLimits.from_settings(settings.model_copy(update={"redis_url": None}))
+    storage = limits.limiter.storage
+    assert isinstance(storage, SweptMemoryStorage)
+    sweeps = 0
+    sweep = storage._MemoryStorage__expire_events  # type: ignore[attr-defined]
+
+    async def counted() -> None:
+        nonlocal sweeps
+        sweeps += 1
+        await sweep()
+
+    monkeypatch.setattr(storage, "_MemoryStorage__expire_events", counted)
+    for visitor in range(300):  # each sweep walks every key counted so far
+        await limits.check("messages_per_conversation", f"conversation-{visitor}")
+        await asyncio.sleep(0)  # a finished sweep lets the next hit start another
+    assert sweeps == 1  # the library alone: one per hit
+
+
+async def test_expired_counters_are_not_counted_and_their_memory_is_given_back(settings: Settings) -> None:
+    limits = RateLimits.from_settings(settings.model_copy(update={"redis_url": None, "rate_limits": {
+        "messages_per_conversation": "2/second"}}))
+    storage = limits.limiter.storage
+    assert isinstance(storage, SweptMemoryStorage)
+    for _ in range(2):
+        await limits.check("messages_per_conversation", "ada")
+    with pytest.raises(HTTPException):
+        await limits.check("messages_per_conversation", "ada")
+    await asyncio.sleep(2.2)  # two windows later nothing of those hits weighs any more
+    await limits.check("messages_per_conversation", "grace")  # a hit after a second starts a sweep
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not any("ada" in key for key in storage.storage)
+    await limits.check("messages_per_conversation", "ada")
