@@ -186,11 +186,13 @@ _IN_PROCESS_SERVERS: dict[str, Any] = {}
 
 def build_redis(settings: Settings) -> Redis:
     """The request pool: bounded, so a burst waits up to `redis_pool_timeout` for a free connection (then 503)
-    instead of opening connections until Redis or the process runs out."""
+    instead of opening connections until Redis or the process runs out. The embedded server serves this
+    process alone, so its bound is what one process's backlog can hold in flight, not a share of a Redis."""
     url = settings.redis_url or _embedded_server_url(settings)
     if not url:
         return _in_process_redis()
-    pool = BlockingConnectionPool.from_url(url, max_connections=settings.redis_max_connections,
+    size = settings.redis_max_connections if settings.redis_url else EMBEDDED_SERVER_CONNECTIONS
+    pool = BlockingConnectionPool.from_url(url, max_connections=size,
                                            timeout=settings.redis_pool_timeout,
                                            **_connection_options("supportbot", url))
     return Redis(connection_pool=pool)
@@ -224,6 +226,10 @@ def _connection_options(name: str, url: str) -> dict[str, Any]:
         options["socket_keepalive"] = True
     return options
 
+
+# Commands in flight at once on the embedded server: a backlog of turns under a flood holds one connection per
+# command whose reply the loop has not read yet. Within the usual limit of 1,024 open files per process.
+EMBEDDED_SERVER_CONNECTIONS = 512
 
 # An in-process connection is a pair of Python objects, so fakeredis needs no bound on them; redis-py's
 # default (100) answered a burst of a few hundred concurrent turns with "Too many connections" (503).
