@@ -42,6 +42,7 @@ from connectors.webchat.files import webchat_files_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
+from service.heap import settle_heap
 from service.metrics import REDIS_ERRORS, CountLiveSockets, CountRedisErrors, exposition
 from service.openapi import allow_every_method_of_the_path, publish_whole_schema
 from service.privacy import CustomerRecords
@@ -121,7 +122,17 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
+async def warmed(container: Container, serving_process: bool) -> None:
+    """Load what the first turn would; then, in a process that exists to serve, tune its garbage collector
+    for that heap (service/heap.py)."""
+    await container.warm_up()
+    if serving_process:
+        settle_heap()
+
+
+def create_app(settings: Settings, container: Container | None = None, *, serving_process: bool = False) -> FastAPI:
+    """`serving_process`: the app is what this process is for (`supportbot serve`, a uvicorn worker), not one
+    of many apps a test or a tool builds in its own process."""
     container = container or build_container(settings)
 
     accounts = Accounts(container.redis, settings.redis_prefix)
@@ -145,7 +156,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             from service.demo import seed_history
 
             await seed_history(container, accounts)
-        warm_up = asyncio.create_task(container.warm_up())  # the first customer should not wait for it
+        warm_up = asyncio.create_task(warmed(container, serving_process))  # the first customer should not wait for it
         yield
         warm_up.cancel()
         await container.close()
@@ -251,4 +262,4 @@ def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` and multi-process serving: each process reads the same settings."""
     from service.settings import load_settings
 
-    return create_app(load_settings())
+    return create_app(load_settings(), serving_process=True)

@@ -59,7 +59,7 @@ def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[n
                     workers=args.workers, log_level=args.log_level, log_config=logs)
         return 0
     generated = not settings.agent_token
-    app = create_app(settings)
+    app = create_app(settings, serving_process=True)
     # the token is shown only when generated here (nobody could learn it otherwise), never one configured
     token = f"  agent token {settings.agent_token}" if generated else ""
     logging.getLogger("supportbot").info(f"widget demo {base}/demo  agent console {base}/console{token}  "
