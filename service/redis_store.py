@@ -1,6 +1,7 @@
 """Conversation state, handoff queue and journal in Redis, so any number of processes share them.
 
-The same code runs against a real Redis server and, in the embedded mode, against fakeredis in-process.
+The same code runs against a configured Redis server and, in the embedded mode, against the Redis server the
+process starts for itself or fakeredis in-process (service/embedded_redis.py); it needs Redis 6.2 or newer.
 """
 
 from __future__ import annotations
