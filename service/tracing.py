@@ -88,12 +88,17 @@ class TracingObserver:
         from opentelemetry import trace
 
         turn_id = TURN_ID.get() or ""
+        blocks = self.pending.pop(turn_id, [])
         ended = time_ns()
-        span = self.tracer.start_span("supportbot.turn", start_time=ended - int(seconds * 1e9), attributes={
+        # the turn's duration comes from another clock than its blocks' wall times, and this thread may have
+        # waited for the GIL between the two readings: the turn's span still encloses every block's
+        started = min([ended - int(seconds * 1e9), *(block_start for _, block_start, _ in blocks)])
+        ended = max([ended, *(block_end for _, _, block_end in blocks)])
+        span = self.tracer.start_span("supportbot.turn", start_time=started, attributes={
             "supportbot.turn_id": turn_id, "supportbot.conversation_id": CONVERSATION_ID.get() or "",
             "supportbot.channel": channel, "supportbot.decision": decision})
         inside = trace.set_span_in_context(span)
-        for stage, started_ns, ended_ns in self.pending.pop(turn_id, []):
+        for stage, started_ns, ended_ns in blocks:
             self.tracer.start_span(f"supportbot.{stage}", context=inside, start_time=started_ns,
                                    attributes={"supportbot.stage": stage}).end(end_time=ended_ns)
         span.end(end_time=ended)
