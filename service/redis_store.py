@@ -83,10 +83,20 @@ class Keys:
 
 
 # A stored message goes to the conversation's live subscribers with its position, in the same step as its store,
-# as {"type": "message", "seq": ..., "message": ...}. The scripts below define `publish_message(channel, seq, row)`.
-PUBLISH_MESSAGE = """
+# as {"type": "message", "seq": ..., "message": ...}. The scripts below share these two functions:
+# `publish_message(channel, seq, row)`, and `append_message(history, state, channel, row, idle_ttl)`, which adds a
+# message to a history that lives as long as its conversation (renewed with it, never longer), publishes it
+# and returns its position.
+MESSAGE_FUNCTIONS = """
 local function publish_message(channel, seq, row)
   redis.call('PUBLISH', channel, '{"type": "message", "seq": ' .. seq .. ', "message": ' .. row .. '}')
+end
+local function append_message(history, state, channel, row, idle_ttl)
+  local seq = redis.call('RPUSH', history, row)
+  local ttl = redis.call('TTL', state)
+  redis.call('EXPIRE', history, ttl > 0 and ttl or tonumber(idle_ttl))
+  publish_message(channel, seq, row)
+  return seq
 end
 """
 
@@ -94,16 +104,13 @@ end
 # delivery answers it), never seen and missing, nor stored twice. A new message is published with its
 # position; the history's last ARGV[4] entries and the conversation's state come back with the receipt, so
 # the turn needs no second read. A message for no conversation is not stored.
-RECEIVE_SCRIPT = PUBLISH_MESSAGE + """
+RECEIVE_SCRIPT = MESSAGE_FUNCTIONS + """
 local state = redis.call('GET', KEYS[3])
 if not state then return {'', 0, {}, ''} end
 local found = redis.call('GET', KEYS[1])
 if not found then
   redis.call('SET', KEYS[1], 'stored', 'EX', ARGV[2])
-  local seq = redis.call('RPUSH', KEYS[2], ARGV[1])
-  local ttl = redis.call('TTL', KEYS[3])
-  redis.call('EXPIRE', KEYS[2], ttl > 0 and ttl or tonumber(ARGV[3]))
-  publish_message(KEYS[4], seq, ARGV[1])
+  append_message(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3])
 end
 local count = tonumber(ARGV[4])
 local rows = {}
@@ -113,7 +120,7 @@ return {found or '', redis.call('LLEN', KEYS[2]), rows, state}
 
 # A turn's effect in one step: the state, the reply, the history's clock, the answered message's mark (KEYS[4],
 # when given) and the reply's publication with its position.
-COMMIT_SCRIPT = PUBLISH_MESSAGE + """
+COMMIT_SCRIPT = MESSAGE_FUNCTIONS + """
 local ttl = tonumber(ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
 local seq = redis.call('RPUSH', KEYS[2], ARGV[2])
@@ -123,14 +130,9 @@ publish_message(KEYS[3], seq, ARGV[2])
 return seq
 """
 
-# A message added outside a turn (an agent's reply, a notice); the history lives as long as its conversation:
-# renewed with it, never longer.
-APPEND_SCRIPT = PUBLISH_MESSAGE + """
-local seq = redis.call('RPUSH', KEYS[1], ARGV[1])
-local ttl = redis.call('TTL', KEYS[2])
-redis.call('EXPIRE', KEYS[1], ttl > 0 and ttl or tonumber(ARGV[2]))
-publish_message(KEYS[3], seq, ARGV[1])
-return seq
+# A message added outside a turn (an agent's reply, a notice).
+APPEND_SCRIPT = MESSAGE_FUNCTIONS + """
+return append_message(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 """
 
 
