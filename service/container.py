@@ -209,7 +209,7 @@ def build_live_redis(settings: Settings) -> Redis:
 
 
 def _embedded_server_url(settings: Settings) -> str | None:
-    if settings.redis_url or settings.embedded_store == "memory":
+    if settings.embedded_store == "memory":
         return None
     from service.embedded_redis import embedded_server_url
 

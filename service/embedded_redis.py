@@ -61,6 +61,7 @@ def _end_with_parent() -> Callable[[], None] | None:
 
 
 FOLDER_PREFIX = "supportbot-redis-"
+SOCKET_NAME = "redis.sock"
 STALE_AFTER_SECONDS = 60
 
 
@@ -76,7 +77,7 @@ def remove_stale_folders(parent: Path | None = None) -> int:
             continue
         with socket.socket(socket.AF_UNIX) as probe:
             try:
-                probe.connect(str(folder / "redis.sock"))
+                probe.connect(str(folder / SOCKET_NAME))
                 continue  # a live server
             except OSError:
                 pass
@@ -91,8 +92,8 @@ class EmbeddedRedisServer:
     def __init__(self, executable: Path) -> None:
         self.executable = executable
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # short: socket paths are limited to 107
-        self.socket = self.folder / "redis.sock"
-        self.log = self.folder / "redis.log"
+        self.socket = self.folder / SOCKET_NAME
+        self.logfile = self.folder / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -103,18 +104,19 @@ class EmbeddedRedisServer:
         self.process = subprocess.Popen(
             [str(self.executable), "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
              "--save", "", "--appendonly", "no", "--dir", str(self.folder), "--loglevel", "warning",
-             "--logfile", str(self.log)],
+             "--logfile", str(self.logfile)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
             preexec_fn=_end_with_parent(), start_new_session=True)  # Ctrl-C reaches the parent, which stops it
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.log.read_text(errors="replace").strip() if self.log.exists() else ""
+                error = self.logfile.read_text(errors="replace").strip() if self.logfile.exists() else ""
                 self.stop()
                 raise EmbeddedStoreUnavailable(f"the embedded Redis server exited at start: {error or 'no message'}")
             if self.socket.exists():
                 try:
-                    redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).ping()
+                    with redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1) as probe:
+                        probe.ping()
                     return
                 except redis.ConnectionError:
                     pass
