@@ -21,6 +21,7 @@ from service.container import build_container, build_redis
 from service.embedded_redis import EmbeddedRedisServer, EmbeddedStoreUnavailable, bundled_server
 from service.settings import Settings
 from tests.net import free_port, wait_healthy
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bundled_server = pytest.mark.skipif(bundled_server() is None,
@@ -40,12 +41,7 @@ def alive(pid: int) -> bool:
 
 
 def gone_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_for(lambda: not alive(pid), timeout=seconds, what=f"process {pid} to end")
 
 
 @needs_bundled_server
