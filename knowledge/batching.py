@@ -84,29 +84,34 @@ class Batcher(Generic[Item, Result]):
 
 
 class AsyncBatcher(Generic[Item, Result]):
-    """`await batcher(items)` from an event loop returns `function(items)`: one worker thread runs `function`
-    over everything waiting (up to `max_items`) and settles each caller's future with its own rows.
+    """`await batcher(items)` from an event loop returns `function(items)`: a worker thread runs `function`
+    over everything waiting (up to `max_items`) and settles each caller's future with its own rows. With
+    `workers` threads, a batch forms while another runs (the encoder's lanes).
 
     A turn on the event loop then waits for the encoder without a thread of its own: no hop to a pool
     thread and back, and no pool threads contending for the GIL while they wait.
     """
 
-    def __init__(self, function: Callable[[list[Item]], Result], max_items: int = 128, name: str = "batcher") -> None:
+    def __init__(self, function: Callable[[list[Item]], Result], max_items: int = 128, name: str = "batcher",
+                 workers: int = 1) -> None:
         self.function = function
         self.max_items = max_items
         self.name = name
+        self.workers = workers
         self._pending: deque[tuple[list[Item], asyncio.Future[Any], asyncio.AbstractEventLoop]] = deque()
         self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     async def __call__(self, items: Sequence[Item]) -> Result:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._cond:
             self._pending.append((list(items), future, loop))
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._serve, name=self.name, daemon=True)
-                self._worker.start()
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            while len(self._threads) < self.workers:
+                self._threads.append(threading.Thread(target=self._serve, daemon=True,
+                                                      name=f"{self.name}-{len(self._threads) + 1}"))
+                self._threads[-1].start()
             self._cond.notify()
         result: Result = await future
         return result

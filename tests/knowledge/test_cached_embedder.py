@@ -103,3 +103,30 @@ async def test_the_async_cache_returns_what_the_sync_one_does() -> None:
     texts = ["reset your password", "refunds take five days", "reset your password"]
     np.testing.assert_allclose(await cache.encode_async(texts), embed(texts), atol=1e-5)
     np.testing.assert_allclose(await cache.encode_async(texts[:1]), cache(texts[:1]), atol=1e-6)
+
+
+async def test_with_two_workers_a_batch_runs_while_another_is_held() -> None:
+    """The encoder's lanes: a second worker takes what queued while the first one's call still runs."""
+    import asyncio
+    import threading
+
+    from knowledge.batching import AsyncBatcher
+
+    gate = threading.Event()
+    workers: list[str] = []
+
+    def encode(texts: list[str]) -> list[str]:
+        workers.append(threading.current_thread().name)
+        if texts == ["held"]:
+            gate.wait(5)
+        return [text.upper() for text in texts]
+
+    batcher: AsyncBatcher[str, list[str]] = AsyncBatcher(encode, name="lane", workers=2)
+    held = asyncio.create_task(batcher(["held"]))
+    while not workers:
+        await asyncio.sleep(0.001)
+    assert await asyncio.wait_for(batcher(["next", "one"]), 5) == ["NEXT", "ONE"]  # not behind the held call
+    assert not held.done()
+    gate.set()
+    assert await held == ["HELD"]
+    assert sorted(set(workers)) == ["lane-1", "lane-2"]

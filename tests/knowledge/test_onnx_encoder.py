@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
+import pytest
 
 from knowledge.embedding import TorchEncoder, load_encoder, model_folder
 from knowledge.onnx_encoder import OnnxEncoder, graph_path, length_batches
@@ -36,3 +40,25 @@ def test_vectors_do_not_depend_on_the_batch() -> None:
     together = encoder.encode(texts)
     alone = np.vstack([encoder.encode([t]) for t in texts])
     assert float((together * alone).sum(axis=1).min()) > 0.99999
+
+
+def test_lanes_give_the_same_vectors_and_spread_a_large_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two lanes of one thread each: a call larger than a batch runs its batches on both at once, a batch of
+    turns runs in its caller's thread, and no vector changes."""
+    texts = [f"question {i} about refunds" for i in range(10)] + ["reply " * 80, "When is support open?"]
+    one_lane = OnnxEncoder(model_folder(), threads=2, lanes=1)
+    two_lanes = OnnxEncoder(model_folder(), threads=2, lanes=2)
+    threads: list[str] = []
+    run = two_lanes._encode_batch
+
+    def recorded(encoded: list[Any]) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        return run(encoded)
+
+    monkeypatch.setattr(two_lanes, "_encode_batch", recorded)
+    np.testing.assert_allclose(two_lanes.encode(texts, batch_size=4), one_lane.encode(texts, batch_size=4), atol=1e-5)
+    assert len(threads) == 4 and all(name.startswith("encoder-lane") for name in threads)
+    assert len(set(threads)) == 2
+    threads.clear()
+    np.testing.assert_allclose(two_lanes.encode(texts[:3]), one_lane.encode(texts[:3]), atol=1e-5)
+    assert threads == [threading.current_thread().name]
