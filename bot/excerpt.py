@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -35,11 +36,18 @@ def first_used_sentence(text: str, used: str) -> int:
     target = folded(used)
     if not target:
         return 0
+    return next((at for at, words in _sentences(text) if words in target), 0)
+
+
+@lru_cache(maxsize=4096)  # passages are cited answer after answer: each is split once
+def _sentences(text: str) -> tuple[tuple[int, str], ...]:
+    """Where each sentence of at least four words begins, with its folded words."""
+    out: list[tuple[int, str]] = []
     position = 0
     for piece in _SENTENCE_END.split(text):
         at = text.find(piece, position)
         position = at + len(piece) if at >= 0 else position
         words = folded(piece)
-        if len(words.split()) >= 4 and words in target:
-            return max(at, 0)
-    return 0
+        if len(words.split()) >= 4:
+            out.append((max(at, 0), words))
+    return tuple(out)

@@ -156,24 +156,25 @@ class Candidate:
     order: int
     block: Block
     heading: str  # a label or question line just before the block: scored with it, never shown
+    scored: str  # heading and the block's words, as far as the encoder reads
+    probes: tuple[str, ...]  # its first sentences' opening words, as a retrieved chunk holding it would
 
     def scored_text(self) -> str:
-        """Heading and the block's words, as far as the encoder reads."""
-        text = " ".join(self.block.text.split()[:SCORED_WORDS])
-        return f"{self.heading}\n{text}" if self.heading else text
+        return self.scored
 
 
 def section_candidates(section_text: str, passage: int = 0, section: str = "") -> list[Candidate]:
     """Every block of a section an answer may use, in order, with the heading it sits under (a label or
     question line in the text, else the section's own heading)."""
-    return [Candidate(passage, order, block, heading) for order, block, heading in _parsed(section_text, section)]
+    return [Candidate(passage, *parsed) for parsed in _parsed(section_text, section)]
 
 
 @lru_cache(maxsize=1024)  # the sections answers come from: a few hundred in a help centre
-def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str], ...]:
-    """A section's usable blocks, parsed and screened once: the same sections answer question after question,
-    and parsing them (the safety screen's patterns on every sentence) was most of composing an answer."""
-    out: list[tuple[int, Block, str]] = []
+def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str, str, tuple[str, ...]], ...]:
+    """A section's usable blocks, parsed and screened once, with the text each is scored on and the probes
+    that find it in retrieved chunks: the same sections answer question after question, and parsing them
+    (the safety screen's patterns on every sentence) was most of composing an answer."""
+    out: list[tuple[int, Block, str, str, tuple[str, ...]]] = []
     heading = section
     for order, block in enumerate(blocks(section_text)):
         clean = _safe(block)
@@ -183,7 +184,10 @@ def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str], ..
             heading = clean.text
             continue
         if clean.words >= 4:
-            out.append((order, clean, heading))
+            read = " ".join(clean.text.split()[:SCORED_WORDS])
+            probes = (normalize(sentence)[:60] for sentence in clean.sentences()[:6])
+            out.append((order, clean, heading, f"{heading}\n{read}" if heading else read,
+                        tuple(probe for probe in probes if len(probe) >= 12)))
         heading = section
     return tuple(out)
 
@@ -337,7 +341,7 @@ class ExtractiveAnswerer:
         seen_blocks: set[str] = set()
         for first, hits in sections.values():
             parsed = section_candidates(_evidence(usable[first]), first, usable[first].section)
-            touched = {c.order for c in parsed if _touches(c.block, hits)}
+            touched = {c.order for c in parsed if any(probe in hit for probe in c.probes for hit in hits)}
             wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else None
             for candidate in parsed:
                 text = normalize(candidate.block.text)
@@ -439,15 +443,6 @@ class ExtractiveAnswerer:
 
 def _numbered_steps(block: Block) -> float:
     return 1.0 if block.kind == "list" and sum(bool(NUMBERED.match(line)) for line in block.lines) >= 2 else 0.0
-
-
-def _touches(block: Block, hits: list[str]) -> bool:
-    """Whether a retrieved chunk contains part of the block (a sentence's opening words)."""
-    for sentence in block.sentences()[:6]:
-        probe = normalize(sentence)[:60]
-        if len(probe) >= 12 and any(probe in hit for hit in hits):
-            return True
-    return False
 
 
 def _is_heading(block: Block) -> bool:

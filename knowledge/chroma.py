@@ -36,7 +36,7 @@ from chromadb.config import Settings
 from bot.ports import Passage
 from knowledge.documents import PageState
 from knowledge.embedding import cached_embed, encode_async, steer
-from knowledge.search_index import LexicalScores, SearchIndex
+from knowledge.search_index import LexicalScores, SearchIndex, text_id
 from knowledge.text import elliptical
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -55,10 +55,6 @@ def _settings() -> Settings:
 
 def title_id(title: str) -> str:
     return hashlib.sha1(title.encode("utf-8")).hexdigest()
-
-
-def text_id(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -219,11 +215,11 @@ class ChromaKnowledgeBase:
 
     @staticmethod
     def _unknown(index: SearchIndex, texts: list[str]) -> list[str]:
-        return list(dict.fromkeys(t for t in texts if text_id(t) not in index.text_row))
+        return list(dict.fromkeys(t for t in texts if index.row_of_text(t) is None))
 
     @staticmethod
     def _with_known(index: SearchIndex, texts: list[str], computed: dict[str, np.ndarray]) -> np.ndarray:
-        rows = [index.text_row.get(text_id(t)) for t in texts]
+        rows = [index.row_of_text(t) for t in texts]
         return np.stack([index.text_vectors[row] if row is not None else computed[t] for t, row in zip(texts, rows)])
 
     def delete_where_path(self, path: str) -> None:

@@ -9,6 +9,7 @@ where it used to cost a `count`, two `query` calls and two `get` calls against C
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ class LexicalIndex:
                              {self.titles[i] for i in best if raw[i] > 0})
 
 
+def text_id(text: str) -> str:
+    """A stored text's id in the texts collection: its digest, so the same words are stored once."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass
 class SearchIndex:
     """One version of the collections, as arrays: chunks by row, titles by row, chunk rows by title."""
@@ -116,6 +122,8 @@ class SearchIndex:
     rows_by_title: dict[str, np.ndarray] = field(default_factory=dict)
 
     row_of: dict[str, int] = field(default_factory=dict)
+    # stored texts already looked up, by their words: a block asked for turn after turn is hashed once
+    _rows_by_text: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
@@ -146,6 +154,13 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def row_of_text(self, text: str) -> int | None:
+        """The row of a stored text's vector in `text_vectors`; None for words never stored (a customer's)."""
+        row = self._rows_by_text.get(text)
+        if row is None and (row := self.text_row.get(text_id(text))) is not None:
+            self._rows_by_text[text] = row
+        return row
 
     def mean_vector(self, chunk_ids: Sequence[str]) -> np.ndarray | None:
         """The unit-length mean of these chunks' vectors; None when the index holds none of them."""
