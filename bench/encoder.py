@@ -51,12 +51,16 @@ def batch_rate(texts: list[str], batch: int = 32, rounds: int = 3) -> float:
     while len(work) < 4 * batch * lanes:
         work += texts
     calls = [work[start:start + batch] for start in range(0, len(work), batch)]
+
+    def encode(call: list[str]) -> object:
+        return embed(call, batch_size=batch)
+
     with ThreadPoolExecutor(lanes) as callers:
-        list(callers.map(lambda call: embed(call, batch_size=batch), calls[:lanes]))  # warm every lane
+        list(callers.map(encode, calls[:lanes]))  # warm every lane
         rates = []
         for _ in range(rounds):
             started = time.perf_counter()
-            list(callers.map(lambda call: embed(call, batch_size=batch), calls))
+            list(callers.map(encode, calls))
             rates.append(len(work) / (time.perf_counter() - started))
     return statistics.median(rates)
 

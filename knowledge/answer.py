@@ -159,9 +159,6 @@ class Candidate:
     scored: str  # heading and the block's words, as far as the encoder reads
     probes: tuple[str, ...]  # its first sentences' opening words, as a retrieved chunk holding it would
 
-    def scored_text(self) -> str:
-        return self.scored
-
 
 def section_candidates(section_text: str, passage: int = 0, section: str = "") -> list[Candidate]:
     """Every block of a section an answer may use, in order, with the heading it sits under (a label or
@@ -194,7 +191,7 @@ def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str, str
 
 def scoring_texts(section_text: str, section: str = "") -> list[str]:
     """What the composer embeds for a section: computed once at ingest, looked up at answer time."""
-    return [c.scored_text() for c in section_candidates(section_text, section=section)]
+    return [c.scored for c in section_candidates(section_text, section=section)]
 
 
 @dataclass(frozen=True)
@@ -236,7 +233,7 @@ class _Plan:
 
     @property
     def texts(self) -> list[str]:
-        return self.asked + [c.scored_text() for c in self.candidates]
+        return self.asked + [c.scored for c in self.candidates]
 
 
 class ExtractiveAnswerer:
@@ -360,7 +357,7 @@ class ExtractiveAnswerer:
         asked = key_terms(text)
         sims = block_vectors @ vector
         coverage = np.asarray([
-            len(asked & term_set(c.scored_text())) / len(asked) if asked else 0.0 for c in candidates])
+            len(asked & term_set(c.scored)) / len(asked) if asked else 0.0 for c in candidates])
         # a block of a lower-ranked page must be clearly better to win
         rank = self.page_weight * np.asarray([usable[c.passage].score - top for c in candidates])
         # "how do I ..." asks for a procedure: numbered steps answer it better than the paragraph about it
@@ -398,7 +395,7 @@ class ExtractiveAnswerer:
             relevance = self._relevance(part, vector, block_vectors, candidates, usable, top)
             best = int(np.argmax(relevance))
             asked = key_terms(part)
-            found = asked & term_set(candidates[best].scored_text() + " " + usable[candidates[best].passage].title)
+            found = asked & term_set(candidates[best].scored + " " + usable[candidates[best].passage].title)
             if asked and len(found) / len(asked) >= self.min_part_coverage:
                 picks.append(best)
             else:

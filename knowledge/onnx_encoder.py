@@ -85,8 +85,8 @@ class OnnxEncoder:
         if not graph.exists():
             export(model_dir, graph)
         options = onnxruntime.SessionOptions()
-        self.lanes = max(1, min(lanes, threads))
-        options.intra_op_num_threads = max(1, threads // self.lanes)
+        lanes = max(1, min(lanes, threads))
+        options.intra_op_num_threads = max(1, threads // lanes)
         options.inter_op_num_threads = 1
         # idle threads sleep instead of spinning: they would take the cores the rest of the turn runs on
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -96,7 +96,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=limit)
         self.tokenizer.no_padding()  # each batch is padded to its own longest text (`length_batches`)
-        self._lanes = ThreadPoolExecutor(self.lanes, thread_name_prefix="encoder-lane") if self.lanes > 1 else None
+        self._lanes = ThreadPoolExecutor(lanes, thread_name_prefix="encoder-lane") if lanes > 1 else None
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Rows in input order. Texts are batched by length, so a question never pays for a long reply's padding."""
@@ -105,11 +105,14 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out = np.zeros((len(texts), 384), dtype=np.float32)
         jobs = [order[start:end] for start, end in length_batches([lengths[i] for i in order], batch_size)]
-        run = lambda rows: self._encode_batch([encoded[i] for i in rows])  # noqa: E731
+
+        def run(rows: list[int]) -> np.ndarray:
+            return self._encode_batch([encoded[i] for i in rows])
+
         # a batch of turns runs in its caller's thread (the lane its batcher serves); only a call larger than
         # a batch (ingest) is spread over the lanes
-        spread = self._lanes is not None and len(texts) > batch_size
-        vectors = self._lanes.map(run, jobs) if spread and self._lanes is not None else map(run, jobs)
+        lanes = self._lanes if len(texts) > batch_size else None
+        vectors = lanes.map(run, jobs) if lanes is not None else map(run, jobs)
         for rows, rows_vectors in zip(jobs, vectors):
             out[rows] = rows_vectors
         return out

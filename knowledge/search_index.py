@@ -123,7 +123,7 @@ class SearchIndex:
 
     row_of: dict[str, int] = field(default_factory=dict)
     # stored texts already looked up, by their words: a block asked for turn after turn is hashed once
-    _rows_by_text: dict[str, int] = field(default_factory=dict)
+    _rows_by_text: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.row_of = {chunk_id: row for row, chunk_id in enumerate(self.ids)}
