@@ -201,6 +201,7 @@ class AgentDesk:
         await self.journal.record("review", {
             "conversation_id": draft["conversation_id"], "draft_id": draft["id"], "category": draft["category"],
             "agent": agent.id, "at": now(), "verdict": verdict, "original": original, "final": final,
+            "confidence": draft.get("confidence"),  # what the bot gave the draft: the ceiling's evidence
             "reason": reason, "edit_distance": edit_distance(original, final) if final else None,
             "similarity": similarity(original, final) if final else None,
         })

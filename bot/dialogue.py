@@ -217,6 +217,8 @@ class DialogueManager:
             text = messages.error_ack()
         elif files_only:
             text = messages.attachments_only_ack(wait)
+        elif outcome.reason is EscalationReason.FRUSTRATED:
+            text = messages.frustrated_ack(wait)
         elif outcome.reason is EscalationReason.GATED:
             text = messages.categorized_ack(outcome.category, wait)
         elif outcome.reason in (EscalationReason.NO_ANSWER, EscalationReason.LOW_CONFIDENCE,

@@ -86,3 +86,20 @@ def with_overrides(gates: GateConfig, overrides: Mapping[str, Phase]) -> GateCon
         else:
             config.phase, config.channels = phase, {}
     return result
+
+
+def with_floors(gates: GateConfig, floors: Mapping[str, float]) -> GateConfig:
+    """A copy in which each category's confidence floor is at least its proven one (`bot/ceiling.py`): a proof
+    only ever raises a configured floor, never lowers it."""
+    raised = {name: floor for name, floor in floors.items() if floor > gates.thresholds_for(name).min_confidence}
+    if not raised:
+        return gates
+    result = gates.model_copy(deep=True)
+    for name, floor in raised.items():
+        thresholds = result.thresholds_for(name).model_copy(update={"min_confidence": floor})
+        config = next((c for c in result.categories if c.name == name), None)
+        if config is None:
+            result.categories.append(CategoryConfig(name=name, thresholds=thresholds))
+        else:
+            config.thresholds = thresholds
+    return result

@@ -17,6 +17,10 @@ def no_answer_ack(expected_wait_minutes: int | None) -> str:
     return "I couldn't find a reliable answer to that in our help center. " + handoff_ack(expected_wait_minutes)
 
 
+def frustrated_ack(expected_wait_minutes: int | None) -> str:
+    return "I'm sorry this has been frustrating. " + handoff_ack(expected_wait_minutes)
+
+
 def categorized_ack(category: str, expected_wait_minutes: int | None) -> str:
     return f"Thanks, I've passed your {category.replace('_', ' ')} question to our team. " + handoff_ack(
         expected_wait_minutes

@@ -80,6 +80,12 @@ class KnowledgeBase(Protocol):
         ...
 
 
+class Speller(Protocol):
+    async def correct(self, text: str) -> str:
+        """The text with misspelt words replaced by the help centre's own; anything else untouched."""
+        ...
+
+
 class Answerer(Protocol):
     async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
         """Compose an answer from the passages alone; empty text when they do not answer."""

@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from bot.ceiling import Ceiling, CeilingResult, Edited, reviewed_turns
 from bot.gates import GateConfig
 from bot.types import Phase
 
@@ -37,6 +38,8 @@ class CategoryEvidence(BaseModel):
     shadow_would_resolve: int = 0
     recommendation: str = "stay"
     evidence: str = ""
+    # the confidence floor the category's reviewed turns prove (drafts reviewed, answers the customer judged)
+    ceiling: CeilingResult = Field(default_factory=CeilingResult)
 
     @property
     def reviewed(self) -> int:
@@ -77,9 +80,10 @@ def recommend(e: CategoryEvidence, policy: Policy) -> tuple[str, str]:
 
 
 def phase_report(entries: Iterable[dict[str, Any]], gates: GateConfig, channel: str = "web",
-                 policy: Policy | None = None) -> list[CategoryEvidence]:
-    """`entries` are journal records with a `kind`: turn, review, shadow, csat."""
-    policy = policy or Policy()
+                 policy: Policy | None = None, ceiling: Ceiling | None = None,
+                 edited: Edited = "substantial") -> list[CategoryEvidence]:
+    """`entries` are journal records with a `kind`: turn, review, shadow, csat, confirmation."""
+    policy, ceiling, entries = policy or Policy(), ceiling or Ceiling(), list(entries)
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
         by_kind[entry["kind"]].append(entry)
@@ -116,16 +120,27 @@ def phase_report(entries: Iterable[dict[str, Any]], gates: GateConfig, channel: 
             e.shadow_samples += 1
             e.shadow_would_resolve += s["similarity"] >= policy.shadow_resolved_similarity
 
+    judged = reviewed_turns(entries, edited)
     for e in evidence.values():
         e.recommendation, e.evidence = recommend(e, policy)
+        e.ceiling = ceiling.floor_for(judged.get(e.category, []))
     return list(evidence.values())
 
 
 def format_phase_report(rows: list[CategoryEvidence]) -> str:
     lines = [f"{'category':<20} {'phase':<10} {'unchanged':>9} {'edited':>6} {'rejected':>8} {'auto':>5} "
-             f"{'bad':>4}  recommendation"]
+             f"{'bad':>4} {'floor':>5} {'bound':>6} {'reviews':>7} {'more':>5}  recommendation"]
     for r in rows:
+        c = r.ceiling
+        floor = "-" if c.floor is None else f"{c.floor:.2f}"
+        bound = "-" if c.upper_bound is None else f"{c.upper_bound:.1%}"
+        more = "-" if c.more_reviews_needed is None else str(c.more_reviews_needed)
         lines.append(f"{r.category:<20} {r.phase.value:<10} {r.drafts_unchanged:>9} {r.drafts_edited:>6} "
                      f"{r.drafts_rejected:>8} {r.auto_answered:>5} {r.auto_later_escalated + r.auto_rated_badly:>4}"
-                     f"  {r.recommendation}: {r.evidence}")
+                     f" {floor:>5} {bound:>6} {c.reviewed:>7} {more:>5}  {r.recommendation}: {r.evidence}")
+    if rows:
+        c = rows[0].ceiling
+        lines.append(f"floor: the lowest confidence whose answers are false at most {c.alpha:.0%} of the time, "
+                     f"with {1 - c.delta:.0%} confidence; bound: that rate's upper bound at the floor; reviews: "
+                     f"turns an agent or customer judged; more: reviews still needed (- : out of reach)")
     return "\n".join(lines)

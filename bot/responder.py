@@ -7,11 +7,13 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot import messages
+from bot.ceiling import ProvenFloors
 from bot.confidence import Calibration, Signals, combine
-from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_overrides
+from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_floors, with_overrides
 from bot.observer import Observer, StageTimes, Unobserved
-from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, last_said
+from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, Speller, last_said
 from bot.privacy import Redactor
+from bot.reading import ESCALATING, Intent, MessageReader, Reading
 from bot.safety import looks_like_injection
 from bot.smalltalk import Kind, SmallTalk, small_talk
 from bot.store import PhaseOverrides
@@ -78,6 +80,9 @@ class Responder:
         redact: Callable[[str], str] | None = None,
         observer: Observer | None = None,
         inline_categorizer: bool = False,
+        floors: ProvenFloors | None = None,
+        reader: MessageReader | None = None,
+        speller: Speller | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -92,15 +97,20 @@ class Responder:
         # a categorizer whose scoring costs less than a hop to a thread and back (the trained one: about
         # 0.15 ms a message) runs on the event loop; any other one in a thread, so it cannot stall the loop
         self.inline_categorizer = inline_categorizer
-        self._current: tuple[dict[str, Phase], GateConfig] = ({}, gates)
+        self.reader = reader  # None: the patterns alone read messages
+        self.speller = speller  # None: questions are searched as typed
+        self.floors = floors  # proven confidence floors that raise `min_confidence` (None: not applied)
+        self._current: tuple[tuple[dict[str, Phase], dict[str, float]], GateConfig] = (({}, {}), gates)
 
     async def current_gates(self) -> GateConfig:
-        """The configured gates with the phases changed since start, rebuilt only when those change."""
-        if self.overrides is None:
+        """The configured gates with the phases changed since start and the proven confidence floors, rebuilt
+        only when those change."""
+        if self.overrides is None and self.floors is None:
             return self.gates
-        changed = await self.overrides.load()
-        if changed != self._current[0]:
-            self._current = (changed, with_overrides(self.gates, changed))
+        changed = await self.overrides.load() if self.overrides is not None else {}
+        floors = await self.floors.load() if self.floors is not None else {}
+        if (changed, floors) != self._current[0]:
+            self._current = ((changed, floors), with_floors(with_overrides(self.gates, changed), floors))
         return self._current[1]
 
     def categorize(self, text: str) -> tuple[str, float]:
@@ -126,6 +136,35 @@ class Responder:
         finally:
             times.report(self.observer)
 
+    def read(self, text: str) -> Reading:
+        """What the message is. The patterns are a floor under the trained reader: an explicit request for a
+        person or instructions to the bot are never missed, and a whole message of plain small talk stays
+        small talk; everything else is the reader's call."""
+        if wants_human(text):
+            return Reading(intent=Intent.PERSON)
+        if looks_like_injection(text):
+            return Reading(intent=Intent.INSTRUCTIONS)
+        reading = self.reader.read([text])[0] if self.reader is not None else None
+        if reading is not None and reading.intent in ESCALATING:
+            return reading
+        if kind := small_talk(text):
+            return Reading(intent=Intent(kind.value))
+        return reading or Reading(intent=Intent.QUESTION)
+
+    def _abstained_before(self, history: Sequence[Message]) -> bool:
+        """The bot's last word in this conversation was that it could not help."""
+        said = next((m for m in reversed(history) if m.sender.role is Role.BOT and not m.internal), None)
+        return said is not None and said.text == self.smalltalk.reply(Kind.OFF_TOPIC)
+
+    def _cannot_help(self, history: Sequence[Message], explanation: str, reason: EscalationReason,
+                     **update: object) -> TurnOutcome:
+        """An abstention; the second in a row goes to a person: the customer is not helped by a third."""
+        if self._abstained_before(history):
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.FRUSTRATED,
+                               explanation=f"the bot could not help twice in a row ({explanation})",
+                               **update)  # type: ignore[arg-type]
+        return self._off_topic(explanation, reason, **update)
+
     async def _respond(self, message: Message, history: Sequence[Message], times: StageTimes) -> TurnOutcome:
         text = message.text
         if only_files(message):
@@ -134,27 +173,43 @@ class Responder:
         if message.asks_for_person or wants_human(text):
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED,
                                explanation="the customer asked for a person", confidence=1.0)
-        if looks_like_injection(text):
-            return self._built_in(Kind.INSTRUCTIONS, "the message tries to instruct the bot")
-        if kind := small_talk(text):
-            return self._built_in(kind, f"small talk: {kind.value}")
         # retrieval first: it encodes the question with the conversation's context in one encoder call, and
-        # the categorizer then finds the question's vector already computed (one encoder call per turn)
+        # the reader and the categorizer then find the question's vector already computed
         with times("retrieve"):
+            question = await self.speller.correct(text) if self.speller is not None else text
             earlier = exchanges(history)
             context = search_context(earlier)
-            searched = self.redact(" ← ".join([text, *context]) if context else text)
-            passages = await self.knowledge.search(text, k=self.top_k, context=context,
+            searched = self.redact(" ← ".join([question, *context]) if context else question)
+            passages = await self.knowledge.search(question, k=self.top_k, context=context,
                                                    reply_passages=reply_passages(earlier) if context else [])
         with times("categorize"):
+            reading = self.read(question)
+        read_as = {"reading_probability": round(reading.probability, 4)}
+        if reading.intent is Intent.PERSON:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED, confidence=1.0,
+                               explanation=f"the customer asked for a person (p={reading.probability:.2f})",
+                               signals=read_as)
+        if reading.intent is Intent.FRUSTRATED:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.FRUSTRATED, confidence=1.0,
+                               explanation=f"the customer is frustrated (p={reading.probability:.2f})",
+                               signals=read_as)
+        if reading.intent is Intent.INSTRUCTIONS:
+            return self._built_in(Kind.INSTRUCTIONS, "the message tries to instruct the bot")
+        if reading.intent is Intent.OFF_TOPIC:
+            return self._cannot_help(history, f"read as off-topic (p={reading.probability:.2f})",
+                                     EscalationReason.OUT_OF_SCOPE, signals=read_as)
+        if reading.intent is not Intent.QUESTION:
+            kind = Kind(reading.intent.value)
+            return self._built_in(kind, f"small talk: {kind.value}")
+        with times("categorize"):
             if self.inline_categorizer:
-                category, probability = self.categorize(text)
+                category, probability = self.categorize(question)
             else:  # unknown cost: off the event loop, so other turns' I/O goes on meanwhile
-                category, probability = await asyncio.to_thread(self.categorize, text)
+                category, probability = await asyncio.to_thread(self.categorize, question)
         if category in UNKNOWN_LABELS:
-            return self._off_topic(f"category {category} (p={probability:.2f})", EscalationReason.OUT_OF_SCOPE,
-                                   category=category,
-                                   signals={"category_probability": probability})
+            return self._cannot_help(history, f"category {category} (p={probability:.2f})",
+                                     EscalationReason.OUT_OF_SCOPE, category=category,
+                                     signals={"category_probability": probability})
         with times("gate"):
             gates = await self.current_gates()
             phase = gates.phase_for(category, message.channel)
@@ -162,12 +217,12 @@ class Responder:
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
         if not usable and phase is not Phase.CATEGORIZE:
-            return self._off_topic(f"no passage reaches the retrieval floor (best {best:.2f})",
-                                   EscalationReason.NO_ANSWER, category=category,
-                                   phase=phase, searched=searched, signals={"retrieval_score": best})
+            return self._cannot_help(history, f"no passage reaches the retrieval floor (best {best:.2f})",
+                                     EscalationReason.NO_ANSWER, category=category,
+                                     phase=phase, searched=searched, signals={"retrieval_score": best})
         with times("compose"):
             private = [e.model_copy(update={"text": self.redact(e.text)}) for e in earlier]
-            answer = await self.answerer.answer(self.redact(text), usable, private) if usable else None
+            answer = await self.answerer.answer(self.redact(question), usable, private) if usable else None
         with times("gate"):
             return self._judge(answer, category, probability, phase, thresholds, best, searched)
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from bot.ports import Answer, Exchange, Passage, Prediction
+from bot.reading import Intent, Reading
 from bot.types import Citation
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -91,3 +92,13 @@ def sample_knowledge() -> InMemoryKnowledgeBase:
 
 def citation_titles(citations: list[Citation] | tuple[Citation, ...]) -> list[str]:
     return [c.title for c in citations]
+
+
+class ScriptedReader:
+    """Reads each text as the intent it was scripted with, and anything else as a question."""
+
+    def __init__(self, script: dict[str, Intent]) -> None:
+        self.script = script
+
+    def read(self, texts: list[str]) -> list[Reading]:
+        return [Reading(intent=self.script.get(t, Intent.QUESTION), probability=0.9) for t in texts]

@@ -142,6 +142,7 @@ class EscalationReason(StrEnum):
     REQUESTED = "requested"
     GATED = "gated"
     OUT_OF_SCOPE = "out_of_scope"
+    FRUSTRATED = "frustrated"  # anger or a complaint, or the bot could not help twice in a row
     DRAFT_REVIEW = "draft_review"
     ERROR = "error"
 

@@ -11,19 +11,19 @@ to send card numbers, passwords or codes anywhere, are never part of an answer.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 import numpy as np
 
 from bot.ports import Answer, Exchange, Passage, last_said
 from bot.safety import looks_like_injection
 from bot.types import Citation
+from knowledge.answerability import AnswerabilityModel, shipped
 from knowledge.embedding import cached_embed, encode_async, steer
+from knowledge.rarity import coverage, weighted_terms
 from knowledge.text import (
     LIST_MARKER,
     NUMBERED,
@@ -194,30 +194,6 @@ def scoring_texts(section_text: str, section: str = "") -> list[str]:
     return [c.scored for c in section_candidates(section_text, section=section)]
 
 
-@dataclass(frozen=True)
-class GroundingModel:
-    """Logistic model of "the chosen text answers the question" on the composer's measurements.
-
-    Few features, so that it carries over to other help centres: how many of the question's key terms the
-    answer and its page contain, how close the answer is in meaning, and how well the page was retrieved.
-    The weights are a prior set by hand, not fitted: on the supportqa development conversations a
-    regression fitted to them separated right from wrong answers worse on held-out folds than this prior
-    (`bench/grounding.py` prints both curves), and 31 unanswerable questions are too few to fit on.
-    """
-
-    intercept: float = -9.0
-    answer_coverage: float = 2.0
-    page_coverage: float = 3.0
-    similarity: float = 6.0
-    retrieval: float = 6.0
-
-    FEATURES: ClassVar[tuple[str, ...]] = ("answer_coverage", "page_coverage", "similarity", "retrieval")
-
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.intercept + sum(getattr(self, name) * features[name] for name in self.FEATURES)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
-
-
 @dataclass
 class _Plan:
     """What composing an answer needs, before any vector: the usable passages, their blocks, and the texts
@@ -230,6 +206,7 @@ class _Plan:
     said: list[str]
     parts: list[str]
     asked: list[str]
+    runner_up: float = 0.0  # the best score of any other page, however far behind
 
     @property
     def texts(self) -> list[str]:
@@ -242,8 +219,8 @@ class ExtractiveAnswerer:
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
                  min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
-                 neighbour_margin: float = 0.05, follow_up_boost: float = 2.0, grounding: GroundingModel | None = None,
-                 embedder: Embedder = cached_embed) -> None:
+                 neighbour_margin: float = 0.05, follow_up_boost: float = 2.0,
+                 grounding: AnswerabilityModel | None = None, embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
         self.max_list_items = max_list_items
@@ -255,7 +232,7 @@ class ExtractiveAnswerer:
         self.procedure_bonus = procedure_bonus
         self.neighbour_margin = neighbour_margin
         self.follow_up_boost = follow_up_boost
-        self.grounding = grounding or GroundingModel()
+        self.grounding = grounding or shipped()
         self.embedder = embedder
 
     async def answer(self, question: str, passages: list[Passage], history: Sequence[Exchange] = ()) -> Answer:
@@ -293,7 +270,11 @@ class ExtractiveAnswerer:
         parts = question_parts(question)
         said = [question, earlier] if earlier else [question]  # (no vector for a turn nobody said)
         asked = [*said, *parts] if len(parts) > 1 else said
-        return _Plan(question, usable, top, candidates, said, parts, asked)
+        best_of_page: dict[str, float] = {}
+        for p in passages:
+            best_of_page[p.source] = max(best_of_page.get(p.source, 0.0), p.score)
+        runner_up = sorted(best_of_page.values(), reverse=True)[1] if len(best_of_page) > 1 else 0.0
+        return _Plan(question, usable, top, candidates, said, parts, asked, runner_up)
 
     def _compose(self, plan: _Plan, vectors: np.ndarray) -> Answer:
         question, usable, top, candidates = plan.question, plan.usable, plan.top, plan.candidates
@@ -317,6 +298,8 @@ class ExtractiveAnswerer:
         used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
         used = [usable[i] for i in dict.fromkeys(used_order)]
         features = self._features(question, text, candidates, chosen, usable, similarity)
+        features.update(self._context_features(plan, asked, block_vectors[chosen], text, candidates[chosen]))
+        features["sentence_weighted"] = _best_sentence_coverage(plan.question, candidates, candidates[chosen].passage)
         # blocks are copied whole, so their sentences are found verbatim and nothing is encoded here
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
@@ -424,6 +407,25 @@ class ExtractiveAnswerer:
             text = f"{text}\n{extra}" if following.kind != "paragraph" else f"{text} {extra}"
         return text
 
+    def _context_features(self, plan: _Plan, asked: np.ndarray, chosen_vector: np.ndarray, text: str,
+                          chosen: Candidate) -> dict[str, float]:
+        """How the question stands among the retrieved pages and the conversation: how far the best page leads
+        the next one, how specific the question is, whether it leans on what was said before, and how much of
+        what it turns on (its rare words) the answer and its page hold."""
+        terms = key_terms(plan.question)
+        weighted = weighted_terms(plan.question)
+        page = plan.usable[chosen.passage]
+        answer_weighted, answer_missing = coverage(weighted, term_set(f"{page.title} {chosen.heading} {text}"))
+        page_weighted, page_missing = coverage(weighted, term_set(f"{page.title} {page.section} {_evidence(page)}"))
+        return {
+            "answer_weighted": answer_weighted, "answer_missing": answer_missing,
+            "page_weighted": page_weighted, "page_missing": page_missing,
+            "margin": plan.top - plan.runner_up,
+            "key_terms": float(min(len(terms), 8)) / 8.0,
+            "follow_up": 1.0 if len(plan.said) > 1 else 0.0,
+            "question_similarity": float(chosen_vector @ asked[0]),
+        }
+
     def _features(self, question: str, text: str, candidates: list[Candidate], chosen: int,
                   usable: list[Passage], similarity: float) -> dict[str, float]:
         asked = key_terms(question)
@@ -436,6 +438,18 @@ class ExtractiveAnswerer:
             "similarity": similarity,
             "retrieval": max(p.score for p in usable),
         }
+
+
+def _best_sentence_coverage(question: str, candidates: list[Candidate], passage: int) -> float:
+    """The rarity-weighted share of the question's terms that one sentence of the answer's page holds: a fact
+    asked for is stated in one sentence, not assembled from words scattered over a page."""
+    weighted = weighted_terms(question)
+    best = 0.0
+    for candidate in candidates:
+        if candidate.passage == passage:
+            for sentence in candidate.block.sentences():
+                best = max(best, coverage(weighted, term_set(sentence))[0])
+    return best
 
 
 def _numbered_steps(block: Block) -> float:

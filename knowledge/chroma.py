@@ -14,6 +14,11 @@ Near-twin penalty (`twin_penalty`): a topic whose title sits very close to anoth
 threads about almost the same thing) attracts questions meant for either, so its score is lowered by
 `twin_penalty * (nearest-other-title similarity - mean of that over the candidate topics)`; a hubness
 correction in the spirit of CSLS. Centring keeps scores on the usual scale for answer thresholds.
+
+Lexical evidence (`lexical_weight`, BM25 via `knowledge.search_index`): a chunk gains up to `lexical_weight`
+times the share of the query's attainable BM25 score it reaches, in full at the best dense score and
+shrinking to nothing `lexical_weight` below it. Exact names and codes then settle near-ties the encoder
+cannot, while a word shared with a farther passage never overrides a clearly closer paraphrase.
 """
 
 from __future__ import annotations
@@ -102,7 +107,7 @@ class ChromaKnowledgeBase:
         twin_penalty: float = 0.1,
         context_weight: float = 0.25,
         follow_up_boost: float = 2.0,
-        lexical_weight: float = 0.1,
+        lexical_weight: float = 0.15,
         lexical_candidates: int = 20,
         version_check_seconds: float = 0.0,
     ) -> None:
@@ -290,6 +295,11 @@ class ChromaKnowledgeBase:
         vectors = await encode_async(self.embedder, texts)
         return self._ranked(index, query, self._steered(query, vectors, stand_in), k)
 
+    async def correct(self, text: str) -> str:
+        """The customer's words with typos corrected towards this help centre's vocabulary."""
+        index = await self._index_async()
+        return index.speller.correct(text) if index.speller is not None else text
+
     def query_vector(self, query: str, context: Sequence[str] = (), reply_passages: Sequence[str] = (),
                      index: SearchIndex | None = None) -> np.ndarray:
         """The query's embedding steered by the earlier turns (each counts `context_weight`, times
@@ -390,11 +400,10 @@ class ChromaKnowledgeBase:
         texts = [index.texts[i] for i in rows]
         metas = [index.metas[i] for i in rows]
         w = self.title_weight
-        scores = [
-            (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
-            + (lexical.bonus(chunk_id) if lexical else 0.0)
-            for s, m, chunk_id in zip(sims, metas, ids)
-        ]
+        scores = [(1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s)) for s, m in zip(sims, metas)]
+        if lexical is not None and scores:
+            best = max(scores)
+            scores = [score + lexical.bonus(chunk_id, best - score) for score, chunk_id in zip(scores, ids)]
         penalty = penalties or {}
         best_in_doc: dict[str, float] = defaultdict(lambda: -1.0)
         for score, meta in zip(scores, metas):

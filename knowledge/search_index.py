@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.spelling import QuerySpeller
 from knowledge.text import words
 
 _PAGE = 5000  # rows read from Chroma per request while loading
@@ -57,22 +58,46 @@ def nearest_other(vectors: np.ndarray, block: int = 1024) -> np.ndarray:
 
 @dataclass
 class LexicalScores:
-    """BM25 evidence for one query: a bonus per chunk (0..weight) and the titles of the best lexical hits."""
+    """BM25 evidence for one query: per chunk, the share of the query's attainable BM25 score it reaches
+    (0..1), and the titles of the best lexical hits."""
 
     weight: float
     by_id: dict[str, float]
     titles: set[str]
 
-    def bonus(self, chunk_id: str) -> float:
-        return self.weight * self.by_id.get(chunk_id, 0.0)
+    def bonus(self, chunk_id: str, behind: float) -> float:
+        """What lexical evidence adds to a chunk whose dense score is `behind` the query's best one.
+
+        The full `weight` (times the chunk's BM25 share) at the best dense score, shrinking linearly to
+        nothing `weight` below it: BM25 decides between passages the encoder scores alike, but a chunk
+        trailing by `behind` gains at most `weight - behind`, so it never overtakes one leading it by half
+        the weight or more, and chunks further down keep their dense order. An additive bonus without
+        this gate let a shared word ("archive", "google docs") override a clearly closer paraphrase.
+        """
+        if self.weight <= 0.0 or behind >= self.weight:
+            return 0.0
+        return self.weight * self.by_id.get(chunk_id, 0.0) * (1.0 - max(behind, 0.0) / self.weight)
+
+
+def term_ceilings(scores: dict[str, Any]) -> np.ndarray:
+    """Per vocabulary term, the highest BM25 score any chunk gets for it (from bm25s's term-major matrix)."""
+    data, indptr = scores["data"], scores["indptr"]
+    out = np.zeros(len(indptr) - 1, dtype=np.float32)
+    filled = np.flatnonzero(np.diff(indptr) > 0)
+    if len(filled):
+        out[filled] = np.maximum.reduceat(data, indptr[filled])
+    return out
 
 
 class LexicalIndex:
     """BM25 over every chunk (title, section and text).
 
     Dense similarity finds paraphrases; exact product names, error codes and rare terms ("Plivo", "HTTP 429")
-    are what BM25 finds, and support questions are full of them. Its score enters as a small bonus scaled
-    by the query's best BM25 score, so the cosine scale the answer thresholds rely on is kept.
+    are what BM25 finds, and support questions are full of them. A chunk's BM25 score is read as a share of
+    the most the query's terms can score in this index (each term's best score, summed), not of the best
+    hit's score: the best hit of a question it shares one common word with is a weak match and must not get
+    the whole bonus. The share enters as a small bonus on near-ties of the dense score
+    (`LexicalScores.bonus`), so the cosine scale the answer thresholds rely on is kept.
     """
 
     def __init__(self, ids: list[str], titles: list[str], corpus: list[list[str]], weight: float,
@@ -83,17 +108,19 @@ class LexicalIndex:
         self.weight, self.candidates = weight, candidates
         self.index = bm25s.BM25()
         self.index.index(corpus, show_progress=False)
+        self.ceilings = term_ceilings(self.index.scores)
 
     def scores(self, query: str) -> LexicalScores | None:
         terms = [t for t in words(query) if t in self.index.vocab_dict]
         if not terms:
             return None
         raw = np.asarray(self.index.get_scores(terms), dtype=np.float32)
-        top = float(raw.max()) if raw.size else 0.0
-        if top <= 0.0:
+        attainable = float(self.ceilings[[self.index.vocab_dict[t] for t in terms]].sum())
+        if attainable <= 0.0 or not raw.size or float(raw.max()) <= 0.0:
             return None
         best = np.argsort(-raw)[: self.candidates]
-        return LexicalScores(self.weight, {self.ids[i]: float(raw[i]) / top for i in np.flatnonzero(raw)},
+        return LexicalScores(self.weight, {self.ids[i]: min(1.0, float(raw[i]) / attainable)
+                                           for i in np.flatnonzero(raw)},
                              {self.titles[i] for i in best if raw[i] > 0})
 
 
@@ -115,6 +142,7 @@ class SearchIndex:
     title_vectors: np.ndarray
     title_nearest: np.ndarray  # per title row: similarity of the nearest other title (twin evidence)
     lexical: LexicalIndex | None
+    speller: QuerySpeller | None = None  # customers' typos corrected towards these words
     # vectors of the blocks the answer composer scores, stored at ingest, by text id
     text_row: dict[str, int] = field(default_factory=dict)
     text_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 384), dtype=np.float32))
@@ -141,14 +169,15 @@ class SearchIndex:
         blocks = _read_all(texts, ["embeddings"])
         title_vectors = _matrix(named["embeddings"])
         lexical = None
+        corpus = [words(f"{m['title']} {m.get('section') or ''} {text}") or ["-"]
+                  for text, m in zip(got["documents"], got["metadatas"])]
         if lexical_weight > 0.0 and got["ids"]:
-            corpus = [words(f"{m['title']} {m.get('section') or ''} {text}") or ["-"]
-                      for text, m in zip(got["documents"], got["metadatas"])]
             lexical = LexicalIndex(got["ids"], [m["title"] for m in got["metadatas"]], corpus,
                                    lexical_weight, lexical_candidates)
         return cls(version=version, ids=got["ids"], texts=got["documents"], metas=got["metadatas"],
                    vectors=_matrix(got["embeddings"]), title_names=named["documents"],
                    title_vectors=title_vectors, title_nearest=nearest_other(title_vectors), lexical=lexical,
+                   speller=QuerySpeller.of_texts(corpus) if corpus else None,
                    text_row={i: row for row, i in enumerate(blocks["ids"])},
                    text_vectors=_matrix(blocks["embeddings"]))
 

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.ceiling import Ceiling
 from bot.errors import (
     AlreadyClaimed,
     AlreadyRated,
@@ -190,7 +191,9 @@ def create_app(settings: Settings, container: Container | None = None, *, servin
                                     CustomerRecords(container.redis, settings.redis_prefix)))
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours,
-                                        calibration=container.dialogue.responder.calibration))
+                                        calibration=container.dialogue.responder.calibration,
+                                        ceiling=Ceiling(alpha=settings.ceiling_alpha, delta=settings.ceiling_delta),
+                                        edited=settings.ceiling_edited, ceiling_applies=settings.ceiling_apply))
     app.include_router(canned_router(auth, CannedResponses(container.redis, settings.redis_prefix)))
     app.include_router(console_page_router())
     if settings.email_webhook_password and "email" in container.delivery.channels:

@@ -211,6 +211,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from knowledge.eval_categorize import main
     elif args.what == "retrieval":
         from knowledge.eval_retrieval import main
+    elif args.what == "reader":
+        from knowledge.eval_reader import main  # type: ignore[no-redef]
     elif args.what == "answers":
         from service.eval_answers import main  # type: ignore[no-redef]
     else:
@@ -269,6 +271,22 @@ def _recorded(args: argparse.Namespace) -> tuple[list[dict], GateConfig]:  # typ
     return asyncio.run(export())
 
 
+def _store_floors(settings, floors: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+    """The floors just proven become the ones every process applies (SUPPORTBOT_CEILING_APPLY)."""
+    from redis.asyncio import Redis
+
+    from service.redis_store import RedisProvenFloors
+
+    async def store() -> None:
+        redis = Redis.from_url(str(settings.redis_url), decode_responses=True)
+        try:
+            await RedisProvenFloors(redis, settings.redis_prefix).replace(floors)
+        finally:
+            await redis.aclose()
+
+    asyncio.run(store())
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     entries, gates = _recorded(args)
     if args.what == "export":
@@ -276,9 +294,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(json.dumps(entry))
         return 0
     if args.what == "phases":
+        from bot.ceiling import Ceiling
         from bot.reports import format_phase_report, phase_report
 
-        rows = phase_report(entries, gates, channel=args.channel)
+        settings = _settings()
+        rows = phase_report(entries, gates, channel=args.channel, edited=settings.ceiling_edited,
+                            ceiling=Ceiling(alpha=settings.ceiling_alpha, delta=settings.ceiling_delta))
+        if settings.ceiling_apply and not args.history:
+            _store_floors(settings, {r.category: r.ceiling.floor for r in rows if r.ceiling.floor is not None})
         print(json.dumps([r.model_dump(mode="json") for r in rows]) if args.json else format_phase_report(rows))
         return 0
     from knowledge.gaps import cluster_gaps, unanswered_questions
@@ -451,7 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="phase promotion evidence, knowledge gaps, or a journal export")
     p.add_argument("what", choices=["phases", "gaps", "export"],
-                   help="phases: promotion evidence per category; gaps: unanswered questions by topic; "
+                   help="phases: promotion evidence and proven confidence floors per category (stored for every "
+                        "process when SUPPORTBOT_CEILING_APPLY is on); gaps: unanswered questions by topic; "
                         "export: the journal as JSON lines")
     p.add_argument("--history", metavar="FILE.jsonl", help="a recorded journal instead of the live Redis")
     p.add_argument("--channel", default="web", help="phases: the channel whose phases apply")
@@ -492,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_privacy)
 
     p = sub.add_parser("eval", help="evaluate categorization, retrieval, grounded answers or recorded transcripts")
-    p.add_argument("what", choices=["categorize", "retrieval", "answers", "transcripts"],
+    p.add_argument("what", choices=["categorize", "retrieval", "reader", "answers", "transcripts"],
                    help="which evaluation; `supportbot eval WHAT --help` lists its options")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the evaluation's own options")
     p.set_defaults(func=cmd_eval)

@@ -25,8 +25,9 @@ from bot.files import AttachmentStore
 from bot.gates import GateConfig
 from bot.hours import BusinessHours
 from bot.observer import FanOut
-from bot.ports import Answerer, Categorizer, KnowledgeBase, Passage
+from bot.ports import Answerer, Categorizer, KnowledgeBase, Passage, Speller
 from bot.privacy import Redactor
+from bot.reading import MessageReader
 from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
@@ -40,12 +41,20 @@ from service.redis_store import (
     RedisHandoffQueue,
     RedisJournal,
     RedisPhaseOverrides,
+    RedisProvenFloors,
 )
 from service.settings import Settings
 from service.tracing import tracing_observer
 from service.waiting import ExpectedWait
 
 log = logging.getLogger(__name__)
+
+
+def answerability_floor() -> float:
+    """The floor fitted with the composer's answerability model: where the bot stops answering by default."""
+    from knowledge.answerability import shipped
+
+    return shipped().floor
 
 
 def load_gates(settings: Settings) -> GateConfig:
@@ -59,7 +68,8 @@ def load_gates(settings: Settings) -> GateConfig:
     gates = GateConfig.model_validate(data or {})
     gates.thresholds.min_retrieval_score = settings.min_retrieval_score
     gates.thresholds.min_confidence = settings.min_confidence
-    gates.thresholds.min_grounding = settings.min_grounding
+    gates.thresholds.min_grounding = settings.min_grounding if settings.min_grounding is not None \
+        else answerability_floor()
     return gates
 
 
@@ -88,6 +98,9 @@ class LazyKnowledge:
                      reply_passages: Sequence[str] = ()) -> list[Passage]:
         return await build_knowledge(self.settings).search(query, k=k, context=context,
                                                            reply_passages=reply_passages)
+
+    async def correct(self, text: str) -> str:
+        return await build_knowledge(self.settings).correct(text)  # type: ignore[attr-defined]
 
 
 def build_answerer(settings: Settings) -> Answerer:
@@ -170,6 +183,18 @@ def build_categorizer(settings: Settings) -> Categorizer | None:
     from knowledge.classifier import TrainedCategorizer
 
     return TrainedCategorizer.load(artifact)
+
+
+def speller_of(knowledge: KnowledgeBase) -> Speller | None:
+    """The knowledge base corrects customers' typos where it can (Chroma's index knows its words)."""
+    return knowledge if callable(getattr(knowledge, "correct", None)) else None  # type: ignore[return-value]
+
+
+def build_reader() -> MessageReader:
+    """The trained reader of customers' messages: trained once from the shipped examples, then loaded."""
+    from knowledge.reader import load_reader
+
+    return load_reader()
 
 
 def _scores_inline(categorizer: Categorizer | None) -> bool:
@@ -337,12 +362,15 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
     tracing = tracing_observer()
     observer = FanOut(PrometheusObserver(), LoggingObserver(), *([tracing] if tracing else []))
     categorizer = categorizer or build_categorizer(settings)
-    responder = Responder(knowledge or LazyKnowledge(settings), answerer or build_answerer(settings), gates,
+    knowledge_base = knowledge or LazyKnowledge(settings)
+    responder = Responder(knowledge_base, answerer or build_answerer(settings), gates,
                           categorizer=categorizer, inline_categorizer=_scores_inline(categorizer),
                           top_k=settings.top_k,
                           overrides=phase_overrides,
+                          floors=RedisProvenFloors(redis, settings.redis_prefix) if settings.ceiling_apply else None,
                           calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
-                          redact=Redactor(settings.redact), observer=observer)
+                          redact=Redactor(settings.redact), observer=observer, reader=build_reader(),
+                          speller=speller_of(knowledge_base))
 
     expected_wait = ExpectedWait(queue, settings.minutes_per_handoff)
     attachments = build_attachments(settings)

@@ -501,3 +501,30 @@ class RedisPhaseOverrides:
             pipe.hset(self.key, category, phase.value)
             pipe.incr(self.version_key)
             await pipe.execute()
+
+
+class RedisProvenFloors:
+    """Confidence floors `supportbot report phases` proved (bot/ceiling.py): a hash plus a version counter, read
+    like the phase overrides, so a turn costs one GET unless they changed."""
+
+    def __init__(self, redis: Redis, prefix: str = "sb") -> None:
+        self.redis = redis
+        self.key = f"{prefix}:floors"
+        self.version_key = f"{prefix}:floors:version"
+        self._seen: tuple[str | None, dict[str, float]] = ("unread", {})
+
+    async def load(self) -> dict[str, float]:
+        stored = await self.redis.get(self.version_key)
+        version = None if stored is None else str(stored)
+        if version != self._seen[0]:
+            raw = await self.redis.hgetall(self.key)
+            self._seen = (version, {str(k): float(v) for k, v in raw.items()})
+        return dict(self._seen[1])
+
+    async def replace(self, floors: dict[str, float]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.key)
+            if floors:
+                pipe.hset(self.key, mapping={name: repr(float(floor)) for name, floor in floors.items()})
+            pipe.incr(self.version_key)
+            await pipe.execute()

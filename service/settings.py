@@ -69,8 +69,18 @@ class Settings(BaseSettings):
                                        "knowledge base before asking Chroma whether an ingest changed it")
     min_retrieval_score: float = Field(0.30, ge=0, le=1)
     min_confidence: float = Field(0.35, ge=0, le=1)
-    min_grounding: float = Field(0.5, ge=0, le=1, description="below it the composer's text does not address the "
-                                                                "question and the bot says so")
+    min_grounding: float | None = Field(None, ge=0, le=1, description="below it the composer's text does not "
+                                        "address the question and the bot says so; unset: the floor fitted with "
+                                        "the answerability model (knowledge/answerability.json)")
+    ceiling_alpha: float = Field(0.05, gt=0, lt=1, description="the false-answer rate a proven confidence floor "
+                                 "keeps to (`supportbot report phases`, docs/phases.md)")
+    ceiling_delta: float = Field(0.10, gt=0, lt=1, description="the chance that the reviews mislead which a "
+                                 "proven floor allows: the claim holds with probability 1 - delta")
+    ceiling_edited: Literal["substantial", "wrong"] = Field(
+        "substantial", description="an edited draft counts as a false answer when the edit was substantial "
+                                   "(under 90% similar), or always (`wrong`)")
+    ceiling_apply: bool = Field(False, description="each category's min_confidence rises to its proven floor, "
+                                                   "as `supportbot report phases` last stored it")
     help_scope: str = Field("our product and your account", description="what the help centre covers, as in "
                                                                         "\"I can only help with ...\"")
     off_topic: str = Field("reply", pattern="^(reply|escalate)$",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from bot.analytics import Row, _p90, analytics, to_csv
+from bot.ceiling import Ceiling, Edited
 from bot.confidence import Calibration
 from bot.gates import GateConfig
 from bot.reports import phase_report
@@ -59,7 +60,10 @@ class CSVResponse(Response):
 
 
 def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Awaitable[GateConfig]], *,
-                     default_window_hours: float = 72, calibration: Calibration | None = None) -> APIRouter:
+                     default_window_hours: float = 72, calibration: Calibration | None = None,
+                     ceiling: Ceiling | None = None, edited: Edited = "substantial",
+                     ceiling_applies: bool = False) -> APIRouter:
+    ceiling = ceiling or Ceiling()
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
 
@@ -72,7 +76,9 @@ def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Aw
         return {"days": days, "window_hours": window_hours, "rows": [r.model_dump() for r in rows],
                 "totals": totals(rows, entries),
                 "phase_report": [dict(e.model_dump(mode="json"), reviewed=e.reviewed)
-                                 for e in phase_report(entries, current)],
+                                 for e in phase_report(entries, current, ceiling=ceiling, edited=edited)],
+                "ceiling": {"alpha": ceiling.alpha, "delta": ceiling.delta, "edited": edited,
+                            "applies": ceiling_applies},
                 "confidence": {"calibrated": calibration is not None,
                                "samples": calibration.samples if calibration else 0,
                                "accepted": calibration.accepted if calibration else 0,

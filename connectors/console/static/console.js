@@ -7,7 +7,7 @@
   var REASONS = {
     low_confidence: "Low confidence", no_answer: "No answer found", requested: "Asked for a human",
     gated: "Category handled by people", out_of_scope: "Out of scope", draft_review: "Draft to review",
-    error: "Bot error",
+    error: "Bot error", frustrated: "Customer frustrated",
   };
   var OWNERS = { bot: "Bot is answering", pending_human: "Waiting for an agent", human: "Agent is answering" };
   var PHASES = { categorize: "Categorize only (people answer)", draft: "Draft (agent approves)", full: "Full (bot answers)" };
@@ -850,9 +850,17 @@
         pct(r.resolution_rate), pct(r.reopen_rate)];
     }), "No conversations in this period yet.");
 
-    table($("phase-report"), ["Category", "Phase", "Recommendation", "Evidence"], data.phase_report.map(function (e) {
-      return [e.category, e.phase, { text: e.recommendation, cls: "rec " + e.recommendation.split(" ")[0] }, e.evidence];
+    table($("phase-report"), ["Category", "Phase", "Recommendation", "Proven confidence floor", "Reviews",
+      "Evidence"], data.phase_report.map(function (e) {
+      return [e.category, e.phase, { text: e.recommendation, cls: "rec " + e.recommendation.split(" ")[0] },
+        ceilingFloor(e.ceiling), ceilingReviews(e.ceiling), e.evidence];
     }), "No categories yet.");
+    var cl = data.ceiling;
+    $("ceiling-status").textContent = "A proven floor keeps false answers (drafts rejected or substantially " +
+      "edited, answers the customer said did not help) at or under " + pct(cl.alpha) + ", with " + pct(1 - cl.delta) +
+      " confidence. " + (cl.applies ? "Each category answers alone only at or above its proven floor (and its own " +
+      "threshold), as `supportbot report phases` last stored them."
+        : "Not applied: set SUPPORTBOT_CEILING_APPLY=true to raise each category's threshold to its floor.");
     var c = data.confidence;
     $("confidence-status").textContent = c.calibrated
       ? "Confidence is calibrated on " + c.samples + " reviewed turns (" + c.accepted + " accepted): a turn's " +
@@ -860,6 +868,18 @@
         c.min_confidence + "."
       : "Confidence is not calibrated yet: it ranks answers but is not a probability. After 20 or more reviewed " +
         "drafts, run `supportbot train confidence` and restart. The bot answers alone above " + c.min_confidence + ".";
+  }
+
+  function ceilingFloor(c) {  // the floor and what it proves, or why there is none yet
+    if (c.floor == null) return "none yet";
+    return c.floor.toFixed(2) + " \u00b7 answers " + pct(c.answered_share) + ", false \u2264 " +
+      (c.upper_bound * 100).toFixed(1) + "%";
+  }
+
+  function ceilingReviews(c) {
+    if (c.floor != null) return String(c.reviewed);
+    return c.reviewed + (c.more_reviews_needed == null ? " \u00b7 too many false answers to prove a floor"
+      : " \u00b7 about " + c.more_reviews_needed + " more needed");
   }
 
   function table(target, headers, rows, emptyText) {
