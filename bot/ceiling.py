@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeGuard
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -230,6 +230,7 @@ class Ceiling(BaseModel):
             return self.min_reviews
         best: int | None = None
         totals: dict[int, int | None] = {}
+        tested_from = self.min_reviews
 
         def total_for(k: int) -> int | None:
             """Total reviews at which candidate k's own test passes."""
@@ -249,7 +250,7 @@ class Ceiling(BaseModel):
             while moved and total is not None:
                 moved = False
                 for k in range(i):  # a higher candidate tested at that size must pass as well
-                    if total * steps[k][1] / n < self.min_reviews:
+                    if total * steps[k][1] / n < tested_from:
                         continue  # too few turns above it to be tested yet
                     higher = total_for(k)
                     if higher is None:
@@ -271,6 +272,11 @@ def _review_right(review: dict[str, Any], edited: Edited) -> bool:
         return False
     similarity = review.get("similarity")  # older journals may lack it: then an edit counts as wrong
     return similarity is not None and float(similarity) >= EDIT_STILL_RIGHT
+
+
+def _usable(confidence: object) -> TypeGuard[float]:
+    """A confidence the bot could have given: a number in [0, 1] (a hand-edited journal may hold anything)."""
+    return isinstance(confidence, int | float) and not isinstance(confidence, bool) and 0.0 <= confidence <= 1.0
 
 
 def reviewed_turns(entries: Iterable[dict[str, Any]], edited: Edited = "substantial"
@@ -296,13 +302,13 @@ def reviewed_turns(entries: Iterable[dict[str, Any]], edited: Edited = "substant
             if entry.get("text"):
                 turns_by_text[(cid, str(entry["text"]))] = entry
             if entry.get("decision") == "answered" and not entry.get("handled_as") \
-                    and entry.get("confidence") is not None:
+                    and _usable(entry.get("confidence")):
                 last_answer[cid] = entry
         elif kind == "review":
             confidence = entry.get("confidence")
             if confidence is None and (turn := turns_by_text.get((cid, str(entry.get("original", ""))))):
                 confidence = turn.get("confidence")
-            if confidence is not None:
+            if _usable(confidence):
                 out[str(entry.get("category") or "general")].append((float(confidence),
                                                                      _review_right(entry, edited)))
         elif kind == "confirmation" and (answer := last_answer.get(cid)) is not None:

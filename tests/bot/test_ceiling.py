@@ -152,6 +152,7 @@ def journal() -> list[dict[str, object]]:
     add(kind="review", conversation_id="c", category="billing", verdict="edited", similarity=0.97, confidence=0.8)
     add(kind="review", conversation_id="d", category="billing", verdict="edited", similarity=0.5, confidence=0.7)
     add(kind="review", conversation_id="e", category="billing", verdict="edited", confidence=0.6)  # no similarity
+    add(kind="review", conversation_id="z", category="billing", verdict="approved", confidence=1.7)  # not one
     # an older review without its confidence: the journaled turn whose text the draft was gives it
     add(kind="turn", conversation_id="f", category="shipping", decision="drafted", text="Ships in 2 days.",
         confidence=0.55)
