@@ -11,6 +11,7 @@ from bot.ceiling import ProvenFloors
 from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_floors, with_overrides
 from bot.observer import Observer, StageTimes, Unobserved
+from bot.pleasantries import core_question
 from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, Speller, last_said
 from bot.privacy import Redactor
 from bot.reading import ESCALATING, Intent, MessageReader, Reading
@@ -176,7 +177,8 @@ class Responder:
         # retrieval first: it encodes the question with the conversation's context in one encoder call, and
         # the reader and the categorizer then find the question's vector already computed
         with times("retrieve"):
-            question = await self.speller.correct(text) if self.speller is not None else text
+            question = core_question(text)
+            question = await self.speller.correct(question) if self.speller is not None else question
             earlier = exchanges(history)
             context = search_context(earlier)
             searched = self.redact(" ← ".join([question, *context]) if context else question)

@@ -73,7 +73,7 @@ def test_queue_lists_an_escalated_conversation_and_announces_it_live(client: Tes
         event = receive(live)
     assert event["type"] == "handoff" and event["conversation_id"] == cid
     assert handoff["conversation_id"] == cid and handoff["channel"] == "web"
-    assert handoff["reason"] == "no_answer" and handoff["category"] == "general"
+    assert handoff["reason"] == "out_of_scope" and handoff["category"] == "general"
     assert handoff["status"] == "queued" and handoff["question"] == "Can you recommend a good lasagna recipe?"
     detail = client.get(f"/api/agent/conversations/{cid}", headers=ALICE).json()
     assert detail["state"]["owner"] == "pending_human" and "token_hash" not in detail["state"]

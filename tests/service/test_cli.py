@@ -56,7 +56,7 @@ def test_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
     assert declined["text"].startswith("I can only help with") and declined["citations"] == []
     escalated = json.loads(supportbot("ask", "Can you recommend a lasagna recipe?", "--json", cwd=tmp_path,
                                       env={**env, "SUPPORTBOT_OFF_TOPIC": "escalate"}).stdout)
-    assert escalated["decision"] == "escalated" and escalated["reason"] == "no_answer"
+    assert escalated["decision"] == "escalated" and escalated["reason"] == "out_of_scope"
     assert escalated["text"] == "" and escalated["citations"] == []
 
     again = supportbot("ingest", str(docs), "--quiet", env=env, cwd=tmp_path)
