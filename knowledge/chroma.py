@@ -15,10 +15,10 @@ threads about almost the same thing) attracts questions meant for either, so its
 `twin_penalty * (nearest-other-title similarity - mean of that over the candidate topics)`; a hubness
 correction in the spirit of CSLS. Centring keeps scores on the usual scale for answer thresholds.
 
-Lexical evidence (`lexical_weight`, BM25 via `knowledge.search_index`): a chunk gains up to `lexical_weight`
-times the share of the query's attainable BM25 score it reaches, in full at the best dense score and
-shrinking to nothing `lexical_weight` below it. Exact names and codes then settle near-ties the encoder
-cannot, while a word shared with a farther passage never overrides a clearly closer paraphrase.
+Lexical evidence (`lexical_weight`, BM25 via `knowledge.search_index.LexicalIndex`): a chunk gains at most
+`lexical_weight`, scaled by the share of the query's attainable BM25 score it reaches and by how clearly BM25
+singles out one topic. A name or code that one topic holds settles what the encoder cannot; words that many
+topics share add little, so they no longer override a closer paraphrase.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ChromaKnowledgeBase:
         twin_penalty: float = 0.1,
         context_weight: float = 0.25,
         follow_up_boost: float = 2.0,
-        lexical_weight: float = 0.15,
+        lexical_weight: float = 0.2,
         lexical_candidates: int = 20,
         version_check_seconds: float = 0.0,
     ) -> None:
@@ -400,10 +400,11 @@ class ChromaKnowledgeBase:
         texts = [index.texts[i] for i in rows]
         metas = [index.metas[i] for i in rows]
         w = self.title_weight
-        scores = [(1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s)) for s, m in zip(sims, metas)]
-        if lexical is not None and scores:
-            best = max(scores)
-            scores = [score + lexical.bonus(chunk_id, best - score) for score, chunk_id in zip(scores, ids)]
+        scores = [
+            (1.0 - w) * float(s) + w * title_sims.get(m["title"], float(s))
+            + (lexical.bonus(chunk_id) if lexical else 0.0)
+            for s, m, chunk_id in zip(sims, metas, ids)
+        ]
         penalty = penalties or {}
         best_in_doc: dict[str, float] = defaultdict(lambda: -1.0)
         for score, meta in zip(scores, metas):

@@ -58,12 +58,14 @@ def score_held_out(reader: TrainedReader, held_out: Sequence[tuple[str, Intent]]
         per_intent[intent.value] = {"precision": round(right / predicted, 4) if predicted else 0.0,
                                     "recall": round(right / truly, 4), "support": truly}
     wrongly_escalated = [text for (text, g), p in zip(held_out, read_as) if g in NEVER_ESCALATING and p in ESCALATING]
+    others = [p in ESCALATING for g, p in zip(gold, read_as) if g not in ESCALATING and g not in NEVER_ESCALATING]
     escalating = [p in ESCALATING for g, p in zip(gold, read_as) if g in ESCALATING]
     missed = [f"{text} -> {p.value}" for (text, g), p in zip(held_out, read_as) if g in ESCALATING and p != g]
     return {"per_intent": per_intent,
             "accuracy": round(sum(g == p for g, p in zip(gold, read_as)) / len(gold), 4),
             "escalation_recall": round(sum(escalating) / len(escalating), 4) if escalating else 0.0,
             "never_escalating_read_as_escalating": len(wrongly_escalated),
+            "other_intents_read_as_escalating": sum(others), "other_intents": len(others),
             "never_escalating_examples": wrongly_escalated, "escalating_misread": missed}
 
 
@@ -109,7 +111,7 @@ def run(examples_dir: str | Path = EXAMPLES, clinc: str | Path | None = None) ->
     reader = TrainedReader.train(train)
     trained = time.perf_counter()
     result: dict = {"train_lines": len(train), "held_out_lines": len(held_out),
-                    "thresholds": {i.value: round(t, 4) for i, t in reader.thresholds.items()},
+                    "threshold": round(reader.threshold, 4),
                     "out_of_fold": reader.fit_report,
                     "held_out": score_held_out(reader, held_out)}
     result["read_microseconds_per_message"] = round(per_message_microseconds(reader, [t for t, _ in held_out]), 1)
@@ -126,14 +128,15 @@ def _print_text(result: dict) -> None:
     held = result["held_out"]
     print(f"trained on {result['train_lines']} lines in {result['train_seconds']} s; "
           f"held out {result['held_out_lines']}")
-    print(f"thresholds {result['thresholds']}; out of fold {result['out_of_fold']}")
+    print(f"threshold on P(person) + P(frustrated) {result['threshold']}; out of fold {result['out_of_fold']}")
     print(f"{'intent':<14}{'precision':>10}{'recall':>8}{'support':>9}")
     for intent, row in held["per_intent"].items():
         print(f"{intent:<14}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['support']:>9}")
     print(f"accuracy {held['accuracy']:.3f}; escalation recall (person or frustrated read as either) "
           f"{held['escalation_recall']:.3f}")
     print(f"greeting/thanks/goodbye/off-topic read as person or frustrated: "
-          f"{held['never_escalating_read_as_escalating']}")
+          f"{held['never_escalating_read_as_escalating']}; questions, instructions, bot identity and how-are-you: "
+          f"{held['other_intents_read_as_escalating']} of {held['other_intents']}")
     for text in held["never_escalating_examples"]:
         print(f"  ! {text}")
     for text in held["escalating_misread"]:

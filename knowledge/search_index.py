@@ -56,27 +56,21 @@ def nearest_other(vectors: np.ndarray, block: int = 1024) -> np.ndarray:
     return out
 
 
+# topics after the best lexical one whose scores stand for the background it has to stand out from
+BACKGROUND_TOPICS = 10
+
+
 @dataclass
 class LexicalScores:
-    """BM25 evidence for one query: per chunk, the share of the query's attainable BM25 score it reaches
-    (0..1), and the titles of the best lexical hits."""
+    """BM25 evidence for one query: the weight it earned, per chunk the share of the query's attainable BM25
+    score it reaches (0..1), and the titles of the best lexical hits."""
 
     weight: float
     by_id: dict[str, float]
     titles: set[str]
 
-    def bonus(self, chunk_id: str, behind: float) -> float:
-        """What lexical evidence adds to a chunk whose dense score is `behind` the query's best one.
-
-        The full `weight` (times the chunk's BM25 share) at the best dense score, shrinking linearly to
-        nothing `weight` below it: BM25 decides between passages the encoder scores alike, but a chunk
-        trailing by `behind` gains at most `weight - behind`, so it never overtakes one leading it by half
-        the weight or more, and chunks further down keep their dense order. An additive bonus without
-        this gate let a shared word ("archive", "google docs") override a clearly closer paraphrase.
-        """
-        if self.weight <= 0.0 or behind >= self.weight:
-            return 0.0
-        return self.weight * self.by_id.get(chunk_id, 0.0) * (1.0 - max(behind, 0.0) / self.weight)
+    def bonus(self, chunk_id: str) -> float:
+        return self.weight * self.by_id.get(chunk_id, 0.0)
 
 
 def term_ceilings(scores: dict[str, Any]) -> np.ndarray:
@@ -89,15 +83,28 @@ def term_ceilings(scores: dict[str, Any]) -> np.ndarray:
     return out
 
 
+def distinctness(topic_best: np.ndarray) -> float:
+    """How clearly BM25 singles out one topic: 1 - (mean best score of the next `BACKGROUND_TOPICS` topics
+    that match at all) / (the best topic's score); 1 when only one topic matches, 0 when several match alike."""
+    matched = np.sort(topic_best[topic_best > 0.0])[::-1]
+    if len(matched) < 2:
+        return 1.0
+    return 1.0 - float(matched[1:BACKGROUND_TOPICS + 1].mean()) / float(matched[0])
+
+
 class LexicalIndex:
     """BM25 over every chunk (title, section and text).
 
     Dense similarity finds paraphrases; exact product names, error codes and rare terms ("Plivo", "HTTP 429")
-    are what BM25 finds, and support questions are full of them. A chunk's BM25 score is read as a share of
-    the most the query's terms can score in this index (each term's best score, summed), not of the best
-    hit's score: the best hit of a question it shares one common word with is a weak match and must not get
-    the whole bonus. The share enters as a small bonus on near-ties of the dense score
-    (`LexicalScores.bonus`), so the cosine scale the answer thresholds rely on is kept.
+    are what BM25 finds, and support questions are full of them. A chunk's bonus is
+    `weight * distinctness * share`, added to its cosine score (so the scale answer thresholds rely on is kept):
+
+    - `share`: the chunk's BM25 score over the most the query's terms can score in this index (each term's
+      best score, summed), not over the best hit's score. A best hit that shares one common word with a long
+      question is a weak match and must not get the whole bonus.
+    - `distinctness`: how far the best matching topic stands above the next ones. Words that many topics
+      share ("google docs", "gmail archive") are no evidence for any one of them, and a bonus taken from
+      them let a farther passage overtake a closer paraphrase; a name or code that one topic holds is.
     """
 
     def __init__(self, ids: list[str], titles: list[str], corpus: list[list[str]], weight: float,
@@ -109,6 +116,9 @@ class LexicalIndex:
         self.index = bm25s.BM25()
         self.index.index(corpus, show_progress=False)
         self.ceilings = term_ceilings(self.index.scores)
+        topic_of: dict[str, int] = {}
+        self.topic_rows = np.asarray([topic_of.setdefault(t, len(topic_of)) for t in titles], dtype=np.int64)
+        self.topics = len(topic_of)
 
     def scores(self, query: str) -> LexicalScores | None:
         terms = [t for t in words(query) if t in self.index.vocab_dict]
@@ -118,9 +128,11 @@ class LexicalIndex:
         attainable = float(self.ceilings[[self.index.vocab_dict[t] for t in terms]].sum())
         if attainable <= 0.0 or not raw.size or float(raw.max()) <= 0.0:
             return None
+        topic_best = np.zeros(self.topics, dtype=np.float32)
+        np.maximum.at(topic_best, self.topic_rows, raw)
         best = np.argsort(-raw)[: self.candidates]
-        return LexicalScores(self.weight, {self.ids[i]: min(1.0, float(raw[i]) / attainable)
-                                           for i in np.flatnonzero(raw)},
+        return LexicalScores(self.weight * distinctness(topic_best),
+                             {self.ids[i]: min(1.0, float(raw[i]) / attainable) for i in np.flatnonzero(raw)},
                              {self.titles[i] for i in best if raw[i] > 0})
 
 

@@ -1,5 +1,6 @@
 """The message reader: trained on the shipped examples, it reads held-out lines recall-first for a person and
-frustration, keeps small talk away from handoffs, reads typical phrasings right, and trains once per cache."""
+frustration, keeps small talk away from handoffs, tells look-alike wordings and emoji apart, reads typical
+phrasings right, and trains once per cache."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from knowledge.reader import (
     artifact_key,
     load_reader,
     read_examples,
+    spell_out_emoji,
 )
 
 Split = tuple[list[tuple[str, Intent]], list[tuple[str, Intent]]]
@@ -60,36 +62,85 @@ def test_held_out_person_is_read_recall_first(reader: TrainedReader, split: Spli
 
 
 def test_held_out_frustration_is_read(reader: TrainedReader, split: Split) -> None:
-    """Below the 0.98 aimed at: frustration and small talk overlap in the examples (see the report of
-    `supportbot eval reader`), and the small-talk guard wins where they do."""
+    """Below the 0.98 aimed at (0.967 reached): sarcasm built from thanks words ("great, just great") still reads
+    as thanks, and a few exasperated orders and rhetorical questions as instructions, questions or off-topic
+    (see `supportbot eval reader`); small talk is never traded for them."""
     scores = score_held_out(reader, split[1])
-    assert scores["per_intent"]["frustrated"]["recall"] >= 0.9, scores["escalating_misread"]
-    assert scores["escalation_recall"] >= 0.95
+    assert scores["per_intent"]["frustrated"]["recall"] >= 0.96, scores["escalating_misread"]
+    assert scores["escalation_recall"] >= 0.97
 
 
-def test_thresholds_add_no_handoff_on_held_out_small_talk(reader: TrainedReader, split: Split) -> None:
-    """Whatever the thresholds add, a greeting, thanks, goodbye or off-topic line is escalated only when the
-    model's likeliest intent already is person or frustrated, and that stays rare."""
+def test_no_handoff_on_held_out_small_talk(reader: TrainedReader, split: Split) -> None:
+    """A handoff opened on a greeting, thanks, goodbye or off-topic line is never right."""
     guarded = [text for text, intent in split[1] if intent in NEVER_ESCALATING]
-    probs = reader.probabilities(guarded)
-    likeliest = [reader.intents[col] for col in probs.argmax(axis=1)]
-    readings = reader.read(guarded)
-    escalated = [(r.intent, top, text) for r, top, text in zip(readings, likeliest, guarded) if r.intent in ESCALATING]
-    assert all(top in ESCALATING for _, top, _ in escalated), escalated
-    assert len(escalated) <= 0.03 * len(guarded), escalated
+    escalated = [(r.intent, text) for r, text in zip(reader.read(guarded), guarded) if r.intent in ESCALATING]
+    assert len(guarded) >= 300 and escalated == []
 
 
-def test_thresholds_reach_below_the_likeliest_intent(reader: TrainedReader) -> None:
-    assert set(reader.thresholds) == set(ESCALATING)
-    assert all(0.0 < t < 1.0 for t in reader.thresholds.values())
-    probs = np.zeros((1, len(reader.intents)))
-    person = reader.intents.index(Intent.PERSON)
-    question = reader.intents.index(Intent.QUESTION)
-    probs[0, question] = 1.0 - reader.thresholds[Intent.PERSON]
-    probs[0, person] = reader.thresholds[Intent.PERSON]
-    assert reader.intents[reader.decide(probs)[0]] == Intent.PERSON
-    probs[0, person] = np.nextafter(reader.thresholds[Intent.PERSON], 0.0)
-    assert reader.intents[reader.decide(probs)[0]] == Intent.QUESTION
+def test_group_threshold_reaches_below_the_likeliest_intent_but_not_into_small_talk(reader: TrainedReader) -> None:
+    """Person and frustrated count together against the threshold, the likelier of the two is read; the
+    threshold overrules a likelier question, never a likelier greeting."""
+    threshold = reader.threshold
+    assert 0.0 < threshold < 2 / 3
+    col = {intent: reader.intents.index(intent) for intent in reader.intents}
+
+    def read(**probabilities: float) -> Intent:
+        row = np.zeros((1, len(reader.intents)))
+        for name, p in probabilities.items():
+            row[0, col[Intent(name)]] = p
+        return reader.intents[reader.decide(row)[0]]
+
+    assert read(question=1 - threshold, person=threshold * 0.4, frustrated=threshold * 0.6) == Intent.FRUSTRATED
+    assert read(question=1 - threshold, person=threshold * 0.6, frustrated=threshold * 0.4) == Intent.PERSON
+    below = np.nextafter(threshold, 0.0)
+    assert read(question=1 - below, person=below * 0.6, frustrated=below * 0.4) == Intent.QUESTION
+    assert read(greeting=1 - threshold, person=threshold * 0.6, frustrated=threshold * 0.4) == Intent.GREETING
+
+
+def test_emoji_are_spelled_out_for_the_model() -> None:
+    """The encoder has no emoji: their names are what tells "😡" from "👍"; other text is left as it is."""
+    assert spell_out_emoji("👍🏻 thanks") == "👍 thumbs up sign thanks"
+    assert spell_out_emoji("🤦‍♀️") == "🤦 face palm ♀ female sign"
+    assert spell_out_emoji("olá, ça va?") == "olá, ça va?"
+    plain = "where is my order"
+    assert spell_out_emoji(plain) is plain
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("😡😡👎", Intent.FRUSTRATED),
+    ("🤬👎", Intent.FRUSTRATED),
+    ("🙏😊", Intent.THANKS),
+    ("👍🏾👌", Intent.THANKS),
+    ("👋😃", Intent.GREETING),
+])
+def test_emoji_only_messages_are_told_apart(reader: TrainedReader, text: str, intent: Intent) -> None:
+    [reading] = reader.read([text])
+    assert reading.intent == intent, reading.scores
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("oh great, it's broken again, thanks for nothing", Intent.FRUSTRATED),
+    ("great, that worked, thank you!", Intent.THANKS),
+    ("wow, so helpful, not 🙄", Intent.FRUSTRATED),
+    ("really useful, thanks a million 🙏🏽", Intent.THANKS),
+    ("that makes no sense at all", Intent.FRUSTRATED),
+    ("that makes sense now, thank you", Intent.THANKS),
+    ("zero stars, avoid this company", Intent.FRUSTRATED),
+    ("you're a star, that fixed it", Intent.THANKS),
+    ("that's the last straw, I'm closing my account", Intent.FRUSTRATED),
+    ("I'm done with you people, cancelling today", Intent.FRUSTRATED),
+    ("I'm done now, thanks a lot, bye", Intent.GOODBYE),
+    ("ANSWER MY QUESTION NOW", Intent.FRUSTRATED),
+    ("HELLO??? is anyone actually there???", Intent.PERSON),
+    ("hello? hi", Intent.GREETING),
+    ("me again, hello 🙂", Intent.GREETING),
+    ("remind me to phone my aunt at six", Intent.OFF_TOPIC),
+    ("read my horoscope for next week", Intent.OFF_TOPIC),
+    ("play some music by Adele", Intent.OFF_TOPIC),
+])
+def test_look_alike_wordings_are_told_apart(reader: TrainedReader, text: str, intent: Intent) -> None:
+    [reading] = reader.read([text])
+    assert reading.intent == intent, reading.scores
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -128,7 +179,7 @@ def test_cached_artifact_is_loaded_not_retrained(reader: TrainedReader, split: S
     again = load_reader(cache_dir, examples=split[0])
     texts = [text for text, _ in split[1][:50]]
     assert again.read(texts) == reader.read(texts)
-    assert again.thresholds == reader.thresholds
+    assert again.threshold == reader.threshold
     assert [p.name for p in cache_dir.glob("reader-*.joblib")] == [f"reader-{artifact_key(split[0])}.joblib"]
 
 
@@ -172,7 +223,7 @@ def test_damaged_artifact_is_retrained_and_replaced(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_bytes(b"not a joblib file")
     model = load_reader(tmp_path / "cache", examples=examples)
-    assert TrainedReader.load(path).thresholds == model.thresholds
+    assert TrainedReader.load(path).threshold == model.threshold
     assert not list(path.parent.glob("*.tmp"))
 
 
