@@ -90,9 +90,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="retrieval-") as scratch:
         kb = ChromaKnowledgeBase.persistent(str((args.data_dir or Path(scratch)) / "chroma"), "helpcenter")
         ingest_folder(kb, args.kb, progress=False)
-        result = {str(path.name): evaluate(kb, read_rows(path), top_k=args.top_k) for path in args.questions}
+        result: dict[str, Any] = {path.name: evaluate(kb, read_rows(path), top_k=args.top_k) for path in args.questions}
         del kb
-    result["total_seconds"] = round(time.perf_counter() - started, 1)  # type: ignore[assignment]
+    result["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
