@@ -37,6 +37,7 @@ class Reading(BaseModel):
     intent: Intent
     probability: float = 1.0
     scores: dict[str, float] = Field(default_factory=dict)
+    by_pattern: bool = False  # a pattern's certainty, not a model's reading
 
 
 class MessageReader(Protocol):

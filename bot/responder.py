@@ -12,7 +12,7 @@ from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_floors, with_overrides
 from bot.observer import Observer, StageTimes, Unobserved
 from bot.pleasantries import core_question
-from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, Speller, last_said
+from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, Passage, Speller, last_said
 from bot.privacy import Redactor
 from bot.reading import ESCALATING, Intent, MessageReader, Reading
 from bot.safety import looks_like_injection
@@ -142,14 +142,14 @@ class Responder:
         person or instructions to the bot are never missed, and a whole message of plain small talk stays
         small talk; everything else is the reader's call."""
         if wants_human(text):
-            return Reading(intent=Intent.PERSON)
+            return Reading(intent=Intent.PERSON, by_pattern=True)
         if looks_like_injection(text):
-            return Reading(intent=Intent.INSTRUCTIONS)
+            return Reading(intent=Intent.INSTRUCTIONS, by_pattern=True)
         reading = self.reader.read([text])[0] if self.reader is not None else None
         if reading is not None and reading.intent in ESCALATING:
             return reading
         if kind := small_talk(text):
-            return Reading(intent=Intent(kind.value))
+            return Reading(intent=Intent(kind.value), by_pattern=True)
         return reading or Reading(intent=Intent.QUESTION)
 
     def _abstained_before(self, history: Sequence[Message]) -> bool:
@@ -186,11 +186,22 @@ class Responder:
                                                    reply_passages=reply_passages(earlier) if context else [])
         with times("categorize"):
             reading = self.read(question)
-        read_as = {"reading_probability": round(reading.probability, 4)}
         if reading.intent is Intent.PERSON:
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED, confidence=1.0,
                                explanation=f"the customer asked for a person (p={reading.probability:.2f})",
-                               signals=read_as)
+                               signals={"reading_probability": round(reading.probability, 4)})
+        if reading.intent is not Intent.QUESTION and reading.by_pattern:
+            return self._as_read(reading, history)
+        outcome = await self._answer(message, history, times, question, passages, searched)
+        if reading.intent is Intent.QUESTION or answers_from_the_help_centre(outcome):
+            return outcome
+        # the reader's word is taken where the help centre has no answer: a question about a war or an illness
+        # reads like distress to it, and is still answered when the pages answer it
+        return self._as_read(reading, history)
+
+    def _as_read(self, reading: Reading, history: Sequence[Message]) -> TurnOutcome:
+        """The turn as the reader read it: frustration to a person, off-topic chat, instructions, small talk."""
+        read_as = {"reading_probability": round(reading.probability, 4)}
         if reading.intent is Intent.FRUSTRATED:
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.FRUSTRATED, confidence=1.0,
                                explanation=f"the customer is frustrated (p={reading.probability:.2f})",
@@ -200,9 +211,13 @@ class Responder:
         if reading.intent is Intent.OFF_TOPIC:
             return self._cannot_help(history, f"read as off-topic (p={reading.probability:.2f})",
                                      EscalationReason.OUT_OF_SCOPE, signals=read_as)
-        if reading.intent is not Intent.QUESTION:
-            kind = Kind(reading.intent.value)
-            return self._built_in(kind, f"small talk: {kind.value}")
+        kind = Kind(reading.intent.value)
+        return self._built_in(kind, f"small talk: {kind.value}")
+
+    async def _answer(self, message: Message, history: Sequence[Message], times: StageTimes, question: str,
+                      passages: list[Passage], searched: str) -> TurnOutcome:
+        """The help centre's answer to the question, through the category's gate."""
+        earlier = exchanges(history)
         with times("categorize"):
             if self.inline_categorizer:
                 category, probability = self.categorize(question)
@@ -262,6 +277,11 @@ class Responder:
         if short:
             return _as(drafted, Decision.ESCALATED, EscalationReason.LOW_CONFIDENCE, "; ".join(short))
         return _as(drafted, Decision.ANSWERED, None, "all signals above thresholds")
+
+
+def answers_from_the_help_centre(outcome: TurnOutcome) -> bool:
+    """An answer or a draft composed from the pages, not a built-in reply or a handoff."""
+    return outcome.decision is not Decision.ESCALATED and bool(outcome.text) and not outcome.handled_as
 
 
 def only_files(message: Message) -> bool:
