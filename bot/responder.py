@@ -193,10 +193,11 @@ class Responder:
         if reading.intent is not Intent.QUESTION and reading.by_pattern:
             return self._as_read(reading, history)
         outcome = await self._answer(message, history, times, question, passages, searched)
-        if reading.intent is Intent.QUESTION or answers_from_the_help_centre(outcome):
+        # the likelier reading wins: a question about a war or an illness reads like distress to the reader,
+        # and is still answered when the pages answer it more surely than the message reads as distress
+        if reading.intent is Intent.QUESTION or answers_from_the_help_centre(outcome) \
+                and outcome.signals.get("grounding", 0.0) > reading.probability:
             return outcome
-        # the reader's word is taken where the help centre has no answer: a question about a war or an illness
-        # reads like distress to it, and is still answered when the pages answer it
         return self._as_read(reading, history)
 
     def _as_read(self, reading: Reading, history: Sequence[Message]) -> TurnOutcome:

@@ -1,7 +1,9 @@
 """Grounded answers: an offline extractive composer, and a checker for any answer's sentences.
 
 The composer answers with whole blocks of a help-centre section (a paragraph, or a list with its lead-in,
-steps whole and in order), chosen for the question read in the light of the conversation so far. Before
+steps whole and in order), chosen for the question read in the light of the conversation so far; a question
+asking for one fact ("how long ...?", "can I ...?") gets the sentence that states it, with "Yes, " or "No, "
+where that sentence says so, and a follow-up is looked for first where the last reply came from. Before
 answering it checks that the chosen text addresses what was asked (`grounding`): a page on a similar topic
 that never mentions the question's key terms is no answer.
 
@@ -13,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -29,13 +31,19 @@ from knowledge.text import (
     NUMBERED,
     Block,
     blocks,
+    conditional,
     elliptical,
+    is_yes_no,
     key_terms,
+    leans_back,
     normalize,
     numbers,
+    polarity,
+    refers_back,
     split_sentences,
     stems,
     term_set,
+    with_polarity,
 )
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -64,6 +72,16 @@ _SECRET_REQUEST = re.compile(
 _SECRET_WARNING = re.compile(r"\b(?:never|not|don't|do not|won't|will not)\b", re.I)
 _PROCEDURE = re.compile(r"\bhow (?:do|can|should|would) (?:i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocedure\b|"
                         r"\b(?:set ?up|turn on|enable|configure|install)\b", re.I)
+# "which are the options ...", "list ...": a whole list answers, not its best item
+_LISTING = re.compile(r"\b(?:which|what)\b[^?.]*\b(?:options|ways|types|kinds|methods|choices|formats)\b|\blist\b",
+                      re.I)
+_LEAD = r"^\W*(?:(?:and|so|but|ok|okay|also|then)\W+)*"
+# a question asking for one fact, which one sentence states ("what is ...", "why ..." ask for a paragraph)
+_NARROW = re.compile(_LEAD + r"(?:how (?:long|many|much|often|soon|far|old|late|early|big|large|quickly|fast)|when|"
+                     r"where|what time|what day|which|who|by when|until when)\b", re.I)
+# a question a figure answers: a sentence stating one answers it alone
+_QUANTITY = re.compile(_LEAD + r"(?:how (?:long|many|much|often|soon|far|old|late|early|big|large)|when|what time|"
+                       r"by when|until when)\b", re.I)
 SCORED_WORDS = 180  # the encoder reads about this many words (256 word pieces)
 _CITATION_MARK = re.compile(r"\s*\[(\d{1,3})\](?:\s*\[(\d{1,3})\])*")
 _PART_SPLIT = re.compile(r"\?\s+(?=\S)|;\s+|,?\s+and\s+(?=(?:how|what|when|where|why|who|which|can|could|do|does|"
@@ -158,6 +176,48 @@ class Candidate:
     heading: str  # a label or question line just before the block: scored with it, never shown
     scored: str  # heading and the block's words, as far as the encoder reads
     probes: tuple[str, ...]  # its first sentences' opening words, as a retrieved chunk holding it would
+    recent: bool = False  # in a section the last reply came from, when the question follows up on it
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a candidate block (of a paragraph, a list item or a list's lead-in), or a run of table
+    rows whole: what a short answer is chosen from."""
+
+    candidate: int
+    line: int  # the block line it is on: one list item's sentences go together, items are not mixed
+    text: str
+
+
+def block_sentences(block: Block) -> tuple[tuple[int, str], ...]:
+    """(line, sentence) for each sentence of three words or more that says something: not a title run into a
+    paragraph (a few words with no full stop) nor a fragment; table rows are one unit (a row means nothing
+    without the others). A FAQ's question line is kept, to come with the "Yes, ..." that answers it."""
+    return _block_sentences(block.kind, tuple(block.lines))
+
+
+@lru_cache(maxsize=4096)  # the blocks of the sections answers come from, split once
+def _block_sentences(kind: str, lines: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    if kind == "rows":
+        return ((0, "\n".join(lines)),)
+    read = (" ".join(lines),) if kind == "paragraph" else lines
+    return tuple((i, s) for i, line in enumerate(read) for s in _joined(split_sentences(line))
+                 if len(s.split()) >= 3 and (s[0].isalnum() or s[0] in "\"'(")
+                 and (kind == "list" or len(s.split()) > 12 or s.rstrip("\"')]").endswith((".", "!", "?", ":", ";"))))
+
+
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,3}|[A-Z](?:\.[A-Z])+)\.$")  # "Bros.", "Dr.", "U.S."
+
+
+def _joined(sentences: list[str]) -> list[str]:
+    """Sentences split after an abbreviation ("Warner Bros. Studios") put back together."""
+    out: list[str] = []
+    for sentence in sentences:
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
 
 
 def section_candidates(section_text: str, passage: int = 0, section: str = "") -> list[Candidate]:
@@ -190,14 +250,18 @@ def _parsed(section_text: str, section: str) -> tuple[tuple[int, Block, str, str
 
 
 def scoring_texts(section_text: str, section: str = "") -> list[str]:
-    """What the composer embeds for a section: computed once at ingest, looked up at answer time."""
-    return [c.scored for c in section_candidates(section_text, section=section)]
+    """What the composer embeds for a section: computed once at ingest, looked up at answer time. Every block
+    as it is scored, then the sentences short answers are chosen from (a collection stored before they were
+    added has them encoded when first read, and cached)."""
+    parsed = section_candidates(section_text, section=section)
+    return list(dict.fromkeys([c.scored for c in parsed] + [s for c in parsed for _, s in block_sentences(c.block)]))
 
 
 @dataclass
 class _Plan:
     """What composing an answer needs, before any vector: the usable passages, their blocks, and the texts
-    to encode (`asked`: the question, the customer's previous one, its parts; then every block)."""
+    to encode (`asked`: the question, the customer's previous one, its parts; then every block, then every
+    sentence of them)."""
 
     question: str
     usable: list[Passage]
@@ -208,18 +272,25 @@ class _Plan:
     asked: list[str]
     runner_up: float = 0.0  # the best score of any other page, however far behind
 
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        return [Sentence(i, line, text) for i, c in enumerate(self.candidates)
+                for line, text in block_sentences(c.block)]
+
     @property
     def texts(self) -> list[str]:
-        return self.asked + [c.scored for c in self.candidates]
+        return self.asked + [c.scored for c in self.candidates] + [s.text for s in self.sentences]
 
 
 class ExtractiveAnswerer:
-    """Answers with whole blocks copied from the best-matching sections, and says when they do not answer."""
+    """Answers with sentences or whole blocks copied from the best-matching sections, and says when they do
+    not answer."""
 
     def __init__(self, *, min_score: float = DEFAULT_MIN_SCORE, max_words: int = 90, max_list_items: int = 12,
                  passage_margin: float = 0.15, lexical_weight: float = 0.3, context_weight: float = 0.25,
                  min_part_coverage: float = 0.5, page_weight: float = 0.5, procedure_bonus: float = 0.05,
-                 neighbour_margin: float = 0.05, follow_up_boost: float = 2.0,
+                 neighbour_margin: float = 0.05, follow_up_boost: float = 2.0, sentence_margin: float = 0.03,
+                 switch_margin: float = 0.05, stand_out: float = 0.2, follow_up_margin: float = 0.05,
                  grounding: AnswerabilityModel | None = None, embedder: Embedder = cached_embed) -> None:
         self.min_score = min_score
         self.max_words = max_words
@@ -232,6 +303,10 @@ class ExtractiveAnswerer:
         self.procedure_bonus = procedure_bonus
         self.neighbour_margin = neighbour_margin
         self.follow_up_boost = follow_up_boost
+        self.sentence_margin = sentence_margin  # a sentence next to the best one this close joins it
+        self.switch_margin = switch_margin  # a sentence of another section of the page must be this much better
+        self.stand_out = stand_out  # below this lead over the rest of its block, the block answers
+        self.follow_up_margin = follow_up_margin  # a sentence where the last reply came from wins within this
         self.grounding = grounding or shipped()
         self.embedder = embedder
 
