@@ -338,7 +338,7 @@ class ExtractiveAnswerer:
             page_score[p.source] = max(page_score.get(p.source, 0.0), p.score)
         usable = [p.model_copy(update={"score": page_score[p.source]}) for p in usable
                   if page_score[p.source] >= top - self.passage_margin]
-        candidates = self._candidates(usable)
+        candidates = self._candidates(usable, self._replied_from(question, usable, history))
         if not candidates:
             return None
         earlier = last_said(history, "customer")
@@ -355,7 +355,7 @@ class ExtractiveAnswerer:
         question, usable, top, candidates = plan.question, plan.usable, plan.top, plan.candidates
         said, parts = plan.said, plan.parts
         asked = vectors[: len(plan.asked)]
-        block_vectors = vectors[len(plan.asked):]
+        block_vectors = vectors[len(plan.asked): len(plan.asked) + len(candidates)]
         earlier = len(said) > 1
         whole = self._focus(asked[0], asked[1] if earlier else None, elliptical(question))
         chosen, neighbour, similarity = self._best(question, whole, block_vectors, candidates, usable, top)
@@ -370,23 +370,32 @@ class ExtractiveAnswerer:
             piece = self._render(candidates, i)
             if normalize(piece) not in normalize(text):
                 text = f"{text}\n\n{piece}" if text else piece
+        verdict = ""
+        short = self._sentence_answer(plan, whole, vectors[len(plan.asked) + len(candidates):], chosen)
+        if short is not None:  # a sentence or two (or the block they sit in) answer it: that block is cited
+            chosen, text, verdict = short
+            picks, primary = [chosen], candidates[chosen].passage
+            similarity = float(block_vectors[chosen] @ whole)  # (the measure answers are judged on: a block's)
         used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
         used = [usable[i] for i in dict.fromkeys(used_order)]
         features = self._features(question, text, candidates, chosen, usable, similarity)
         features.update(self._context_features(plan, asked, block_vectors[chosen], text, candidates[chosen]))
         features["sentence_weighted"] = _best_sentence_coverage(plan.question, candidates, candidates[chosen].passage)
-        # blocks are copied whole, so their sentences are found verbatim and nothing is encoded here
+        # blocks and sentences are copied word for word, so they are found verbatim and nothing is encoded here
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
-        return Answer(text=text, citations=cite(used, text), support=len(supported) / total if total else 0.0,
+        shown = with_polarity(text, verdict, _evidence(used[0]))  # "Yes, ..." / "No, ..." where the text says so
+        return Answer(text=shown, citations=cite(used, text), support=len(supported) / total if total else 0.0,
                       grounding=round(self.grounding.probability(features), 4), unsupported_sentences=unsupported,
                       uncovered=uncovered, measures={k: round(v, 4) for k, v in features.items()})
 
     # -- choosing ---------------------------------------------------------------------------------
 
-    def _candidates(self, usable: list[Passage]) -> list[Candidate]:
+    def _candidates(self, usable: list[Passage], recent: set[int] | None = None) -> list[Candidate]:
         """Blocks of each retrieved section that the retrieved chunks touch, with the block on either side
-        (a lead-in, the rest of a list); a section retrieved through several chunks is read once."""
+        (a lead-in, the rest of a list), and every block of a section the last reply came from (the `recent`
+        passages); a section retrieved through several chunks is read once."""
+        replied = {(usable[i].source, normalize(_evidence(usable[i]))[:200]) for i in recent or ()}
         sections: dict[tuple[str, str], tuple[int, list[str]]] = {}
         for pi, passage in enumerate(usable):
             key = (passage.source, normalize(_evidence(passage))[:200])
@@ -394,16 +403,28 @@ class ExtractiveAnswerer:
             hits.append(normalize(passage.text))
         out: list[Candidate] = []
         seen_blocks: set[str] = set()
-        for first, hits in sections.values():
+        for key, (first, hits) in sections.items():
             parsed = section_candidates(_evidence(usable[first]), first, usable[first].section)
             touched = {c.order for c in parsed if any(probe in hit for probe in c.probes for hit in hits)}
-            wanted = {j for i in touched for j in (i - 1, i, i + 1)} if usable[first].section_text else None
+            from_reply = key in replied
+            wanted = {j for i in touched for j in (i - 1, i, i + 1)} \
+                if usable[first].section_text and not from_reply else None
             for candidate in parsed:
                 text = normalize(candidate.block.text)
                 if (wanted is None or candidate.order in wanted) and text not in seen_blocks:
                     seen_blocks.add(text)
-                    out.append(candidate)
+                    out.append(replace(candidate, recent=True) if from_reply else candidate)
         return out
+
+    def _replied_from(self, question: str, usable: list[Passage], history: Sequence[Exchange]) -> set[int]:
+        """The usable passages the last reply was composed from (by id, or holding its sentences word for
+        word), when the question points back at that reply: a follow-up is looked for there first."""
+        reply = next((e for e in reversed(history) if e.role == "support"), None)
+        if reply is None or not refers_back(question, reply.text):
+            return set()
+        said = [s for s in (normalize(s) for s in split_sentences(reply.text)) if len(s) >= 20]
+        return {i for i, p in enumerate(usable)
+                if p.id in reply.passages or any(s in normalize(_evidence(p)) for s in said)}
 
     def _focus(self, question: np.ndarray, earlier: np.ndarray | None, follow_up: bool) -> np.ndarray:
         """The question's vector steered by the previous question, so a follow-up keeps its topic."""
@@ -429,6 +450,79 @@ class ExtractiveAnswerer:
         relevance = self._relevance(question, vector, block_vectors, candidates, usable, top)
         best = int(np.argmax(relevance))
         return best, self._neighbour_as_good(best, relevance, candidates), float(block_vectors[best] @ vector)
+
+    def _sentence_answer(self, plan: _Plan, whole: np.ndarray, sentence_vectors: np.ndarray,
+                         chosen: int) -> tuple[int, str, str] | None:
+        """For a question asking for one fact: (block, text, "yes"/"no"/""), the text being the sentence that
+        states it, with the one next to it when that belongs to it (it scores nearly as well, or the best one
+        points back at it), or the whole block when the best sentence does not stand out from the rest of it
+        (the answer is spread over the block) unless it says yes or no or gives the figure asked for. None
+        where whole blocks answer as before: a procedure, a list, an open question ("what is ...", "why
+        ..."), a question in several parts, or no sentence that can stand alone.
+
+        Sentences are read on the page of the block `chosen` for the question, another section's only when
+        clearly better (`switch_margin`) and answering alone, so the page cited stays the one found for it; a
+        follow-up takes a sentence from the sections of the last reply unless another is clearly better
+        (`follow_up_margin`)."""
+        question, candidates, units = plan.question, plan.candidates, plan.sentences
+        if not units or len(plan.parts) > 1 or _PROCEDURE.search(question) or _LISTING.search(question) \
+                or not (is_yes_no(question) or _NARROW.search(question)):
+            return None
+        page = plan.usable[candidates[chosen].passage].source
+        relevance, covered = self._sentence_relevance(question, whole, sentence_vectors, plan)
+        readable = [k for k, u in enumerate(units) if not u.text.endswith("?") and (
+            candidates[u.candidate].recent or plan.usable[candidates[u.candidate].passage].source == page)]
+        found_here = [k for k in readable if units[k].candidate == chosen]
+        if not found_here:
+            return None
+        best = max(found_here, key=lambda k: relevance[k])
+        elsewhere = max(readable, key=lambda k: relevance[k])
+        if relevance[elsewhere] >= relevance[best] + self.switch_margin:
+            best = elsewhere
+        recent = [k for k in readable if candidates[units[k].candidate].recent and covered[k] > 0]
+        if recent and relevance[(nearest := max(recent, key=lambda k: relevance[k]))] \
+                >= relevance[best] - self.follow_up_margin:
+            best = nearest
+        unit = units[best]
+        candidate = candidates[unit.candidate]
+        if candidate.block.kind == "rows" or unit.text.endswith(":"):
+            return unit.candidate, self._render(candidates, unit.candidate), ""
+        line = [k for k in (best - 1, best + 1) if 0 <= k < len(units)
+                and (units[k].candidate, units[k].line) == (unit.candidate, unit.line)]
+        if leans_back(unit.text):
+            extra = [k for k in line if k < best]
+            if not extra:
+                return None  # what it points back at is not in its block
+        else:
+            extra = sorted((k for k in line if relevance[k] >= relevance[best] - self.sentence_margin
+                            and not units[k].text.endswith("?")), key=lambda k: -relevance[k])[:1]
+        said = sorted([best, *extra])
+        if sum(len(units[k].text.split()) for k in said) > self.max_words:
+            said = [best]
+        verdict = polarity(question, unit.text, f"{plan.usable[candidate.passage].title} {candidate.heading}") \
+            if said[0] == best else ""
+        mates = [relevance[k] for k, u in enumerate(units) if u.candidate == unit.candidate and k != best
+                 and not u.text.endswith("?") and (candidate.block.kind != "list" or u.line == unit.line)]
+        stands_out = not mates or relevance[best] - max(mates) >= self.stand_out
+        figure = bool(_QUANTITY.search(question)) and bool(numbers(unit.text)) and not conditional(unit.text)
+        if not (stands_out or verdict or figure):  # the answer is spread over a block: the one found for it
+            return None if unit.candidate != chosen and not candidate.recent \
+                else (unit.candidate, self._around(candidates, unit.candidate, unit.text), "")
+        return unit.candidate, " ".join(units[k].text for k in said), verdict
+
+    def _sentence_relevance(self, question: str, vector: np.ndarray, sentence_vectors: np.ndarray,
+                            plan: _Plan) -> tuple[np.ndarray, np.ndarray]:
+        """`_relevance` for sentences: meaning, and the key terms the sentence or its heading holds (also
+        returned), a lower-ranked page's held back."""
+        asked = key_terms(question)
+        candidates = plan.candidates
+        covered = np.asarray([
+            len(asked & (term_set(candidates[u.candidate].heading) | term_set(u.text))) / len(asked) if asked else 0.0
+            for u in plan.sentences])
+        rank = self.page_weight * np.asarray([plan.usable[candidates[u.candidate].passage].score - plan.top
+                                              for u in plan.sentences])
+        relevance = (1 - self.lexical_weight) * (sentence_vectors @ vector) + self.lexical_weight * covered + rank
+        return relevance, covered
 
     def _neighbour_as_good(self, best: int, relevance: np.ndarray, candidates: list[Candidate]) -> int | None:
         """The paragraph just before or after the best one, when it scores nearly as well and both fit in a
@@ -481,6 +575,15 @@ class ExtractiveAnswerer:
                 else _window(following.sentences(), self.max_words - len(text.split()))
             text = f"{text}\n{extra}" if following.kind != "paragraph" else f"{text} {extra}"
         return text
+
+    def _around(self, candidates: list[Candidate], index: int, sentence: str) -> str:
+        """The block as `_render` shows it, or from `sentence` on when the block is too long to show it."""
+        text = self._render(candidates, index)
+        if normalize(sentence) in normalize(text):
+            return text
+        sentences = candidates[index].block.sentences()
+        start = next((i for i, s in enumerate(sentences) if normalize(sentence) in normalize(s)), 0)
+        return _window(sentences[start:], self.max_words)
 
     def _context_features(self, plan: _Plan, asked: np.ndarray, chosen_vector: np.ndarray, text: str,
                           chosen: Candidate) -> dict[str, float]:

@@ -3,6 +3,8 @@
 Each case is a customer's message, after its earlier messages went through the same bot, and what the reply
 must be: answered with the page's facts and citing the page, handed to a person for the right reason, or a
 built-in reply. The expectations come from the pages, so a change that makes answers worse fails here by name.
+A case the bot gets wrong today says so (`known_failure`, what it does instead) and is expected to fail: one
+that starts passing fails too, until its note is removed, so the list only ever shrinks on purpose.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Case(BaseModel):
     must_contain: list[str] = Field(default_factory=list)
     must_not_contain: list[str] = Field(default_factory=list)
     cites: str | None = None
+    known_failure: str | None = None  # what the bot does wrong today: the case must fail until it is fixed
 
     @field_validator("decision", mode="before")
     @classmethod
@@ -71,7 +74,9 @@ def test_the_set_covers_every_kind_with_sound_expectations() -> None:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-@pytest.mark.parametrize("case", cases(), ids=lambda case: case.id)
+@pytest.mark.parametrize("case", [
+    pytest.param(case, id=case.id, marks=[pytest.mark.xfail(strict=True, reason=case.known_failure)]
+                 if case.known_failure else []) for case in cases()])
 async def test_golden_case(golden_bot: Container, case: Case) -> None:
     said = await Customer(golden_bot).converse(case.history, case.say)
     got = f"{case.id}: the bot said {said.describe()} (earlier turns: {said.earlier})"

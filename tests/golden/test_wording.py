@@ -62,7 +62,17 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "context-before": lambda q: f"I'm on the Pro plan. {q}",
     "context-after": lambda q: f"{q} I'm on the Pro plan.",
 }
-PAIRS = [pytest.param(q, v, id=f"{q.rstrip('?').lower().replace(' ', '-')}--{v}") for q in QUESTIONS for v in VARIANTS]
+# Wordings the bot gets wrong today, with what it does instead: each must fail until fixed (then leave the list).
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
+
+
+def _pair(question: str, variant: str) -> object:
+    known = KNOWN_FAILURES.get((question, variant))
+    return pytest.param(question, variant, id=f"{question.rstrip('?').lower().replace(' ', '-')}--{variant}",
+                        marks=[pytest.mark.xfail(strict=True, reason=known)] if known else [])
+
+
+PAIRS = [_pair(q, v) for q in QUESTIONS for v in VARIANTS]
 
 
 def key_facts(text: str) -> set[str]:
