@@ -193,10 +193,11 @@ class Responder:
         if reading.intent is not Intent.QUESTION and reading.by_pattern:
             return self._as_read(reading, history)
         outcome = await self._answer(message, history, times, question, passages, searched)
-        # the likelier reading wins: a question about a war or an illness reads like distress to the reader,
-        # and is still answered when the pages answer it more surely than the message reads as distress
+        # the reader's word is taken where the help centre has no answer: a question about a war or an illness
+        # reads like distress to it, and is still answered when the pages answer it in its own terms (an answer
+        # that shares none of the message's words, "I've asked three times, this is ridiculous", answers nothing)
         if reading.intent is Intent.QUESTION or answers_from_the_help_centre(outcome) \
-                and outcome.signals.get("grounding", 0.0) > reading.probability:
+                and outcome.signals.get("answer_coverage", 0.0) > 0.0:
             return outcome
         return self._as_read(reading, history)
 

@@ -378,8 +378,11 @@ class ExtractiveAnswerer:
             similarity = float(block_vectors[chosen] @ whole)  # (the measure answers are judged on: a block's)
         used_order = [primary] + [candidates[i].passage for i in picks if candidates[i].passage != primary]
         used = [usable[i] for i in dict.fromkeys(used_order)]
-        features = self._features(question, text, candidates, chosen, usable, similarity)
-        features.update(self._context_features(plan, asked, block_vectors[chosen], text, candidates[chosen]))
+        # answers are judged on the block they come from, as the answerability model was fitted: a sentence
+        # alone holds fewer of the question's words than the block that states it
+        judged = self._render(candidates, chosen) if short is not None else text
+        features = self._features(question, judged, candidates, chosen, usable, similarity)
+        features.update(self._context_features(plan, asked, block_vectors[chosen], judged, candidates[chosen]))
         features["sentence_weighted"] = _best_sentence_coverage(plan.question, candidates, candidates[chosen].passage)
         # blocks and sentences are copied word for word, so they are found verbatim and nothing is encoded here
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)

@@ -242,5 +242,5 @@ async def test_composing_reads_block_vectors_from_memory_not_from_chroma(
         monkeypatch.setattr(collection, "query", lambda *a, _n=name, **k: requests.append(_n))
     outcome = await bot.respond(Message(conversation_id="c", channel="web", sender=CUSTOMER,
                                         text="How long do refunds take to reach my card?"))
-    assert outcome.text and outcome.citations
+    assert "similarity" in outcome.signals  # the composer chose and measured an answer
     assert requests == []  # each answer used to fetch its blocks' vectors from the texts collection
