@@ -36,7 +36,9 @@ def test_small_files_share_encoder_calls(tmp_path: Path) -> None:
                               batch_chunks=16)
     assert report.added == 40 and report.chunks == kb.count() == 40
     assert chunk_calls == [16, 16, 8]  # 40 one-chunk files in three encoder calls
-    assert block_calls == [16, 16, 8]  # and the answer composer's blocks of the same pages in the same calls
+    # and the texts the answer composer scores, in the same calls: each page's block and its two sentences,
+    # the sentence every page shares ("It takes effect at once.") embedded once
+    assert block_calls == [16 + 16 + 1, 16 + 16, 8 + 8]
     summary = report.as_dict()
     assert summary["seconds"] > 0 and summary["chunks_per_second"] == round(40 / report.seconds, 1)
 
