@@ -15,20 +15,12 @@ from collections.abc import Callable
 
 import pytest
 
+from bench.turns import QUESTIONS as SAMPLE_QUESTIONS
 from service.container import Container
 from tests.golden.harness import Customer, Said, normalized
 
-# The demo's sample questions: the ones its visitors are pointed to (README "Things to try") and that the turn
-# benchmark asks (bench/turns.py); they cover every phase of the demo's categories.
-QUESTIONS = [
-    "How do I reset my password?",
-    "How long do refunds take?",
-    "How do I turn on two-factor authentication?",
-    "Can I export my data?",
-    "What are the API rate limits?",
-    "When is support open?",
-    "How do I cancel my subscription?",
-]
+# The demo's sample questions, the ones the turn benchmark asks: they cover every phase of the demo's categories.
+QUESTIONS = SAMPLE_QUESTIONS
 _LONG_WORD = re.compile(r"[A-Za-z]{5,}")
 _NUMBER = re.compile(r"\$?\d[\d,.]*%?")
 _QUOTED = re.compile(r'"([^"]{2,60})"')
