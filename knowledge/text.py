@@ -51,10 +51,11 @@ def numbers(text: str) -> set[str]:
 
 
 def stem(token: str) -> str:
+    """A word's crude stem: "expire", "expires", "expired" and "expiring" all become "expir"."""
     for suffix in ("ing", "ed", "es", "s"):
         if token.endswith(suffix) and len(token) - len(suffix) >= 3:
             return token[: -len(suffix)]
-    return token
+    return token[:-1] if token.endswith("e") and len(token) > 3 else token
 
 
 def stems(text: str) -> set[str]:

@@ -54,22 +54,22 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "context-before": lambda q: f"I'm on the Pro plan. {q}",
     "context-after": lambda q: f"{q} I'm on the Pro plan.",
 }
-# Wordings the bot gets wrong today, with what it does instead: each must fail until fixed (then leave the list).
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
+# Wordings the bot gets wrong today, per deployment, with what it does instead: each must fail until fixed.
+KNOWN_FAILURES_FULL: dict[tuple[str, str], str] = {
     ("How do I turn on two-factor authentication?", "context-before"):
         "the plan's name pulls the answer to the section on requiring 2FA for a team",
-    ("When is support open?", "context-before"): "the plan's name pulls retrieval off the contact page: escalated",
-    ("When is support open?", "context-after"): "the plan's name pulls retrieval off the contact page: escalated",
+}
+KNOWN_FAILURES_DEMO: dict[tuple[str, str], str] = {
+    **KNOWN_FAILURES_FULL,
+    ("When is support open?", "context-before"): "the plan's name moves the question out of its category",
+    ("When is support open?", "context-after"): "the plan's name moves the question out of its category",
 }
 
 
-def _pair(question: str, variant: str) -> object:
-    known = KNOWN_FAILURES.get((question, variant))
-    return pytest.param(question, variant, id=f"{question.rstrip('?').lower().replace(' ', '-')}--{variant}",
-                        marks=[pytest.mark.xfail(strict=True, reason=known)] if known else [])
-
-
-PAIRS = [_pair(q, v) for q in QUESTIONS for v in VARIANTS]
+def _pairs(known: dict[tuple[str, str], str]) -> list[object]:
+    return [pytest.param(q, v, id=f"{q.rstrip('?').lower().replace(' ', '-')}--{v}",
+                         marks=[pytest.mark.xfail(strict=True, reason=known[q, v])] if (q, v) in known else [])
+            for q in QUESTIONS for v in VARIANTS]
 
 
 def key_facts(text: str) -> set[str]:
@@ -105,14 +105,14 @@ async def same_as_plain(bot: Container, question: str, variant: str) -> None:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-@pytest.mark.parametrize(("question", "variant"), PAIRS)
+@pytest.mark.parametrize(("question", "variant"), _pairs(KNOWN_FAILURES_FULL))
 async def test_wording_keeps_the_answer(golden_bot: Container, question: str, variant: str) -> None:
     """Everything in phase `full`: the answering path alone."""
     await same_as_plain(golden_bot, question, variant)
 
 
 @pytest.mark.asyncio(loop_scope="session")
-@pytest.mark.parametrize(("question", "variant"), PAIRS)
+@pytest.mark.parametrize(("question", "variant"), _pairs(KNOWN_FAILURES_DEMO))
 async def test_wording_keeps_the_demo_decision(demo_bot: Container, question: str, variant: str) -> None:
     """The demo's categories: the categorizer decides the phase, so the wording must not move the category."""
     await same_as_plain(demo_bot, question, variant)
