@@ -186,13 +186,9 @@ class Responder:
                                                    reply_passages=reply_passages(earlier) if context else [])
         with times("categorize"):
             reading = self.read(question)
-        if reading.intent is Intent.PERSON:
-            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED, confidence=1.0,
-                               explanation=f"the customer asked for a person (p={reading.probability:.2f})",
-                               signals={"reading_probability": round(reading.probability, 4)})
-        if reading.intent is not Intent.QUESTION and reading.by_pattern:
+        if reading.intent is Intent.PERSON or reading.intent is not Intent.QUESTION and reading.by_pattern:
             return self._as_read(reading, history)
-        outcome = await self._answer(message, history, times, question, passages, searched)
+        outcome = await self._answer(message, history, earlier, times, question, passages, searched)
         # the reader's word is taken where the help centre has no answer: a question about a war or an illness
         # reads like distress to it, and is still answered when the pages answer it in its own terms (an answer
         # that shares none of the message's words, "I've asked three times, this is ridiculous", answers nothing)
@@ -202,8 +198,13 @@ class Responder:
         return self._as_read(reading, history)
 
     def _as_read(self, reading: Reading, history: Sequence[Message]) -> TurnOutcome:
-        """The turn as the reader read it: frustration to a person, off-topic chat, instructions, small talk."""
+        """The turn as the reader read it: a request for a person or frustration to a person, off-topic chat,
+        instructions, small talk."""
         read_as = {"reading_probability": round(reading.probability, 4)}
+        if reading.intent is Intent.PERSON:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.REQUESTED, confidence=1.0,
+                               explanation=f"the customer asked for a person (p={reading.probability:.2f})",
+                               signals=read_as)
         if reading.intent is Intent.FRUSTRATED:
             return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.FRUSTRATED, confidence=1.0,
                                explanation=f"the customer is frustrated (p={reading.probability:.2f})",
@@ -216,10 +217,10 @@ class Responder:
         kind = Kind(reading.intent.value)
         return self._built_in(kind, f"small talk: {kind.value}")
 
-    async def _answer(self, message: Message, history: Sequence[Message], times: StageTimes, question: str,
-                      passages: list[Passage], searched: str) -> TurnOutcome:
-        """The help centre's answer to the question, through the category's gate."""
-        earlier = exchanges(history)
+    async def _answer(self, message: Message, history: Sequence[Message], earlier: list[Exchange],
+                      times: StageTimes, question: str, passages: list[Passage], searched: str) -> TurnOutcome:
+        """The help centre's answer to the question, through the category's gate; `earlier` is the history as
+        the answering side sees it (`exchanges`)."""
         with times("categorize"):
             if self.inline_categorizer:
                 category, probability = self.categorize(question)

@@ -333,8 +333,8 @@ class ExtractiveAnswerer:
         top = max(p.score for p in usable)
         # pages far behind the best one would drag in a different topic; within a page every retrieved
         # section is read (the steps may sit under their own heading, below the page's introduction)
-        page_score: dict[str, float] = {}
-        for p in usable:
+        page_score: dict[str, float] = {}  # each page's best passage (a usable passage's page: a usable one)
+        for p in passages:
             page_score[p.source] = max(page_score.get(p.source, 0.0), p.score)
         usable = [p.model_copy(update={"score": page_score[p.source]}) for p in usable
                   if page_score[p.source] >= top - self.passage_margin]
@@ -345,10 +345,7 @@ class ExtractiveAnswerer:
         parts = question_parts(question)
         said = [question, earlier] if earlier else [question]  # (no vector for a turn nobody said)
         asked = [*said, *parts] if len(parts) > 1 else said
-        best_of_page: dict[str, float] = {}
-        for p in passages:
-            best_of_page[p.source] = max(best_of_page.get(p.source, 0.0), p.score)
-        runner_up = sorted(best_of_page.values(), reverse=True)[1] if len(best_of_page) > 1 else 0.0
+        runner_up = sorted(page_score.values(), reverse=True)[1] if len(page_score) > 1 else 0.0
         return _Plan(question, usable, top, candidates, said, parts, asked, runner_up)
 
     def _compose(self, plan: _Plan, vectors: np.ndarray) -> Answer:
@@ -383,7 +380,6 @@ class ExtractiveAnswerer:
         judged = self._render(candidates, chosen) if short is not None else text
         features = self._features(question, judged, candidates, chosen, usable, similarity)
         features.update(self._context_features(plan, asked, block_vectors[chosen], judged, candidates[chosen]))
-        features["sentence_weighted"] = _best_sentence_coverage(plan.question, candidates, candidates[chosen].passage)
         # blocks and sentences are copied word for word, so they are found verbatim and nothing is encoded here
         supported, unsupported = supported_sentences(text, used, embedder=self.embedder)
         total = len(supported) + len(unsupported)
@@ -605,6 +601,7 @@ class ExtractiveAnswerer:
             "key_terms": float(min(len(terms), 8)) / 8.0,
             "follow_up": 1.0 if len(plan.said) > 1 else 0.0,
             "question_similarity": float(chosen_vector @ asked[0]),
+            "sentence_weighted": _best_sentence_coverage(weighted, plan.candidates, chosen.passage),
         }
 
     def _features(self, question: str, text: str, candidates: list[Candidate], chosen: int,
@@ -621,10 +618,9 @@ class ExtractiveAnswerer:
         }
 
 
-def _best_sentence_coverage(question: str, candidates: list[Candidate], passage: int) -> float:
-    """The rarity-weighted share of the question's terms that one sentence of the answer's page holds: a fact
-    asked for is stated in one sentence, not assembled from words scattered over a page."""
-    weighted = weighted_terms(question)
+def _best_sentence_coverage(weighted: dict[str, float], candidates: list[Candidate], passage: int) -> float:
+    """The rarity-weighted share of the question's terms (`weighted_terms`) that one sentence of the answer's
+    page holds: a fact asked for is stated in one sentence, not assembled from words scattered over a page."""
     best = 0.0
     for candidate in candidates:
         if candidate.passage == passage:
