@@ -27,6 +27,11 @@ def categorized_ack(category: str, expected_wait_minutes: int | None) -> str:
     )
 
 
+def seen_while_waiting() -> str:
+    """A message while a person is already asked for: it joins what they will read, and the customer knows."""
+    return "A member of our support team will see this with the rest of your conversation. They will reply here."
+
+
 def out_of_hours(opens: str) -> str:
     return f"Our team is offline right now; we open again {opens}. Your message is in the queue."
 
@@ -74,3 +79,21 @@ def attachment_too_many(limit: int) -> str:
 
 def attachments_only_ack(expected_wait_minutes: int | None) -> str:
     return "Thanks for the file. I can't read attachments myself. " + handoff_ack(expected_wait_minutes)
+
+
+def action_needs_sign_in() -> str:
+    """An action about the customer's own data, asked by someone whose identity nothing vouches for."""
+    return ("To look that up I need to know it's you: please sign in on our site and ask again here, "
+            "or say \"talk to a person\" and someone from our team will help.")
+
+
+def action_cancelled() -> str:
+    return "OK, I've left that. What else can I help with?"
+
+
+def action_value_refused(error: str) -> str:
+    return f"Sorry, that doesn't look right ({error})." if error else "Sorry, that doesn't look right."
+
+
+def action_confirm_hint() -> str:
+    return "Please answer yes or no."

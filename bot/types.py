@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.actions import ActionResult, Identity
 from bot.files import Attachment
 
 
@@ -143,6 +144,7 @@ class EscalationReason(StrEnum):
     GATED = "gated"
     OUT_OF_SCOPE = "out_of_scope"
     FRUSTRATED = "frustrated"  # anger or a complaint, or the bot could not help twice in a row
+    ACTION_FAILED = "action_failed"  # a call to the company's systems failed: a person sees its result
     DRAFT_REVIEW = "draft_review"
     ERROR = "error"
 
@@ -161,6 +163,15 @@ class TurnOutcome(Model):
     signals: dict[str, float] = Field(default_factory=dict)
     searched: str = ""  # what the knowledge base was searched with: the question ← the turns that steered it
     handled_as: str = ""  # a built-in reply instead of a handoff: greeting, thanks, off_topic, instructions ...
+    action: ActionCall | None = None  # the call to the company's systems this turn made, for the agent
+
+
+class ActionCall(Model):
+    """One call an action made, as agents see it: the inputs (personal data labelled) and the result."""
+
+    name: str
+    inputs: dict[str, str] = Field(default_factory=dict)
+    result: ActionResult
 
 
 class Draft(Model):
@@ -217,5 +228,6 @@ class ConversationState(Model):
     agent: str | None = None
     pending_draft: Draft | None = None
     token_hash: str = ""
+    identity: Identity = Field(default_factory=Identity)  # who the customer is, as a signature vouches
     created_at: float = Field(default_factory=now)
     updated_at: float = Field(default_factory=now)
