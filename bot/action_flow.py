@@ -105,11 +105,16 @@ class ActionFlow:
             return _said(base, f"{question} {messages.action_confirm_hint()}", "action_confirm"), form
         return await self._run(spec, step.values, identity, base), None
 
+    async def call(self, spec: ActionSpec, values: Mapping[str, Any], identity: Identity
+                   ) -> tuple[ActionResult, ActionCall]:
+        """Carry out the action: its result, and the call as agents see it (personal data labelled)."""
+        result = await self.runner.run(spec, values, identity)
+        return result, ActionCall(name=spec.name, inputs={k: self.redact(str(v)) for k, v in values.items()},
+                                  result=result.redacted(self.redact), values=dict(values))
+
     async def _run(self, spec: ActionSpec, values: Mapping[str, Any], identity: Identity,
                    base: TurnOutcome) -> TurnOutcome:
-        result = await self.runner.run(spec, values, identity)
-        call = ActionCall(name=spec.name, inputs={k: self.redact(str(v)) for k, v in values.items()},
-                          result=result.redacted(self.redact))
+        result, call = await self.call(spec, values, identity)
         decided = base.model_copy(update={"action": call, "confidence": 1.0 if result.ok else 0.0})
         if result.status == "refused":
             return _said(decided, messages.action_needs_sign_in(), "action_sign_in")

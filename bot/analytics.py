@@ -48,6 +48,16 @@ class Row(BaseModel):
     resolution_rate: float = 0.0
     automation_rate: float = 0.0
     reopen_rate: float = 0.0
+    # language models: turns a model's text answered or drafted, its calls, tokens and what they cost
+    model_turns: int = 0
+    model_calls: int = 0
+    model_failures: int = 0  # calls that failed, timed out or answered malformed (the next model was asked)
+    model_input_tokens: int = 0
+    model_output_tokens: int = 0
+    model_cost: float = 0.0
+    # conversations an action's answer resolved, by action: the answer was sent and no handoff followed it, or
+    # the customer confirmed it resolved
+    resolved_by_action: dict[str, int] = Field(default_factory=dict)
 
 
 def _day(at: float) -> str:
@@ -104,6 +114,9 @@ def analytics(entries: Iterable[dict[str, Any]], *, now: float, window_s: float 
             first_built_in = built_in[0].get("at", 0)
             row.asked_for_person_after_built_in += any(
                 t.get("reason") == "requested" and t.get("at", 0) > first_built_in for t in escalated)
+        count_models(row, turns)
+        if action := resolving_action(turns, confirmed=c["confirmed"]):
+            row.resolved_by_action[action] = row.resolved_by_action.get(action, 0) + 1
         for t in escalated:
             reason = t.get("reason") or "unknown"
             row.escalated[reason] = row.escalated.get(reason, 0) + 1
@@ -139,7 +152,40 @@ def analytics(entries: Iterable[dict[str, Any]], *, now: float, window_s: float 
     return sorted(rows.values(), key=lambda r: (r.day, r.category, r.channel, r.phase))
 
 
-CSV_FIELDS = [f for f in Row.model_fields if f != "escalated"] + ["escalated"]
+ACTION_ANSWERS = frozenset({"ok", "not_found"})  # a sign-in request or a failure answers nothing
+
+
+def resolving_action(turns: list[dict[str, Any]], *, confirmed: bool) -> str | None:
+    """The action whose answer, sent to the customer, resolved the conversation: its last such answer, with
+    no handoff after it unless the customer confirmed the conversation resolved."""
+    answers = [t for t in turns if t.get("decision") == "answered" and t.get("action")
+               and (t["action"].get("result") or {}).get("status") in ACTION_ANSWERS]
+    if not answers:
+        return None
+    last = answers[-1]
+    handed_off = any(t.get("decision") in ("escalated", "drafted") and t.get("at", 0) > last.get("at", 0)
+                     for t in turns)
+    return str(last["action"]["name"]) if confirmed or not handed_off else None
+
+
+FAILED_CALLS = frozenset({"error", "timeout", "malformed"})
+
+
+def count_models(row: Row, turns: list[dict[str, Any]]) -> None:
+    """Add the turns' model calls (journalled with each turn) to the row."""
+    for t in turns:
+        calls = t.get("model_calls") or []
+        by = t.get("answered_by") or ""
+        row.model_turns += bool(by) and by != "composer" and bool(t.get("text"))
+        row.model_calls += len(calls)
+        row.model_failures += sum(c.get("outcome") in FAILED_CALLS for c in calls)
+        row.model_input_tokens += sum(int(c.get("input_tokens", 0)) for c in calls)
+        row.model_output_tokens += sum(int(c.get("output_tokens", 0)) for c in calls)
+        row.model_cost = round(row.model_cost + sum(float(c.get("cost", 0.0)) for c in calls), 6)
+
+
+_BY_NAME = ("escalated", "resolved_by_action")  # counts by name: one JSON cell each
+CSV_FIELDS = [f for f in Row.model_fields if f not in _BY_NAME] + list(_BY_NAME)
 
 
 def to_csv(rows: list[Row]) -> str:
@@ -152,6 +198,7 @@ def to_csv(rows: list[Row]) -> str:
     writer.writeheader()
     for r in rows:
         data = r.model_dump()
-        data["escalated"] = json.dumps(data["escalated"], sort_keys=True)
+        for field in _BY_NAME:
+            data[field] = json.dumps(data[field], sort_keys=True)
         writer.writerow(data)
     return out.getvalue()

@@ -8,7 +8,17 @@ from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound, In
 from bot.files import Attachment
 from bot.handoff import Step, transition
 from bot.similarity import edit_distance, similarity
-from bot.types import ConversationState, Handoff, HandoffStatus, Message, Owner, Participant, Role, now
+from bot.types import (
+    ConversationState,
+    EscalationReason,
+    Handoff,
+    HandoffStatus,
+    Message,
+    Owner,
+    Participant,
+    Role,
+    now,
+)
 
 
 class AgentDesk:
@@ -129,6 +139,8 @@ class AgentDesk:
         handoff = await self.queue.get(state.handoff_id) if state.handoff_id else None
         if handoff is not None and handoff.status is not HandoffStatus.RESOLVED:
             await self.assign(handoff.id, agent, agent)
+        elif state.owner is Owner.HUMAN and state.agent != agent.id:
+            await self._join(conversation_id, agent)  # taken over without a handoff: the admin is its owner now
         await self.queue.notify({"type": "taken_over", "conversation_id": conversation_id, "agent": agent.id})
 
     async def assign(self, handoff_id: str, to: Participant, by: Participant) -> Handoff:
@@ -180,9 +192,13 @@ class AgentDesk:
             state.agent = agent.id
             await self.store.save(state)
             handoff_id = state.handoff_id
-        if handoff_id and (handoff := await self.queue.get(handoff_id)) and handoff.status is HandoffStatus.QUEUED:
-            await self.queue.claim(handoff_id, agent.id)
-            self.observer.handoff("claimed")
+        # the handoff follows: a claim left with someone else would leave nobody able to reply
+        if handoff_id and (handoff := await self.queue.get(handoff_id)):
+            if handoff.status is HandoffStatus.QUEUED:
+                await self.queue.claim(handoff_id, agent.id)
+                self.observer.handoff("claimed")
+            elif handoff.status is HandoffStatus.CLAIMED and handoff.claimed_by != agent.id:
+                await self.queue.reassign(handoff_id, agent.id)
         await self._record_review(draft.model_dump(mode="json"), agent, "rejected", "", reason=reason)
         await self.queue.notify({"type": "draft_rejected", "conversation_id": conversation_id, "agent": agent.id})
 
@@ -205,6 +221,15 @@ class AgentDesk:
             "reason": reason, "edit_distance": edit_distance(original, final) if final else None,
             "similarity": similarity(original, final) if final else None,
         })
+
+
+def heading(handoff: Handoff, latest: Message | None) -> tuple[str, float] | None:
+    """What heads a handoff's queue item, and when it was said: a draft waiting for review is about the question
+    it drafts (the customer's "thanks" since says nothing about it); any other handoff, the customer's latest
+    words, which the agent answers next."""
+    if handoff.draft is not None and handoff.reason is EscalationReason.DRAFT_REVIEW:
+        return handoff.draft.question, handoff.draft.created_at
+    return (latest.text, latest.created_at) if latest is not None else None
 
 
 def agent(agent_id: str, name: str = "") -> Participant:

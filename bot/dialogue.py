@@ -12,13 +12,17 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot import messages
-from bot.errors import AlreadyRated, ConversationNotFound
+from bot.action_flow import FORM_SLOT, ActionFlow, Form
+from bot.action_log import remember as remember_call
+from bot.actions import Identity
+from bot.errors import AlreadyRated, ConversationNotFound, HandoffNotFound
 from bot.handoff import Step, bot_may_speak, transition
 from bot.hours import BusinessHours
 from bot.observer import Observer, StageTimes, Unobserved, in_turn
 from bot.responder import HISTORY_MESSAGES, Responder, only_files
 from bot.runner import TaskRunner
 from bot.store import ConversationStore, HandoffQueue, Journal, Receipt
+from bot.streaming import stream_withdrawn
 from bot.types import (
     Citation,
     ConversationState,
@@ -26,6 +30,7 @@ from bot.types import (
     Draft,
     EscalationReason,
     Handoff,
+    HandoffStatus,
     Message,
     Owner,
     Participant,
@@ -72,6 +77,7 @@ class DialogueManager:
         hours: BusinessHours | None = None,
         replies_in_turn: frozenset[str] = frozenset(),
         observer: Observer | None = None,
+        actions: ActionFlow | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -84,16 +90,28 @@ class DialogueManager:
         # channels whose connector returns a turn's replies in its own response (Rasa's action server)
         self.replies_in_turn = replies_in_turn
         self.observer = observer or Unobserved()
+        self.actions = actions  # calls to the company's systems for questions about the customer's own data
 
     async def start(self, channel: str, customer: Participant, *, conversation_id: str | None = None,
-                    token_hash: str = "") -> ConversationState:
-        """Create the conversation, or return it when a connector asks again for the same id."""
+                    token_hash: str = "", identity: Identity | None = None) -> ConversationState:
+        """Create the conversation, or return it when a connector asks again for the same id. `identity`: who
+        the customer is, as a signature the connector checked vouches (none: anonymous)."""
         if conversation_id and (existing := await self.store.load(conversation_id)):
             return existing
         state = ConversationState(id=conversation_id or new_id(), channel=channel, customer=customer,
-                                  token_hash=token_hash)
+                                  token_hash=token_hash, identity=identity or Identity())
         await self.store.create(state)
         return state
+
+    async def identify(self, conversation_id: str, identity: Identity) -> None:
+        """The customer proved who they are after the conversation began (signed in on the site)."""
+        async with self.store.lock(conversation_id):
+            state = await self.store.load(conversation_id)
+            if state is None:
+                raise ConversationNotFound(conversation_id)
+            if identity.verified or not state.identity.verified:  # an anonymous proof never signs anyone out
+                state.identity = identity
+                await self.store.save(state)
 
     async def handle(self, message: Message) -> Turn:
         """One turn per message id, exactly: a delivery whose turn never finished (its process died, the store
@@ -132,22 +150,58 @@ class DialogueManager:
         if message.sender.role is Role.AGENT:
             return await self._from_agent(state, message)
         history = earlier[-HISTORY_MESSAGES:]
+        waiting = None
         if not bot_may_speak(state.owner):
             await self.queue.notify({"type": "customer_message", "conversation_id": state.id,
                                      "handoff_id": state.handoff_id})
-            return Turn()
+            waiting = await self._waiting_handoff(state)
+            if waiting is None:  # a person has the conversation: only they answer
+                return Turn()
         try:
-            outcome = await self.responder.respond(message, history)
+            outcome = await self._respond(state, message, history)
         except Exception:  # the customer is never left unanswered: a failure becomes a handoff
             log.exception("bot path failed for conversation %s", state.id)
             outcome = TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.ERROR,
                                   explanation="the bot path raised an error")
+        if outcome.action is not None:  # agents see the call, and may run it again
+            remember_call(state.slots, outcome.action)
+        if outcome.decision is not Decision.ANSWERED and outcome.signals.get("streamed_sentences"):
+            # the customer watched an answer being written that the gate then held back: it is taken back
+            await self.store.publish_event(state.id, stream_withdrawn(message.id))
         with times("store"):
-            turn = await self._apply(state, message, outcome)
+            if waiting is None:
+                turn = await self._apply(state, message, outcome)
+            else:
+                turn = await self._while_waiting(state, message, outcome, waiting)
+                if turn.outcome is None:
+                    return turn
+                outcome = turn.outcome
             await self.journal.record("turn", {
                 "conversation_id": state.id, "message_id": message.id, "channel": state.channel,
                 "question": self.responder.redact(message.text), "at": now(), **outcome.model_dump(mode="json")})
         return turn
+
+    async def _respond(self, state: ConversationState, message: Message, history: Sequence[Message]
+                       ) -> TurnOutcome:
+        """The bot's outcome: an action's form under way takes the message if it belongs to it; a question that
+        needs an action starts one; anything else is the responder's."""
+        form = Form.model_validate(state.slots[FORM_SLOT]) if FORM_SLOT in state.slots else None
+        state.slots.pop(FORM_SLOT, None)  # kept below only while the form goes on
+        if form is not None and self.actions is not None:
+            gates = await self.responder.current_gates()
+            base = TurnOutcome(decision=Decision.ESCALATED, category=form.action,
+                               phase=gates.phase_for(form.action, state.channel))
+            resumed, form = await self.actions.resume(form, message.text, state.identity, base)
+            if form is not None:
+                state.slots[FORM_SLOT] = form.model_dump(mode="json")
+            if resumed is not None:
+                return resumed
+        outcome = await self.responder.respond(message, history)
+        if outcome.needs_action and self.actions is not None and self.actions.knows(outcome.needs_action):
+            outcome, form = await self.actions.start(outcome.needs_action, message.text, state.identity, outcome)
+            if form is not None:
+                state.slots[FORM_SLOT] = form.model_dump(mode="json")
+        return outcome
 
     async def _apply(self, state: ConversationState, message: Message, outcome: TurnOutcome) -> Turn:
         state.category = outcome.category
@@ -172,6 +226,68 @@ class DialogueManager:
         else:
             await self.store.save(state)
             await self.store.publish_event(state.id, {"type": "status", "status": "reviewing"})
+        return turn
+
+    async def _waiting_handoff(self, state: ConversationState) -> Handoff | None:
+        """The handoff still waiting in the queue (no agent has claimed it), if the conversation has one."""
+        if state.owner is not Owner.PENDING_HUMAN or not state.handoff_id:
+            return None
+        handoff = await self.queue.get(state.handoff_id)
+        return handoff if handoff is not None and handoff.status is HandoffStatus.QUEUED else None
+
+    async def _while_waiting(self, state: ConversationState, message: Message, outcome: TurnOutcome,
+                             handoff: Handoff) -> Turn:
+        """A message while a draft or a handoff waits never vanishes: the bot answers what the question's phase
+        lets it answer; anything else joins the waiting handoff, moved to the question's team when that is
+        another one, and put in front of a person when the customer asks for one. Small talk ("thanks",
+        "hello?") is for the person, who sees it in the transcript; the bot does not chat over the wait."""
+        of_an_action = self.actions is not None and self.actions.knows(outcome.category)
+        if outcome.decision is Decision.ANSWERED and outcome.handled_as and not of_an_action:
+            return Turn()  # small talk; an action's own line (sign in, which order?) is said
+        push = state.channel not in self.replies_in_turn
+        # "escalated": the customer still waits for a person, whoever speaks now (the widget reads it so)
+        raw = {REPLY_TO: message.id, "event": "escalated"}
+        turn = Turn(outcome=outcome, handoff_id=handoff.id)
+        if outcome.decision is Decision.ANSWERED:
+            reply = self._message(state, outcome.text, BOT, citations=outcome.citations, raw=raw)
+            turn.replies.append(await self._commit(state, reply, push))
+            return turn
+        gates = self.responder.gates
+        team = gates.queue_for(outcome.category)
+        moves = outcome.category in {c.name for c in gates.categories} and team != handoff.queue
+        for_person = outcome.reason in (EscalationReason.REQUESTED, EscalationReason.FRUSTRATED)
+
+        if outcome.decision is Decision.DRAFTED:  # one draft waits at a time: the person answers this one
+            turn.outcome = outcome = outcome.model_copy(update={
+                "decision": Decision.ESCALATED, "explanation": f"{outcome.explanation}; a draft already waits"})
+
+        def route(current: Handoff) -> bool:
+            if current.status is not HandoffStatus.QUEUED:  # claimed meanwhile: the claimant sees the message
+                return False
+            before = (current.category, current.queue, current.reason)
+            if moves:
+                current.category, current.queue, current.question = outcome.category, team, message.text
+                current.priority = max(current.priority, gates.category(outcome.category).priority)
+            if moves or for_person:
+                current.reason, current.explanation = outcome.reason or current.reason, outcome.explanation
+            return (current.category, current.queue, current.reason) != before
+
+        try:
+            routed, changed = await self.queue.change(handoff.id, route)
+        except HandoffNotFound:
+            routed, changed = handoff, False
+        if changed:
+            if moves:
+                state.category, state.phase = outcome.category, outcome.phase
+            await self.queue.notify({"type": "handoff_changed", "conversation_id": state.id,
+                                     "handoff_id": routed.id})
+        # a new team, or a person instead of a draft's review: the customer hears what happens now
+        news = changed and (moves or handoff.reason is EscalationReason.DRAFT_REVIEW)
+        if news:
+            ack = self._message(state, await self._ack_text(outcome, only_files(message)), SYSTEM, raw=raw)
+        else:  # nothing changes hands: no event
+            ack = self._message(state, messages.seen_while_waiting(), SYSTEM, raw={REPLY_TO: message.id})
+        turn.replies.append(await self._commit(state, ack, push))
         return turn
 
     async def _commit(self, state: ConversationState, reply: Message, push: bool) -> Message:

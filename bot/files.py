@@ -8,6 +8,7 @@ client, and is passed to the composition root instead.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from typing import Protocol
 
@@ -24,11 +25,21 @@ VIEWABLE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "app
 
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]+")
+# By Unicode category: a control character becomes a space; format characters (bidi overrides, embeddings and
+# isolates, the directional marks, zero-width ones) and line or paragraph separators go. "invoice" + U+202E +
+# "gpj.exe" would read as "invoiceexe.jpg".
+_SHOWN_AS = {"Cc": " ", "Cf": "", "Cs": "", "Zl": "", "Zp": ""}
+
+
+def shown(name: str) -> str:
+    """A name as it may be shown to people: nothing that hides text or changes its direction."""
+    return "".join(_SHOWN_AS.get(unicodedata.category(c), c) for c in name)
 
 
 def clean_filename(name: str) -> str:
-    """What a customer's file is called where it is shown: its last path part, no control characters."""
-    name = _UNSAFE_NAME.sub(" ", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()[:200]
+    """What a customer's file is called where it is shown: its last path part, no control or format
+    characters."""
+    name = shown(_UNSAFE_NAME.sub(" ", name.replace("\\", "/").rsplit("/", 1)[-1])).strip()[:200].strip()
     return name if name.strip(".") else "attachment"
 
 
@@ -86,4 +97,9 @@ class AttachmentStore(Protocol):
 
     async def get(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
         """The attachment and its bytes, or None when unknown (or expired)."""
+        ...
+
+    async def delete(self, attachment_id: str) -> bool:
+        """Remove the bytes and the description (an expired upload, an erased customer's file); False when
+        there was nothing to remove."""
         ...

@@ -33,6 +33,9 @@ class CategoryConfig(BaseModel):
     priority: int = Field(1, ge=0, le=5)
     sla_seconds: int | None = Field(None, gt=0)
     thresholds: Thresholds | None = None
+    # a language model writes this category's answers (where one is configured), even where the offline
+    # composer is confident: for categories whose answers read better as prose than as quoted passages
+    prose: bool = False
 
 
 class GateConfig(BaseModel):
@@ -102,4 +105,21 @@ def with_floors(gates: GateConfig, floors: Mapping[str, float]) -> GateConfig:
             result.categories.append(CategoryConfig(name=name, thresholds=thresholds))
         else:
             config.thresholds = thresholds
+    return result
+
+
+def with_actions(gates: GateConfig, actions: Mapping[str, tuple[str, list[str]]]) -> GateConfig:
+    """A copy with one category per action (`name -> (description, examples)`), so the categorizer routes
+    to an action from its examples and the action has a phase like any category. A category of the same
+    name in the categories file keeps its phase, queue and thresholds; the action's examples join its own."""
+    if not actions:
+        return gates
+    result = gates.model_copy(deep=True)
+    for name, (description, examples) in actions.items():
+        config = next((c for c in result.categories if c.name == name), None)
+        if config is None:
+            result.categories.append(CategoryConfig(name=name, description=description, examples=list(examples)))
+        else:
+            config.examples = [*config.examples, *(e for e in examples if e not in config.examples)]
+            config.description = config.description or description
     return result

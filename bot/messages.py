@@ -14,7 +14,7 @@ def handoff_ack(expected_wait_minutes: int | None) -> str:
 
 
 def no_answer_ack(expected_wait_minutes: int | None) -> str:
-    return "I couldn't find a reliable answer to that in our help center. " + handoff_ack(expected_wait_minutes)
+    return "I couldn't find a reliable answer to that in our help centre. " + handoff_ack(expected_wait_minutes)
 
 
 def frustrated_ack(expected_wait_minutes: int | None) -> str:
@@ -97,3 +97,8 @@ def action_value_refused(error: str) -> str:
 
 def action_confirm_hint() -> str:
     return "Please answer yes or no."
+
+
+def answer_withdrawn() -> str:
+    """Said in place of a streamed answer that stopped short of the bot's checks."""
+    return "That answer was withdrawn before it was finished. A member of our support team will check it."

@@ -7,12 +7,14 @@ the trained categorizer), and `bot.testing` has fakes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
 from bot.excerpt import excerpt, first_used_sentence
-from bot.types import Citation
+from bot.types import Citation, ModelCall, Phase
 
 
 class Passage(BaseModel):
@@ -56,6 +58,9 @@ class Answer(BaseModel):
     unsupported_sentences: list[str] = Field(default_factory=list)
     uncovered: list[str] = Field(default_factory=list)  # parts of the question no passage answers
     measures: dict[str, float] = Field(default_factory=dict)  # what `grounding` was computed from
+    answered_by: str = ""  # "composer" or the model that wrote it; empty: the answerer does not say
+    model_calls: list[ModelCall] = Field(default_factory=list)  # what asking models for it cost
+    draft_only: str = ""  # why this answer may only reach an agent as a draft (a spent model budget)
 
 
 class Exchange(BaseModel):
@@ -84,6 +89,25 @@ class Speller(Protocol):
     async def correct(self, text: str) -> str:
         """The text with misspelt words replaced by the help centre's own; anything else untouched."""
         ...
+
+
+@dataclass(frozen=True)
+class AnsweringContext:
+    """The turn an answer is composed for, as far as an answerer may care: a chain of answerers decides by it
+    whether a paid model is worth asking, and where to show a streamed answer."""
+
+    conversation_id: str = ""
+    message_id: str = ""
+    channel: str = ""
+    category: str = "general"
+    phase: Phase = Phase.FULL
+    prose: bool = False  # the category asks for a model's prose even where the composer is confident
+    min_grounding: float = 0.0  # the category's floor: a composer's answer above it is a confident one
+
+
+# set by the responder around `Answerer.answer`, so the protocol stays three arguments for every answerer
+ANSWERING: ContextVar[AnsweringContext] = ContextVar("supportbot_answering",
+                                                     default=AnsweringContext())  # noqa: B039 (frozen)
 
 
 class Answerer(Protocol):

@@ -12,7 +12,18 @@ from bot.confidence import Calibration, Signals, combine
 from bot.gates import GENERAL, UNKNOWN_LABELS, GateConfig, Thresholds, with_floors, with_overrides
 from bot.observer import Observer, StageTimes, Unobserved
 from bot.pleasantries import core_question
-from bot.ports import Answer, Answerer, Categorizer, Exchange, KnowledgeBase, Passage, Speller, last_said
+from bot.ports import (
+    ANSWERING,
+    Answer,
+    Answerer,
+    AnsweringContext,
+    Categorizer,
+    Exchange,
+    KnowledgeBase,
+    Passage,
+    Speller,
+    last_said,
+)
 from bot.privacy import Redactor
 from bot.reading import ESCALATING, Intent, MessageReader, Reading
 from bot.safety import looks_like_injection
@@ -84,6 +95,7 @@ class Responder:
         floors: ProvenFloors | None = None,
         reader: MessageReader | None = None,
         speller: Speller | None = None,
+        actions: frozenset[str] = frozenset(),
     ) -> None:
         self.knowledge = knowledge
         self.answerer = answerer
@@ -101,6 +113,7 @@ class Responder:
         self.reader = reader  # None: the patterns alone read messages
         self.speller = speller  # None: questions are searched as typed
         self.floors = floors  # proven confidence floors that raise `min_confidence` (None: not applied)
+        self.actions = actions  # categories that are actions: their questions are answered by a call, not pages
         self._current: tuple[tuple[dict[str, Phase], dict[str, float]], GateConfig] = (({}, {}), gates)
 
     async def current_gates(self) -> GateConfig:
@@ -234,6 +247,12 @@ class Responder:
             gates = await self.current_gates()
             phase = gates.phase_for(category, message.channel)
             thresholds = gates.thresholds_for(category)
+        # the customer's own data, which no help-centre page holds; an unsure reading tries the pages first
+        if category in self.actions and probability >= thresholds.min_category_probability:
+            return TurnOutcome(decision=Decision.ESCALATED, reason=EscalationReason.GATED, category=category,
+                               phase=phase, needs_action=category, confidence=probability,
+                               explanation=f"the question needs action {category} (p={probability:.2f})",
+                               signals={"category_probability": probability})
         best = passages[0].score if passages else 0.0
         usable = [p for p in passages if p.score >= thresholds.min_retrieval_score]
         if not usable and phase is not Phase.CATEGORIZE:
@@ -242,7 +261,14 @@ class Responder:
                                      phase=phase, searched=searched, signals={"retrieval_score": best})
         with times("compose"):
             private = [e.model_copy(update={"text": self.redact(e.text)}) for e in earlier]
-            answer = await self.answerer.answer(self.redact(question), usable, private) if usable else None
+            answering = ANSWERING.set(AnsweringContext(
+                conversation_id=message.conversation_id, message_id=message.id, channel=message.channel,
+                category=category, phase=phase, prose=gates.category(category).prose,
+                min_grounding=thresholds.min_grounding))
+            try:
+                answer = await self.answerer.answer(self.redact(question), usable, private) if usable else None
+            finally:
+                ANSWERING.reset(answering)
         with times("gate"):
             return self._judge(answer, category, probability, phase, thresholds, best, searched)
 
@@ -256,7 +282,8 @@ class Responder:
         confidence, short = combine(signals, thresholds, self.calibration)
         measured = TurnOutcome(decision=Decision.ESCALATED, category=category, phase=phase, confidence=confidence,
                                signals={**signals.model_dump(), **(answer.measures if answer else {})},
-                               searched=searched)
+                               searched=searched, answered_by=answer.answered_by if answer else "",
+                               model_calls=answer.model_calls if answer else [])
         if phase is Phase.CATEGORIZE:  # routed to people whatever the bot found; its answer is kept as shadow
             shadow = measured.model_copy(update={"text": answer.text, "citations": answer.citations}) \
                 if answer and answered else measured
@@ -274,6 +301,8 @@ class Responder:
         if answer.unsupported_sentences:
             return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
                        f"{len(answer.unsupported_sentences)} sentence(s) not supported by a passage")
+        if answer.draft_only:
+            return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW, answer.draft_only)
         if phase is Phase.DRAFT:
             return _as(drafted, Decision.DRAFTED, EscalationReason.DRAFT_REVIEW,
                        f"category {category} is in phase draft")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
@@ -121,6 +121,11 @@ class HandoffQueue(Protocol):
 
     async def resolve(self, handoff_id: str) -> None:
         """Resolved and off the open list in one step, whatever else changes the handoff meanwhile."""
+        ...
+
+    async def change(self, handoff_id: str, change: Callable[[Handoff], bool]) -> tuple[Handoff, bool]:
+        """Read, change and write one handoff as one step, so a claim meanwhile is never overwritten; `change`
+        edits it in place and returns False to leave it as it was. The result says whether it was written."""
         ...
 
     async def remind(self, handoff_id: str, n: int) -> Handoff | None:

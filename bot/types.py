@@ -149,6 +149,21 @@ class EscalationReason(StrEnum):
     ERROR = "error"
 
 
+class ModelCall(Model):
+    """One call to a language model: what it cost, so a turn, a day or a category can be priced.
+
+    `outcome` is ok, no_answer, error, timeout, malformed or withdrawn (a streamed answer stopped at a
+    sentence the passages do not back); a failed call still counts the tokens it was billed for.
+    """
+
+    model: str
+    outcome: str = "ok"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+    cost: float = 0.0
+
+
 class TurnOutcome(Model):
     """What the bot decided for one customer turn, with the evidence."""
 
@@ -163,7 +178,10 @@ class TurnOutcome(Model):
     signals: dict[str, float] = Field(default_factory=dict)
     searched: str = ""  # what the knowledge base was searched with: the question ← the turns that steered it
     handled_as: str = ""  # a built-in reply instead of a handoff: greeting, thanks, off_topic, instructions ...
+    needs_action: str = ""  # the question is about the customer's own data: the action that looks it up
     action: ActionCall | None = None  # the call to the company's systems this turn made, for the agent
+    answered_by: str = ""  # who wrote the text: "composer" or a model ("anthropic:claude-haiku")
+    model_calls: list[ModelCall] = Field(default_factory=list)  # every model asked this turn, in order
 
 
 class ActionCall(Model):
@@ -172,6 +190,8 @@ class ActionCall(Model):
     name: str
     inputs: dict[str, str] = Field(default_factory=dict)
     result: ActionResult
+    # the values as given, for "run again": kept in the conversation's state, never serialized with the call
+    values: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
 
 
 class Draft(Model):

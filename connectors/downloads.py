@@ -10,14 +10,14 @@ from urllib.parse import quote
 
 from fastapi import Response
 
-from bot.files import Attachment
+from bot.files import Attachment, clean_filename
 
 RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"application/octet-stream": {}}},
                                                  404: {"description": "unknown"}}
 
 
 def as_download(attachment: Attachment, data: bytes) -> Response:
-    name = quote(attachment.filename, safe="")
+    name = quote(clean_filename(attachment.filename), safe="")  # also a name kept before it was cleaned
     return Response(data, media_type=attachment.served_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
         "Content-Security-Policy": "sandbox; default-src 'none'", "Cache-Control": "private, no-store"})

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request, WebSocket
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from connectors.redis_slots import clustered
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -39,6 +41,7 @@ DEFAULT_LIMITS = {
     "feedback": "20/minute",
     "live": "60/minute",                      # WebSocket connects per address
     "login": "30/minute",                     # console sign-in attempts per address, whatever the name
+    "action_calls": "10/10 minutes",          # calls of actions per conversation (over it: a handoff)
 }
 
 
@@ -69,11 +72,16 @@ class RateLimits:
         self.proxy_header = proxy_header.lower() if proxy_header else None
 
     @classmethod
-    def from_settings(cls, settings: "Settings", connection_pool: Any = None) -> "RateLimits":
-        """`connection_pool`: the process's bounded Redis pool to count in (else the library opens its own)."""
+    def from_settings(cls, settings: "Settings", redis: Any = None) -> "RateLimits":
+        """`redis`: the process's Redis client, whose bounded pool the counts use (else the library opens its
+        own). On a Redis Cluster the library's cluster storage counts, from the same nodes: it keeps a key's
+        two windows in one slot (a hash tag around the key)."""
         storage: Storage = SweptMemoryStorage()
-        if settings.redis_url:
-            pool = {"connection_pool": connection_pool} if connection_pool is not None else {}
+        if settings.redis_url and clustered(redis):
+            storage = RedisClusterStorage(f"async+{settings.redis_url}", implementation="redispy",
+                                          key_prefix=f"{settings.redis_prefix}:rl")
+        elif settings.redis_url:
+            pool = {"connection_pool": redis.connection_pool} if redis is not None else {}
             storage = RedisStorage(f"async+{settings.redis_url}", implementation="redispy",
                                    key_prefix=f"{settings.redis_prefix}:rl", **pool)
         return cls(storage, settings.rate_limits, proxy_header=settings.trusted_proxy_header)
@@ -82,6 +90,14 @@ class RateLimits:
         if self.proxy_header and (forwarded := connection.headers.get(self.proxy_header)):
             return forwarded.split(",")[0].strip()
         return connection.client.host if connection.client else "unknown"
+
+    async def allows(self, rule: str, key: str) -> bool:
+        """Count one hit; False when it is over the limit (for callers that do not answer HTTP themselves)."""
+        try:
+            return await self.limiter.hit(self.items[rule], rule, key)
+        except Exception:  # as in `check`: an unavailable store counts nothing and refuses nothing
+            log.warning("rate limit %s not checked: storage unavailable", rule, exc_info=True)
+            return True
 
     async def check(self, rule: str, key: str) -> None:
         """Count one hit; over the limit raises 429 with the seconds until the window lets one through."""

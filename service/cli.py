@@ -38,7 +38,7 @@ def _logging(settings, level: str) -> dict:  # type: ignore[no-untyped-def,type-
 def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
-    from service.asgi import create_app
+    from service.asgi import SERVER_OPTIONS, create_app
 
     settings = settings or _settings()
     logs = _logging(settings, args.log_level)
@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[n
             sys.exit("supportbot: --workers needs SUPPORTBOT_AGENT_TOKEN, so every process accepts the same one")
         logging.getLogger("supportbot").info(f"{args.workers} processes on {base}")
         uvicorn.run("service.asgi:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                    workers=args.workers, log_level=args.log_level, log_config=logs)
+                    workers=args.workers, log_level=args.log_level, log_config=logs, **SERVER_OPTIONS)
         return 0
     generated = not settings.agent_token
     app = create_app(settings, serving_process=True)
@@ -64,23 +64,21 @@ def cmd_serve(args: argparse.Namespace, settings=None) -> int:  # type: ignore[n
     token = f"  agent token {settings.agent_token}" if generated else ""
     logging.getLogger("supportbot").info(f"widget demo {base}/demo  agent console {base}/console{token}  "
                                          f"({'embedded' if settings.embedded else 'redis'} mode)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, log_config=logs)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, log_config=logs,
+                **SERVER_OPTIONS)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    import os
+    from service.demo import demo_environment, demo_settings, demo_shop
 
-    from service.demo import demo_settings
-
-    os.environ.setdefault("SUPPORTBOT_API_DOCS", "true")  # a visitor may explore the API
-    os.environ.setdefault("SUPPORTBOT_DEMO_HISTORY", "true")  # drafts, reports and analytics from the start
-    os.environ.setdefault("SUPPORTBOT_LOG_FORMAT", "text")  # someone reads these in a terminal
+    demo_environment()
     args.ingest = str(SAMPLE_DOCS)
     args.workers = 1
     settings = _settings()
     demo_settings(settings)
-    return cmd_serve(args, settings)
+    with demo_shop(settings):
+        return cmd_serve(args, settings)
 
 
 def cmd_slack(args: argparse.Namespace) -> int:
@@ -92,7 +90,7 @@ def cmd_slack(args: argparse.Namespace) -> int:
 
 
 def cmd_email(args: argparse.Namespace) -> int:
-    from connectors.email.inbound import run
+    from service.email_process import run
 
     settings = _settings()
     _logging(settings, "info")
@@ -147,31 +145,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ask_server(args: argparse.Namespace) -> int:
-    from service.ask import ServerRefused, ask_server
+    from service.ask import ServerRefused, ask_server, preview_server, render
 
+    token = args.token or _settings().agent_token
+    if args.preview and not token:
+        print("supportbot: --preview asks the server as an agent: pass --token or set SUPPORTBOT_AGENT_TOKEN",
+              file=sys.stderr)
+        return 1
     try:
-        result = ask_server(args.url, args.question)
+        if args.preview:
+            result = preview_server(args.url, args.question, token=token, channel=args.channel)
+        else:
+            result = ask_server(args.url, args.question, token=token)
     except ServerRefused as error:
         print(f"supportbot: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(f"[{result['decision']}]")
-    if result["text"]:
-        print(result["text"])
-    for c in result["citations"]:
-        print(f"  - {c['title']} <{c['source']}>")
+    print(json.dumps(result) if args.json else render(result))
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Without --url: a preview here, under the gates the server built from the same settings would apply
+    (the demo's with --demo; phases changed on the admin page too, when the store is a shared Redis)."""
     if args.url:
         return _ask_server(args)
-    from bot.types import Message, Participant, Role
+    from service.ask import render
     from service.container import build_container, build_knowledge
+    from service.demo import DEMO_MODEL
+    from service.preview import preview
 
+    if args.demo:
+        from service.demo import demo_environment, demo_settings
+
+        demo_environment()
     settings = _settings()
+    if args.demo:
+        demo_settings(settings)
+    elif settings.categories_file is None and (settings.data_dir / DEMO_MODEL).exists():
+        print("supportbot: note: `supportbot demo` served from this data folder; add --demo to ask under its "
+              "categories (without it everything is `general`, answered in `full`)", file=sys.stderr)
     if build_knowledge(settings).count() == 0:  # type: ignore[attr-defined]
         print(f"supportbot: the knowledge base at {_index(settings)} is empty: run `supportbot ingest FOLDER` "
               "first (or set SUPPORTBOT_DATA_DIR / SUPPORTBOT_CHROMA_URL to where it was ingested)", file=sys.stderr)
@@ -180,28 +192,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     async def ask() -> dict:  # type: ignore[type-arg]
         container = build_container(settings)
         try:
-            message = Message(conversation_id="cli", channel=args.channel,
-                              sender=Participant(role=Role.CUSTOMER, id="cli"), text=args.question)
-            outcome = await container.dialogue.responder.respond(message)
+            return (await preview(container.dialogue, args.question, args.channel)).model_dump()
         finally:
             await container.close()
-        return {"decision": outcome.decision.value, "text": outcome.text,
-                "citations": [{"title": c.title, "source": c.source} for c in outcome.citations],
-                "confidence": outcome.confidence,
-                "reason": outcome.reason.value if outcome.reason else None,
-                "explanation": outcome.explanation, "category": outcome.category, "phase": outcome.phase.value,
-                "handled_as": outcome.handled_as, "searched": outcome.searched}
 
     result = asyncio.run(ask())
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"[{result['decision']}] confidence {result['confidence']:.2f} ({result['explanation']}); "
-              f"index {_index(settings)}")
-        if result["text"]:
-            print(result["text"])
-        for c in result["citations"]:
-            print(f"  - {c['title']} <{c['source']}>")
+        print(render(result, f"confidence {result['confidence']:.2f} ({result['explanation']}); "
+                             f"index {_index(settings)}"))
     return 0
 
 
@@ -222,8 +222,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_privacy(args: argparse.Namespace) -> int:
     """Export or erase everything held about one customer (needs the deployment's Redis)."""
-    from redis.asyncio import Redis
-
+    from service.container import build_attachments, build_redis
     from service.privacy import CustomerRecords
 
     settings = _settings()
@@ -231,9 +230,9 @@ def cmd_privacy(args: argparse.Namespace) -> int:
         sys.exit("supportbot: privacy needs SUPPORTBOT_REDIS_URL (embedded data lives in the server process)")
 
     async def run() -> dict:  # type: ignore[type-arg]
-        redis = Redis.from_url(str(settings.redis_url))
+        redis = build_redis(settings)
         try:
-            records = CustomerRecords(redis, settings.redis_prefix)
+            records = CustomerRecords(redis, settings.redis_prefix, files=build_attachments(settings))
             return await (records.export(args.customer) if args.action == "export" else records.erase(args.customer))
         finally:
             await redis.aclose()
@@ -273,12 +272,11 @@ def _recorded(args: argparse.Namespace) -> tuple[list[dict], GateConfig]:  # typ
 
 def _store_floors(settings, floors: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
     """The floors just proven become the ones every process applies (SUPPORTBOT_CEILING_APPLY)."""
-    from redis.asyncio import Redis
-
+    from service.container import build_redis
     from service.redis_store import RedisProvenFloors
 
     async def store() -> None:
-        redis = Redis.from_url(str(settings.redis_url), decode_responses=True)
+        redis = build_redis(settings)
         try:
             await RedisProvenFloors(redis, settings.redis_prefix).replace(floors)
         finally:
@@ -430,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     for name, handler, helptext in (("serve", cmd_serve, "API, widget and agent console"),
-                                    ("demo", cmd_demo, "ingest the sample help center, then serve")):
+                                    ("demo", cmd_demo, "ingest the sample help centre, then serve")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--host", help="address to listen on (SUPPORTBOT_HOST, default 127.0.0.1)")
         p.add_argument("--port", type=int, help="port to listen on (SUPPORTBOT_PORT, default 8000)")
@@ -462,13 +460,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("ask", help="ask the bot one question and print its decision",
-                       description="Without --url the question is answered here, from the index in "
-                                   "SUPPORTBOT_DATA_DIR/chroma (or SUPPORTBOT_CHROMA_URL): this loads the "
-                                   "embedding model, seconds per call. With --url a running server answers at once.")
+    p = sub.add_parser("ask", help="ask the bot one question and print its decision (a draft's text too)",
+                       description="Without --url the question is previewed here (nothing is stored, no handoff "
+                                   "opens), from the index in SUPPORTBOT_DATA_DIR/chroma (or SUPPORTBOT_CHROMA_URL) "
+                                   "under the gates `serve` builds from the same settings (`demo`'s with --demo): "
+                                   "this loads the embedding model, seconds per call. With --url a running server "
+                                   "answers at once: --preview asks for its decision alone; without it the question "
+                                   "is a customer's, opening a real conversation (and queue item, when handed off).")
     p.add_argument("question", help="what a customer would write")
-    p.add_argument("--url", help="ask a running server (e.g. http://127.0.0.1:8000) through its widget API")
-    p.add_argument("--channel", default="web", help="the channel whose phase gates apply (local only)")
+    p.add_argument("--url", help="ask a running server (e.g. http://127.0.0.1:8000)")
+    p.add_argument("--preview", action="store_true",
+                   help="decide without a conversation or handoff (the default without --url; with --url it needs "
+                        "the agent token)")
+    p.add_argument("--token", help="with --url: the agent token (default SUPPORTBOT_AGENT_TOKEN), for --preview and "
+                                   "to show a draft's text")
+    p.add_argument("--demo", action="store_true",
+                   help="without --url: stand for `supportbot demo` (its categories and trained categorizer)")
+    p.add_argument("--channel", default="web", help="the channel whose phase gates apply (a preview's)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ask)
 
@@ -525,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from service.logs import floor_libraries
+
+    floor_libraries()
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

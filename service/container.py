@@ -12,9 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.asyncio import Redis
 
 from bot.confidence import Calibration
 from bot.delivery import Channel, Delivery
@@ -32,9 +30,12 @@ from bot.responder import Responder
 from bot.runner import InlineTaskRunner, TaskRunner
 from bot.smalltalk import SmallTalk
 from connectors.storage import LocalAttachmentStore
-from service.live_hub import LiveHub
+from connectors.upload_quota import UploadLedger
+from service.actions import build_action_flow, gates_with_actions, load_actions
+from service.live_hub import Hub, live_hub_for
 from service.logs import LoggingObserver
 from service.metrics import PrometheusObserver
+from service.redis_clients import build_live_redis, build_redis
 from service.redis_store import (
     ProcessLocks,
     RedisConversationStore,
@@ -70,7 +71,7 @@ def load_gates(settings: Settings) -> GateConfig:
     gates.thresholds.min_confidence = settings.min_confidence
     gates.thresholds.min_grounding = settings.min_grounding if settings.min_grounding is not None \
         else answerability_floor()
-    return gates
+    return gates_with_actions(gates, load_actions(settings))
 
 
 @lru_cache(maxsize=4)
@@ -103,15 +104,39 @@ class LazyKnowledge:
         return await build_knowledge(self.settings).correct(text)  # type: ignore[attr-defined]
 
 
-def build_answerer(settings: Settings) -> Answerer:
-    if settings.llm_base_url:
-        from knowledge.llm import LangChainAnswerer, build_openai_compatible
+def build_answerer(settings: Settings, composer: Answerer | None = None) -> Answerer:
+    """The offline composer alone, or with language models configured, the chain that routes a turn to
+    them (knowledge/chain.py); its budget and live events are connected by `build_container`."""
+    if composer is None:
+        from knowledge.answer import ExtractiveAnswerer
 
-        return LangChainAnswerer(build_openai_compatible(settings.llm_base_url, settings.llm_model,
-                                                         settings.llm_api_key))
-    from knowledge.answer import ExtractiveAnswerer
+        composer = ExtractiveAnswerer(embedder=KnowledgeEmbedder(settings))
+    models = build_models(settings)
+    if not models:
+        return composer
+    from connectors.actions.breaker import CircuitBreaker
+    from knowledge.chain import ModelChain
+    from service.metrics import record_model_call
 
-    return ExtractiveAnswerer(embedder=KnowledgeEmbedder(settings))
+    return ModelChain(composer, models, breaker=CircuitBreaker(threshold=1, cooldown=settings.llm_cooldown_seconds),
+                      route=settings.llm_route, on_call=record_model_call,
+                      stream_channels=frozenset({"web"}) if settings.llm_stream else frozenset())
+
+
+def build_models(settings: Settings) -> list[Any]:
+    """The configured models as `ChainModel`s, in order; the single-endpoint settings make a one-model list."""
+    if not settings.llm_models and not settings.llm_base_url:
+        return []
+    from knowledge.chain import ChainModel
+    from knowledge.llm import LangChainAnswerer, build_openai_compatible
+    from knowledge.providers import ModelSpec, build_chat_model
+
+    if not settings.llm_models:
+        assert settings.llm_base_url is not None
+        spec = ModelSpec(provider="openai_compatible", model=settings.llm_model, base_url=settings.llm_base_url)
+        return [ChainModel(spec, LangChainAnswerer(build_openai_compatible(
+            settings.llm_base_url, settings.llm_model, settings.llm_api_key, timeout=spec.timeout)))]
+    return [ChainModel(spec, LangChainAnswerer(build_chat_model(spec))) for spec in settings.llm_models]
 
 
 class KnowledgeEmbedder:
@@ -206,68 +231,6 @@ def _scores_inline(categorizer: Categorizer | None) -> bool:
     return isinstance(categorizer, TrainedCategorizer)
 
 
-_IN_PROCESS_SERVERS: dict[str, Any] = {}
-
-
-def build_redis(settings: Settings) -> Redis:
-    """The request pool: bounded, so a burst waits up to `redis_pool_timeout` for a free connection (then 503)
-    instead of opening connections until Redis or the process runs out. The embedded server serves this
-    process alone, so its bound is what one process's backlog can hold in flight, not a share of a Redis."""
-    url = settings.redis_url or _embedded_server_url(settings)
-    if not url:
-        return _in_process_redis()
-    size = settings.redis_max_connections if settings.redis_url else EMBEDDED_SERVER_CONNECTIONS
-    pool = BlockingConnectionPool.from_url(url, max_connections=size,
-                                           timeout=settings.redis_pool_timeout,
-                                           **_connection_options("supportbot", url))
-    return Redis(connection_pool=pool)
-
-
-def build_live_redis(settings: Settings) -> Redis:
-    """The live hub's own client: one pub/sub connection (a second only while a broken one is replaced).
-    No retry: a broken connection must end its listeners, who may have missed messages meanwhile."""
-    url = settings.redis_url or _embedded_server_url(settings)
-    if not url:
-        return _in_process_redis()
-    options = {**_connection_options("supportbot-live", url), "retry": Retry(NoBackoff(), 0)}
-    return Redis(connection_pool=ConnectionPool.from_url(url, max_connections=2, **options))
-
-
-def _embedded_server_url(settings: Settings) -> str | None:
-    if settings.embedded_store == "memory":
-        return None
-    from service.embedded_redis import embedded_server_url
-
-    return embedded_server_url(required=settings.embedded_store == "server")
-
-
-def _connection_options(name: str, url: str) -> dict[str, Any]:
-    # bounded connects: an unreachable Redis fails fast instead of hanging a request for minutes. A pooled
-    # connection gone stale (Redis restarted since it was last used) fails its command; that command is tried
-    # once more on a fresh connection, so a restart costs no request.
-    options = {"decode_responses": True, "socket_connect_timeout": 5, "health_check_interval": 30,
-               "client_name": name, "retry": Retry(NoBackoff(), 1)}
-    if not url.startswith("unix://"):  # TCP keepalive; a Unix socket has none (redis-py refuses the option)
-        options["socket_keepalive"] = True
-    return options
-
-
-# Commands in flight at once on the embedded server: a backlog of turns under a flood holds one connection per
-# command whose reply the loop has not read yet. Within the usual limit of 1,024 open files per process.
-EMBEDDED_SERVER_CONNECTIONS = 512
-
-# An in-process connection is a pair of Python objects, so fakeredis needs no bound on them; redis-py's
-# default (100) answered a burst of a few hundred concurrent turns with "Too many connections" (503).
-IN_PROCESS_CONNECTIONS = 1_000_000
-
-
-def _in_process_redis() -> Redis:
-    import fakeredis
-
-    server = _IN_PROCESS_SERVERS.setdefault("default", fakeredis.FakeServer())
-    return fakeredis.aioredis.FakeRedis(server=server, decode_responses=True, max_connections=IN_PROCESS_CONNECTIONS)
-
-
 def build_notifiers(settings: Settings, redis: Redis, store: RedisConversationStore,
                     queue: RedisHandoffQueue) -> list[AgentNotifier]:
     notifiers: list[AgentNotifier] = []
@@ -296,8 +259,9 @@ class Container:
     escalation: EscalationJobs
     delivery: Delivery
     phase_overrides: RedisPhaseOverrides
-    live: LiveHub
+    live: Hub
     attachments: AttachmentStore
+    uploads: UploadLedger
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def warm_up(self) -> None:
@@ -348,29 +312,35 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         settings.agent_token = secrets.token_urlsafe(16)
         log.info("SUPPORTBOT_AGENT_TOKEN not set; generated one for this process")
     redis = build_redis(settings)
-    live = LiveHub(build_live_redis(settings))
+    live = live_hub_for(build_live_redis(settings))
     retention = int(settings.retention_days * 86400)
     store = RedisConversationStore(redis, settings.redis_prefix, lock_timeout=settings.turn_lock_seconds,
                                    idle_ttl=int(settings.idle_conversation_hours * 3600), kept_ttl=retention,
-                                   live=live, process_locks=ProcessLocks() if settings.embedded else None)
-    queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention, live=live)
+                                   live=live, process_locks=ProcessLocks() if settings.embedded else None,
+                                   wait_replicas=settings.redis_wait_replicas)
+    queue = RedisHandoffQueue(redis, settings.redis_prefix, retention=retention, live=live,
+                              wait_replicas=settings.redis_wait_replicas)
     journal = RedisJournal(redis, settings.redis_prefix, retention=retention)
     if runner is None:
         runner = _default_runner(settings)
+    actions = load_actions(settings)
     gates = load_gates(settings)
     phase_overrides = RedisPhaseOverrides(redis, settings.redis_prefix)
     tracing = tracing_observer()
     observer = FanOut(PrometheusObserver(), LoggingObserver(), *([tracing] if tracing else []))
     categorizer = categorizer or build_categorizer(settings)
     knowledge_base = knowledge or LazyKnowledge(settings)
-    responder = Responder(knowledge_base, answerer or build_answerer(settings), gates,
+    answerer = answerer or build_answerer(settings)
+    budget = _connect_models(answerer, settings, redis, store)
+    responder = Responder(knowledge_base, answerer, gates,
                           categorizer=categorizer, inline_categorizer=_scores_inline(categorizer),
                           top_k=settings.top_k,
                           overrides=phase_overrides,
                           floors=RedisProvenFloors(redis, settings.redis_prefix) if settings.ceiling_apply else None,
                           calibration=load_calibration(settings), smalltalk=load_smalltalk(settings),
                           redact=Redactor(settings.redact), observer=observer, reader=build_reader(),
-                          speller=speller_of(knowledge_base))
+                          speller=speller_of(knowledge_base),
+                          actions=frozenset(actions.actions) if actions is not None else frozenset())
 
     expected_wait = ExpectedWait(queue, settings.minutes_per_handoff)
     attachments = build_attachments(settings)
@@ -381,7 +351,8 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
                                push_channels=frozenset(delivery.channels), hours=hours,
                                replies_in_turn=frozenset(name for name, channel in delivery.channels.items()
                                                          if getattr(channel, "replies_in_turn", False)),
-                               observer=observer)
+                               observer=observer,
+                               actions=build_action_flow(settings, actions, responder.redact, redis=redis))
     escalation = EscalationJobs(queue, runner, build_notifiers(settings, redis, store, queue),
                                 reminder_seconds=settings.reminder_seconds, max_reminders=settings.max_reminders,
                                 sla_seconds=lambda category: gates.category(category).sla_seconds)
@@ -389,8 +360,26 @@ def build_container(settings: Settings, *, runner: TaskRunner | None = None,
         runner.register("open_handoff", escalation.open_handoff)
         runner.register("remind_handoff", escalation.remind_handoff)
         runner.register("deliver", delivery.deliver)
+    uploads = UploadLedger(redis, settings.redis_prefix, attachments, store,
+                           bytes_per_address=settings.attachment_bytes_per_address,
+                           bytes_per_conversation=settings.attachment_bytes_per_conversation,
+                           unsent_seconds=settings.unsent_attachment_minutes * 60, kept_seconds=retention)
     return Container(settings, redis, store, queue, journal, runner, dialogue, AgentDesk(dialogue), escalation,
-                     delivery, phase_overrides, live, attachments)
+                     delivery, phase_overrides, live, attachments, uploads,
+                     extras={"model_budget": budget} if budget is not None else {})
+
+
+def _connect_models(answerer: Answerer, settings: Settings, redis: Redis, store: RedisConversationStore) -> Any:
+    """A model chain (knowledge/chain.py) gets the deployment's budget counter and the conversations' live
+    events; any other answerer costs nothing and streams nothing."""
+    connect = getattr(answerer, "connect", None)
+    if connect is None:
+        return None
+    from service.model_budget import RedisBudget
+
+    connect(budget=RedisBudget(redis, settings.redis_prefix, settings.llm_monthly_budget),
+            publish=store.publish_event if getattr(answerer, "stream_channels", None) else None)
+    return getattr(answerer, "budget", None)
 
 
 def _default_runner(settings: Settings) -> TaskRunner:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,15 +28,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_CATEGORIES = Path(__file__).parent / "demo" / "categories.yml"
+DEMO_ACTIONS = Path(__file__).parent / "demo" / "actions.yml"
+DEMO_SHOP = Path(__file__).parent / "demo" / "shop.py"
+DEMO_SHOP_PORT = 8765  # as service/demo/actions.yml calls it
+DEMO_MODEL = "demo-categories.model"  # in the data folder: the demo's categorizer, trained at its start
 COLLEAGUE = ("priya", "Priya Shah")  # the agent who worked the history; the visitor signs in as `admin`
 
 
-def train_categorizer(categories_file: Path, out: Path) -> Path:
-    """Train the categorizer from the categories file's own `examples` (and `out_of_scope` lines)."""
+def train_categorizer(categories_file: Path, out: Path, actions_file: Path | None = None) -> Path:
+    """Train the categorizer from the categories file's own `examples` (and `out_of_scope` lines), and the
+    actions file's: an action is a category the categorizer routes to."""
+    from connectors.actions.catalog import load_catalog
     from knowledge.classifier import TrainedCategorizer
 
     data = yaml.safe_load(categories_file.read_text(encoding="utf-8"))
     examples = [(text, c["name"]) for c in data["categories"] for text in c.get("examples", [])]
+    if actions_file is not None:
+        examples += [(text, name) for name, spec in load_catalog(actions_file).actions.items()
+                     for text in spec.examples]
     examples += [(text, "oos") for text in data.get("out_of_scope", [])]
     out.parent.mkdir(parents=True, exist_ok=True)
     TrainedCategorizer.train(examples, oos_label="oos").save(out)
@@ -132,13 +146,61 @@ async def seed_history(container: Container, accounts: Accounts) -> dict[str, in
     for number, visit in enumerate(HISTORY, 1):
         outcome = await _play(container, visit, number, agent)
         played[outcome] = played.get(outcome, 0) + 1
-    log.warning("demo history: %s", ", ".join(f"{n} {what}" for what, n in played.items()))
+    log.info("demo history: %s", ", ".join(f"{n} {what}" for what, n in played.items()))
     return played
 
 
+def demo_environment() -> None:
+    """What `supportbot demo` sets unless the environment says otherwise (`ask --demo` reads the same)."""
+    os.environ.setdefault("SUPPORTBOT_API_DOCS", "true")  # a visitor may explore the API
+    os.environ.setdefault("SUPPORTBOT_DEMO_HISTORY", "true")  # drafts, reports and analytics from the start
+    os.environ.setdefault("SUPPORTBOT_LOG_FORMAT", "text")  # someone reads these in a terminal
+
+
 def demo_settings(settings: Settings) -> None:
-    """The demo's categories (trained from their examples into the data folder) unless others are set."""
+    """The demo's categories and actions (the categorizer trained from their examples into the data folder)
+    unless others are set, and the demo's own signing key for the page's "Sign in" link."""
     if settings.categories_file is None:
         settings.categories_file = DEMO_CATEGORIES
+    if settings.actions_file is None and settings.categories_file == DEMO_CATEGORIES:
+        settings.actions_file = DEMO_ACTIONS
+        os.environ.setdefault("SHOP_API_TOKEN", secrets.token_urlsafe(24))  # what the stand-in shop requires
+        settings.identity_jwt_secret = settings.identity_jwt_secret or secrets.token_urlsafe(32)
+        settings.demo_customer = settings.demo_customer or "demo-customer"
     if settings.categorizer_artifact is None and settings.categories_file == DEMO_CATEGORIES:
-        settings.categorizer_artifact = train_categorizer(DEMO_CATEGORIES, settings.data_dir / "demo-categories.model")
+        settings.categorizer_artifact = train_categorizer(DEMO_CATEGORIES, settings.data_dir / DEMO_MODEL,
+                                                          settings.actions_file)
+
+
+def _dies_with_parent() -> None:
+    """In the shop's process before it starts: the kernel ends it when the demo ends, however the demo ends
+    (a killed demo would otherwise leave its shop holding the port)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextmanager
+def demo_shop(settings: Settings) -> Iterator[subprocess.Popen[bytes] | None]:
+    """The stand-in shop whose API the demo's actions call (service/demo/shop.py), beside the demo's server
+    for as long as it runs; where its port is taken, the demo goes on and those actions hand off."""
+    if settings.actions_file != DEMO_ACTIONS:
+        yield None
+        return
+    try:
+        process = subprocess.Popen([sys.executable, str(DEMO_SHOP), "--port", str(DEMO_SHOP_PORT)],
+                                   env={**os.environ, "SHOP_API_TOKEN": os.environ["SHOP_API_TOKEN"]},
+                                   preexec_fn=_dies_with_parent if sys.platform == "linux" else None)
+    except OSError as error:
+        log.warning("the demo shop did not start (%s): order questions go to people", error)
+        yield None
+        return
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -120,8 +120,9 @@ async def answer_rows(kb_folder: Path, rows: list[EvalRow], data_dir: Path) -> t
     from service.container import build_container, build_knowledge
     from service.settings import load_settings
 
+    # the deployment's language models (SUPPORTBOT_LLM_MODELS) answer as they would, without streaming
     settings = load_settings(redis_url=None, data_dir=data_dir, categories_file=None, llm_base_url=None,
-                             calibration_file=None)
+                             calibration_file=None, llm_stream=False)
     started = time.perf_counter()
     kb = build_knowledge(settings)
     await asyncio.to_thread(ingest_folder, kb, kb_folder, progress=False)  # type: ignore[arg-type]
@@ -143,6 +144,8 @@ async def answer_rows(kb_folder: Path, rows: list[EvalRow], data_dir: Path) -> t
                               for c in outcome.citations],
                 "confidence": outcome.confidence, "searched": outcome.searched,
                 "signals": outcome.signals, "reason": outcome.reason.value if outcome.reason else None,
+                "answered_by": outcome.answered_by,
+                "model_calls": [c.model_dump() for c in outcome.model_calls],
                 "ms": round((time.perf_counter() - t0) * 1000, 1)})
     finally:
         await container.close()
@@ -176,7 +179,26 @@ def score(rows: list[EvalRow], predictions: list[dict[str, Any]]) -> dict[str, A
         "mean_answer_tokens": mean([len(tokens(p["text"])) for p in said]),
         "ms_per_turn_p50": round(statistics.median(times), 1) if times else None,
         "ms_per_turn_mean": round(statistics.fmean(times), 1) if times else None,
-    }
+        **model_costs(predictions)}
+
+
+def model_costs(predictions: list[dict[str, Any]]) -> dict[str, Any]:
+    """What language models cost over the run, and per turn the bot answered (the price of an answer,
+    the calls for turns it did not answer included): nothing when no model is configured."""
+    calls = [c for p in predictions for c in p.get("model_calls", [])]
+    if not calls:
+        return {}
+    answered = sum(p["decision"] == Decision.ANSWERED for p in predictions) or None
+    cost = sum(c["cost"] for c in calls)
+    tokens_in, tokens_out = sum(c["input_tokens"] for c in calls), sum(c["output_tokens"] for c in calls)
+    return {"model_calls": len(calls), "model_failures": sum(c["outcome"] in ("error", "timeout", "malformed")
+                                                            for c in calls),
+            "answered_by_model": sum(p["decision"] == Decision.ANSWERED and p.get("answered_by") not in ("", "composer")
+                                     for p in predictions),
+            "input_tokens_per_answer": round(tokens_in / answered, 1) if answered else None,
+            "output_tokens_per_answer": round(tokens_out / answered, 1) if answered else None,
+            "cost_per_answer": round(cost / answered, 6) if answered else None,
+            "cost_total": round(cost, 6)}
 
 
 def run(kb_folder: Path, questions: Path, *, limit: int | None = None, data_dir: Path | None = None,
@@ -194,7 +216,7 @@ def run(kb_folder: Path, questions: Path, *, limit: int | None = None, data_dir:
         with predictions_out.open("w", encoding="utf-8") as handle:
             for p in predictions:
                 handle.write(json.dumps({k: p[k] for k in ("id", "decision", "text", "citations", "confidence",
-                                                           "searched")}) + "\n")
+                                                           "searched", "answered_by", "model_calls")}) + "\n")
     return result
 
 

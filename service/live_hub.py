@@ -14,8 +14,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -91,8 +94,10 @@ class LiveHub:
     """
 
     def __init__(self, redis: Redis, *, backlog: int = 256, heartbeat: float = 15.0,
-                 confirm_timeout: float = 10.0) -> None:
+                 confirm_timeout: float = 10.0, sharded: bool = False) -> None:
         self.redis = redis  # a client of its own: the pub/sub connection never counts against the request pool
+        self.sharded = sharded  # SSUBSCRIBE: one primary of a Redis Cluster, its shard's channels only
+        self._leaving: set[str] = set()  # shard channels unsubscribed on our request, not by a moved slot
         self.backlog = backlog
         self.heartbeat = heartbeat
         self.confirm_timeout = confirm_timeout
@@ -128,7 +133,7 @@ class LiveHub:
         confirmed = asyncio.get_running_loop().create_future()
         self._confirmations[channel] = confirmed
         try:
-            await pubsub.subscribe(channel)
+            await (pubsub.ssubscribe(channel) if self.sharded else pubsub.subscribe(channel))
             await asyncio.wait_for(asyncio.shield(confirmed), self.confirm_timeout)
         except TimeoutError:
             raise RedisTimeoutError(f"Redis did not confirm the subscription to {channel} in time") from None
@@ -143,6 +148,11 @@ class LiveHub:
             except BaseException:
                 await pubsub.aclose()
                 raise
+            # Only the reader task reads this connection. redis-py's health check would read its PING's answer
+            # on the task sending a command (a SUBSCRIBE while subscribed to nothing), beside the reader: "read()
+            # called while another coroutine is already waiting". The reader sends that PING instead (_read).
+            if pubsub.connection is not None:
+                pubsub.connection.health_check_interval = 0
             self._pubsub = pubsub
             self._reader = asyncio.create_task(self._read(pubsub), name="live-hub-reader")
         return self._pubsub
@@ -168,15 +178,21 @@ class LiveHub:
             if self._pubsub is None or not idle:
                 return
             try:
-                await self._pubsub.unsubscribe(*idle)
+                if self.sharded:
+                    self._leaving.update(idle)
+                    await self._pubsub.sunsubscribe(*idle)
+                else:
+                    await self._pubsub.unsubscribe(*idle)
             except RedisError:  # the connection broke: the reader ends it, and its subscriptions with it
                 log.warning("live hub: unsubscribe failed", exc_info=True)
 
     async def _read(self, pubsub: PubSub) -> None:
         try:
             while True:
-                raw = await pubsub.get_message(timeout=self.heartbeat)  # health-checks when idle that long
-                if raw is not None:
+                raw = await pubsub.get_message(timeout=self.heartbeat)
+                if raw is None:  # quiet that long: a broken connection fails the PING, its PONG is read here
+                    await pubsub.ping()
+                else:
                     self._dispatch(raw)
         except asyncio.CancelledError:
             raise
@@ -186,11 +202,16 @@ class LiveHub:
 
     def _dispatch(self, raw: dict[str, Any]) -> None:
         kind, channel = raw.get("type"), raw.get("channel")
-        if kind == "subscribe":
+        if kind in ("subscribe", "ssubscribe"):
             confirmed = self._confirmations.get(str(channel))
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
-        elif kind == "message":
+        elif kind == "sunsubscribe" and str(channel) in self._leaving:
+            self._leaving.discard(str(channel))
+        elif kind == "sunsubscribe":  # the slot moved to another primary: this one publishes nothing more there
+            for listener in self._listeners.pop(str(channel), set()):
+                listener.end("the channel's slot moved to another Redis primary")
+        elif kind in ("message", "smessage"):
             listeners = self._listeners.get(str(channel))
             if not listeners:
                 return
@@ -234,3 +255,61 @@ class LiveHub:
         if pubsub is not None:
             await self._lost(pubsub, RedisConnectionError("the process is shutting down"))
         await self.redis.aclose()
+
+
+class ShardedLiveHub:
+    """Live listeners on a Redis Cluster: a LiveHub on sharded pub/sub per primary, each channel on the primary
+    that holds its slot (a conversation's channel carries its hash tag, so its messages are published there
+    by the same scripts that store them). A primary that dies ends its listeners as a lost connection does;
+    their clients subscribe again, and the next subscribe after a failure reads the cluster's slots afresh,
+    finding the replica promoted in its place."""
+
+    def __init__(self, cluster: RedisCluster, **hub_options: Any) -> None:
+        self.cluster = cluster  # for the slot map; every hub has a connection of its own
+        self.hub_options = hub_options
+        self._hubs: dict[str, LiveHub] = {}
+        self._stale = False
+        self._refresh = asyncio.Lock()
+
+    def listening(self) -> int:
+        return sum(hub.listening() for hub in self._hubs.values())
+
+    async def subscribe(self, channel: str) -> HubSubscription:
+        try:
+            return await (await self._hub(channel)).subscribe(channel)
+        except (RedisError, OSError):  # the primary is gone or no longer holds the slot: ask the cluster, once
+            self._stale = True
+            try:
+                return await (await self._hub(channel)).subscribe(channel)
+            except (RedisError, OSError):
+                self._stale = True
+                raise
+
+    async def _hub(self, channel: str) -> LiveHub:
+        async with self._refresh:
+            if self._stale or not self.cluster.nodes_manager.slots_cache:
+                await self.cluster.nodes_manager.initialize()
+                self._stale = False
+        node = self.cluster.nodes_manager.get_node_from_slot(self.cluster.keyslot(channel))
+        hub = self._hubs.get(node.name)
+        if hub is None:
+            # the node's connection settings, without retries: a broken connection must end its listeners
+            pool = ConnectionPool(connection_class=node.connection_class, max_connections=2,
+                                  **{**node.connection_kwargs, "retry": Retry(NoBackoff(), 0)})
+            hub = self._hubs[node.name] = LiveHub(Redis(connection_pool=pool), sharded=True, **self.hub_options)
+        return hub
+
+    async def close(self) -> None:
+        for hub in list(self._hubs.values()):
+            await hub.close()
+        await self.cluster.aclose()
+
+
+Hub = LiveHub | ShardedLiveHub
+
+
+def live_hub_for(redis: Redis | RedisCluster, **options: Any) -> Hub:
+    """The hub for a client of the live hub's own (service/redis_clients.py)."""
+    if isinstance(redis, RedisCluster):
+        return ShardedLiveHub(redis, **options)
+    return LiveHub(redis, **options)

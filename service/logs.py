@@ -52,6 +52,24 @@ class TurnIds(logging.Filter):
         return True
 
 
+OURS = ("bot", "connectors", "knowledge", "service", "workers", "supportbot", "celery", "uvicorn")
+
+
+class LibraryFloor(logging.Filter):
+    """Other libraries' lines from WARNING up only, whatever level they give their own loggers: bm25s sets its
+    logger to DEBUG when imported, after logging is configured, and would print a line per index built."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.partition(".")[0] in OURS
+
+
+def floor_libraries(logger: logging.Logger | None = None) -> None:
+    """Put `LibraryFloor` on the handlers of `logger` (the root's by default), e.g. after `logging.basicConfig`."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, LibraryFloor) for f in handler.filters):
+            handler.addFilter(LibraryFloor())
+
+
 class TextFormatter(logging.Formatter):
     """Plain lines for a terminal, with the turn id when there is one."""
 
@@ -106,18 +124,17 @@ def log_config(fmt: LogFormat = "json", level: str = "INFO") -> dict[str, Any]:
         "()": JsonFormatter, "fmt": JSON_FIELDS,
         "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
     handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "default",
-               "filters": ["redact", "turn"]}
+               "filters": ["redact", "turn", "libraries"]}
     ours = {"level": level.upper()}  # the project's and its servers' lines; other libraries' from warnings up
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactSecrets}, "turn": {"()": TurnIds}},
+        "filters": {"redact": {"()": RedactSecrets}, "turn": {"()": TurnIds}, "libraries": {"()": LibraryFloor}},
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": "WARNING"},
         # uvicorn's loggers lose their own handlers and write through the root's
-        "loggers": {**{name: ours for name in ("bot", "connectors", "knowledge", "service", "workers", "supportbot",
-                                               "celery")},
+        "loggers": {**{name: ours for name in OURS if name != "uvicorn"},
                     **{name: {**ours, "handlers": [], "propagate": True}
                        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}},
     }

@@ -18,8 +18,9 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.observer import HandoffEvent, Stage
+from bot.ports import AnsweringContext
 from bot.store import HandoffQueue
-from bot.types import HandoffStatus, now
+from bot.types import HandoffStatus, ModelCall, now
 
 # sub-millisecond stages (categorize, gate) and multi-second turns (a hosted model composing) both show
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,6 +33,22 @@ HANDOFFS = Counter("supportbot_handoffs", "Handoffs opened by turns, claimed by 
 LIVE_SOCKETS = Gauge("supportbot_live_sockets", "WebSockets open on this process")
 REDIS_ERRORS = Counter("supportbot_redis_errors", "Requests (and scrapes) that failed on a Redis error",
                        ["error"])
+
+MODEL_CALLS = Counter("supportbot_model_calls", "Calls to language models, by model and outcome (ok, no_answer, "
+                      "withdrawn, error, timeout, malformed)", ["model", "outcome"])
+MODEL_TOKENS = Counter("supportbot_model_tokens", "Tokens language models read (input) and wrote (output)",
+                       ["model", "direction"])
+MODEL_COST = Counter("supportbot_model_cost", "What language model calls cost, in the configured prices' "
+                     "currency", ["model", "channel"])
+MODEL_SECONDS = Histogram("supportbot_model_call_seconds", "Time of one language model call", ["model"],
+                          buckets=BUCKETS)
+
+ACTION_CALLS = Counter("supportbot_action_calls", "Calls of actions to the company's systems, by action and "
+                       "result (ok, not_found, failed, refused)", ["action", "status"])
+ACTION_SECONDS = Histogram("supportbot_action_call_seconds", "Time of one action call", ["action"],
+                           buckets=BUCKETS)
+ACTIONS_RATE_LIMITED = Counter("supportbot_action_calls_rate_limited", "Action calls not made: the "
+                               "conversation was over its limit of action calls", ["action"])
 
 for _stage in ("categorize", "retrieve", "compose", "gate", "store"):
     TURN_STAGE_SECONDS.labels(stage=_stage)
@@ -53,6 +70,21 @@ class PrometheusObserver:
 
     def interval(self, stage: Stage, started_ns: int, ended_ns: int) -> None:
         pass  # the stage's sum per turn is what the histogram counts
+
+
+def record_model_call(call: ModelCall, context: AnsweringContext) -> None:
+    """A model call's counters (the answer chain's `on_call`)."""
+    MODEL_CALLS.labels(model=call.model, outcome=call.outcome).inc()
+    MODEL_TOKENS.labels(model=call.model, direction="input").inc(call.input_tokens)
+    MODEL_TOKENS.labels(model=call.model, direction="output").inc(call.output_tokens)
+    MODEL_COST.labels(model=call.model, channel=context.channel or "none").inc(call.cost)
+    MODEL_SECONDS.labels(model=call.model).observe(call.seconds)
+
+
+def record_action_call(action: str, status: str, seconds: float) -> None:
+    """One action call's counters (service/actions.py's runner)."""
+    ACTION_CALLS.labels(action=action, status=status).inc()
+    ACTION_SECONDS.labels(action=action).observe(seconds)
 
 
 def task_failures_key(prefix: str) -> str:

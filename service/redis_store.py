@@ -16,12 +16,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, WatchError
 
 from bot.errors import AlreadyClaimed, ConversationNotFound, HandoffNotFound
 from bot.store import Entry, Receipt, Received
 from bot.types import ConversationState, Handoff, HandoffStatus, Message, Phase, now
-from service.live_hub import HubSubscription, LiveHub
+from connectors.redis_slots import clustered, tag
+from service.live_hub import Hub, HubSubscription, live_hub_for
 
 log = logging.getLogger(__name__)
 
@@ -42,33 +44,45 @@ def _entries(first: int, rows: list[str]) -> list[Entry]:
 
 
 class Keys:
-    def __init__(self, prefix: str) -> None:
+    """Key names. On a cluster (`cluster=True`) every key of a conversation carries its id as hash tag, so its
+    scripts and transactions stay in its slot, and the handoff queue's keys share the tag `{handoffs}` (a
+    handoff and the open list change in one step); elsewhere the names are the same without tags. An empty id
+    gives the start the keys of its kind share, for scans."""
+
+    def __init__(self, prefix: str, cluster: bool = False) -> None:
+        if cluster and ("{" in prefix or "}" in prefix):
+            raise ValueError(f"the key prefix {prefix!r} may not contain braces on a Redis Cluster")
         self.prefix = prefix
+        self.cluster = cluster
+        self._queue = "{handoffs}:" if cluster else ""
+
+    def _of(self, cid: str) -> str:
+        return tag(cid, self.cluster) if cid else ""
 
     def state(self, cid: str) -> str:
-        return f"{self.prefix}:conv:{cid}"
+        return f"{self.prefix}:conv:{self._of(cid)}"
 
     def history(self, cid: str) -> str:
-        return f"{self.prefix}:hist:{cid}"
+        return f"{self.prefix}:hist:{self._of(cid)}"
 
     def seen(self, cid: str, mid: str) -> str:
-        return f"{self.prefix}:seen:{cid}:{mid}"
+        return f"{self.prefix}:seen:{self._of(cid)}:{mid}"
 
     def lock(self, cid: str) -> str:
-        return f"{self.prefix}:lock:{cid}"
+        return f"{self.prefix}:lock:{self._of(cid)}"
 
     def live(self, cid: str) -> str:
-        return f"{self.prefix}:live:{cid}"
+        return f"{self.prefix}:live:{self._of(cid)}"
 
     def handoff(self, hid: str) -> str:
-        return f"{self.prefix}:handoff:{hid}"
+        return f"{self.prefix}:handoff:{self._queue}{hid}"
 
     def claim(self, hid: str) -> str:
-        return f"{self.prefix}:claim:{hid}"
+        return f"{self.prefix}:claim:{self._queue}{hid}"
 
     @property
     def open_handoffs(self) -> str:
-        return f"{self.prefix}:handoffs:open"
+        return f"{self.prefix}:handoffs:open" + (":{handoffs}" if self.cluster else "")
 
     @property
     def agents(self) -> str:
@@ -136,6 +150,49 @@ return append_message(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 """
 
 
+def sharded(script: str) -> str:
+    """A script as it runs on a cluster: it publishes on the conversation's shard (SPUBLISH, Redis 7), where
+    a plain PUBLISH would reach every node of the cluster."""
+    return script.replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',")
+
+
+async def publish(redis: Redis, channel: str, event: dict[str, Any]) -> None:
+    """An event to a channel's live listeners: sharded on a cluster, like the scripts' messages."""
+    if clustered(redis):
+        await redis.spublish(channel, json.dumps(event))
+    else:
+        await redis.publish(channel, json.dumps(event))
+
+
+# A new conversation and its place in the index of conversations, in one step.
+CREATE_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+"""
+
+# How long a write waits for its replicas (SUPPORTBOT_REDIS_WAIT_REPLICAS) before it counts as not kept.
+REPLICA_WAIT_MS = 1000
+
+
+class ReplicasBehind(RedisConnectionError):
+    """The primary kept a write that no replica confirmed in time: it is not acknowledged (the API answers 503
+    and the client sends it again; every write so confirmed is idempotent), so a failover cannot lose it."""
+
+
+async def run_script(redis: Redis, wait_replicas: int, script: str, keys: list[str], *args: Any) -> Any:
+    """EVAL, followed on the same connection by WAIT when replicas must confirm the write (a cluster routes
+    commands by key, so there the write is acknowledged at once)."""
+    if not wait_replicas or clustered(redis):
+        return await redis.eval(script, len(keys), *keys, *args)  # type: ignore[misc]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.eval(script, len(keys), *keys, *args)
+        pipe.execute_command("WAIT", wait_replicas, REPLICA_WAIT_MS)
+        result, confirmed = await pipe.execute()
+    if int(confirmed) < wait_replicas:
+        raise ReplicasBehind(f"{confirmed} of {wait_replicas} replica(s) confirmed the write in {REPLICA_WAIT_MS} ms")
+    return result
+
+
 async def _renew(lock: Lock, every: float, done: asyncio.Event) -> None:
     """Extend the lease until `done`. Stopped by an event, not by cancelling: redis-py may swallow a
     cancellation that arrives mid-command, and the renewal would then outlive its turn."""
@@ -189,12 +246,15 @@ class RedisConversationStore:
     handoff or an agent), so agents' work stays for the retention period. Every change renews the clock."""
 
     def __init__(self, redis: Redis, prefix: str = "sb", lock_timeout: float = 10.0, *, lock_wait: float = 60.0,
-                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: LiveHub | None = None,
-                 process_locks: ProcessLocks | None = None) -> None:
+                 idle_ttl: int = 72 * 3600, kept_ttl: int = 365 * 24 * 3600, live: Hub | None = None,
+                 process_locks: ProcessLocks | None = None, wait_replicas: int = 0) -> None:
         self.redis = redis
+        self.wait_replicas = wait_replicas  # replicas that confirm a write before it is acknowledged
         self.process_locks = process_locks  # set when no other process shares this Redis
-        self.live = live or LiveHub(redis)
-        self.keys = Keys(prefix)
+        self.live = live or live_hub_for(redis)
+        self.keys = Keys(prefix, clustered(redis))
+        self.scripts = {name: sharded(script) if self.keys.cluster else script for name, script in
+                        (("receive", RECEIVE_SCRIPT), ("commit", COMMIT_SCRIPT), ("append", APPEND_SCRIPT))}
         self.lock_timeout = lock_timeout
         self.lock_wait = lock_wait
         self.idle_ttl = idle_ttl
@@ -204,10 +264,13 @@ class RedisConversationStore:
         return self.kept_ttl if state.handoff_id or state.agent else self.idle_ttl
 
     async def create(self, state: ConversationState) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.state(state.id), state.model_dump_json(), ex=self._ttl(state))
-            pipe.zadd(self.keys.conversations, {state.id: state.created_at})
-            await pipe.execute()
+        if self.keys.cluster:  # the index and the state live in different slots: the state first
+            await self.redis.set(self.keys.state(state.id), state.model_dump_json(), ex=self._ttl(state))
+            await self.redis.zadd(self.keys.conversations, {state.id: state.created_at})
+            return
+        await run_script(self.redis, self.wait_replicas, CREATE_SCRIPT,
+                         [self.keys.state(state.id), self.keys.conversations], state.model_dump_json(),
+                         self._ttl(state), state.created_at, state.id)
 
     async def load(self, conversation_id: str) -> ConversationState | None:
         raw = await self.redis.get(self.keys.state(conversation_id))
@@ -224,14 +287,15 @@ class RedisConversationStore:
         keys = [self.keys.state(state.id), self.keys.history(state.id), self.keys.live(state.id)]
         if answered is not None:
             keys.append(self.keys.seen(state.id, answered))
-        seq = await self.redis.eval(COMMIT_SCRIPT, len(keys), *keys, state.model_dump_json(),
-                                    reply.model_dump_json(), self._ttl(state), SEEN_TTL_SECONDS)
+        seq = await run_script(self.redis, self.wait_replicas, self.scripts["commit"], keys,
+                               state.model_dump_json(), reply.model_dump_json(), self._ttl(state), SEEN_TTL_SECONDS)
         return Entry(seq=int(seq), message=reply)
 
     async def append(self, message: Message) -> Entry:
         cid = message.conversation_id
-        seq = await self.redis.eval(APPEND_SCRIPT, 3, self.keys.history(cid), self.keys.state(cid),
-                                    self.keys.live(cid), message.model_dump_json(), self.idle_ttl)
+        seq = await run_script(self.redis, self.wait_replicas, self.scripts["append"],
+                               [self.keys.history(cid), self.keys.state(cid), self.keys.live(cid)],
+                               message.model_dump_json(), self.idle_ttl)
         return Entry(seq=int(seq), message=message)
 
     async def history(self, conversation_id: str, after: int = 0, limit: int | None = None) -> list[Entry]:
@@ -249,9 +313,10 @@ class RedisConversationStore:
 
     async def receive(self, message: Message, recent: int = 0) -> Received:
         cid = message.conversation_id
-        found, length, rows, raw_state = await self.redis.eval(
-            RECEIVE_SCRIPT, 4, self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid),
-            self.keys.live(cid), message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
+        found, length, rows, raw_state = await run_script(
+            self.redis, self.wait_replicas, self.scripts["receive"],
+            [self.keys.seen(cid, message.id), self.keys.history(cid), self.keys.state(cid), self.keys.live(cid)],
+            message.model_dump_json(), SEEN_TTL_SECONDS, self.idle_ttl, max(0, recent))
         if not raw_state:
             raise ConversationNotFound(cid)
         entries = _entries(int(length) - len(rows) + 1, rows)
@@ -284,7 +349,7 @@ class RedisConversationStore:
                 await renewal
 
     async def publish_event(self, conversation_id: str, event: dict[str, Any]) -> None:
-        await self.redis.publish(self.keys.live(conversation_id), json.dumps(event))
+        await publish(self.redis, self.keys.live(conversation_id), event)
 
     async def subscribe(self, conversation_id: str) -> HubSubscription:
         return await self.live.subscribe(self.keys.live(conversation_id))
@@ -319,15 +384,17 @@ class RedisHandoffQueue:
     belong to."""
 
     def __init__(self, redis: Redis, prefix: str = "sb", *, retention: int = 365 * 24 * 3600,
-                 live: LiveHub | None = None) -> None:
+                 live: Hub | None = None, wait_replicas: int = 0) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, clustered(redis))
+        self.wait_replicas = wait_replicas
         self.retention = retention
-        self.live = live or LiveHub(redis)
+        self.live = live or live_hub_for(redis)
 
     async def open(self, handoff: Handoff) -> bool:
-        created = await self.redis.eval(OPEN_SCRIPT, 2, self.keys.handoff(handoff.id), self.keys.open_handoffs,
-                                        handoff.model_dump_json(), self.retention, handoff.created_at, handoff.id)
+        created = await run_script(self.redis, self.wait_replicas, OPEN_SCRIPT,
+                                   [self.keys.handoff(handoff.id), self.keys.open_handoffs],
+                                   handoff.model_dump_json(), self.retention, handoff.created_at, handoff.id)
         return bool(created)
 
     async def get(self, handoff_id: str) -> Handoff | None:
@@ -344,6 +411,9 @@ class RedisHandoffQueue:
             return True
 
         await self._change(handoff.id, replace)
+
+    async def change(self, handoff_id: str, change: Callable[[Handoff], bool]) -> tuple[Handoff, bool]:
+        return await self._change(handoff_id, change)
 
     async def _change(self, handoff_id: str, change: Callable[[Handoff], bool]) -> tuple[Handoff, bool]:
         """Read, change and write one handoff as one step (WATCH/MULTI, retried when another process wrote it
@@ -429,7 +499,7 @@ class RedisHandoffQueue:
         return [h for h in handoffs if category is None or h.category == category]
 
     async def notify(self, event: dict[str, Any]) -> None:
-        await self.redis.publish(self.keys.agents, json.dumps({"at": now(), **event}))
+        await publish(self.redis, self.keys.agents, {"at": now(), **event})
 
     async def subscribe(self) -> HubSubscription:
         return await self.live.subscribe(self.keys.agents)
@@ -443,7 +513,7 @@ class RedisJournal:
 
     def __init__(self, redis: Redis, prefix: str = "sb", *, retention: float = 365 * 24 * 3600) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, clustered(redis))
         self.retention = retention
         self._trimmed: dict[str, float] = {}
 
@@ -483,8 +553,8 @@ class RedisPhaseOverrides:
 
     def __init__(self, redis: Redis, prefix: str = "sb") -> None:
         self.redis = redis
-        self.key = f"{prefix}:phases"
-        self.version_key = f"{prefix}:phases:version"
+        self.key = f"{prefix}:{tag('phases', clustered(redis))}"  # the hash and its version change together
+        self.version_key = f"{self.key}:version"
         self._seen: tuple[str | None, dict[str, Phase]] = ("unread", {})
 
     async def load(self) -> dict[str, Phase]:
@@ -509,8 +579,8 @@ class RedisProvenFloors:
 
     def __init__(self, redis: Redis, prefix: str = "sb") -> None:
         self.redis = redis
-        self.key = f"{prefix}:floors"
-        self.version_key = f"{prefix}:floors:version"
+        self.key = f"{prefix}:{tag('floors', clustered(redis))}"
+        self.version_key = f"{self.key}:version"
         self._seen: tuple[str | None, dict[str, float]] = ("unread", {})
 
     async def load(self) -> dict[str, float]:

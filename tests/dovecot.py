@@ -31,7 +31,7 @@ protocols = imap
 listen = 127.0.0.1
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
@@ -40,9 +40,10 @@ mail_privileged_group =
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/users
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%u
 }}
@@ -58,6 +59,24 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
+"""
+
+# Tokens are checked with the provider's introspection endpoint (RFC 7662), as with a provider Dovecot
+# fronts itself; the harness's own sessions keep signing in with the password.
+OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+
+OAUTH2_CONFIG = """introspection_url = {introspection_url}
+introspection_mode = post
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+tls_ca_cert_file = {ca_file}
 """
 
 
@@ -156,10 +175,12 @@ def self_signed_certificate(root: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def dovecot_server(*, tls: bool = False) -> Iterator[Dovecot]:
+def dovecot_server(*, tls: bool = False, introspection_url: str | None = None,
+                   introspection_ca: Path | None = None) -> Iterator[Dovecot]:
     """Its own tmp dir (not pytest's, whose parents are private to root): when the tests run as root,
     Dovecot's login and mail processes run as its unprivileged system users and must reach the files.
-    With `tls`, it serves IMAPS only, with a self-signed certificate (`ca_file`)."""
+    With `tls`, it serves IMAPS only, with a self-signed certificate (`ca_file`). With `introspection_url`,
+    it also takes OAuth2 tokens (XOAUTH2, OAUTHBEARER), asking that endpoint (trusting `introspection_ca`)."""
     root = Path(tempfile.mkdtemp(prefix="dovecot-"))
     server = Dovecot(root=root, port=free_port())
     ssl_settings = "ssl = no"
@@ -177,8 +198,15 @@ def dovecot_server(*, tls: bool = False) -> Iterator[Dovecot]:
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir()
     (root / "users").write_text(f"{server.username}:{{PLAIN}}{server.password}::::::\n")
+    oauth2_passdb = ""
+    if introspection_url:
+        oauth2_passdb = OAUTH2_PASSDB.format(root=root)
+        (root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_CONFIG.format(
+            introspection_url=introspection_url, ca_file=introspection_ca or ""))
     (root / "dovecot.conf").write_text(CONFIG.format(
-        root=root, ssl=ssl_settings, imap_port=0 if tls else server.port, imaps_port=server.port if tls else 0,
+        root=root, ssl=ssl_settings, oauth2_passdb=oauth2_passdb,
+        oauth2_mechanisms=" xoauth2 oauthbearer" if introspection_url else "",
+        imap_port=0 if tls else server.port, imaps_port=server.port if tls else 0,
         login_user=login_user, internal_user=internal_user,
         internal_group=internal_group, uid=uid, gid=gid))
     os.chmod(root, 0o755)

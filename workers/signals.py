@@ -13,6 +13,7 @@ from celery import signals
 from bot.observer import CONVERSATION_ID, TURN_ID
 from service.logs import configure_logging
 from service.metrics import task_failures_key, task_retries_key
+from service.redis_clients import build_sync_redis
 from service.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,9 @@ def _enter_turn(task: Any = None, **_: Any) -> None:
 
 
 @lru_cache(maxsize=1)
-def _counters() -> tuple[redis.Redis | None, str]:
+def _counters() -> tuple[Any, str]:
     settings = load_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5) if settings.redis_url else None
+    client = build_sync_redis(settings.redis_url, socket_connect_timeout=5) if settings.redis_url else None
     return client, settings.redis_prefix
 
 

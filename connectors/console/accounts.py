@@ -7,13 +7,16 @@ import hmac
 import json
 import secrets
 import time
+import unicodedata
 from enum import StrEnum
+from typing import Annotated
 
 import pyotp
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from redis.asyncio import Redis
 
 from bot.types import Participant, Role
+from connectors.console.passwords import check_strength
 
 SESSION_TTL_SECONDS = 12 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -67,8 +70,25 @@ class Session(Profile):
 
 
 def normalize_username(name: str) -> str:
-    """The one spelling of a username, at creation and at every sign-in ("  Alice" is "alice")."""
-    return name.strip().lower()
+    """The one spelling of a username, wherever a name comes in ("  Alice", "ALICE" and fullwidth "Ａｌｉｃｅ"
+    are "alice"): two spellings of one account would slip past checks such as "not the last admin"."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return folded.strip()
+
+
+def _one_spelling(name: object) -> object:
+    if isinstance(name, str):
+        if len(name) > 64:  # bounded before folding, as the schema says
+            raise ValueError("a username has 2-32 letters, digits, '_', '.' or '-'")
+        return normalize_username(name)
+    return name
+
+
+# A new login as a request sends it: any case, spaces around it; validated in its one spelling. The schema
+# states the ASCII spellings; compatibility forms (fullwidth letters) fold to them too.
+Username = Annotated[str, BeforeValidator(_one_spelling), Field(pattern=r"^[a-z0-9_.-]{2,32}$"),
+                     WithJsonSchema({"type": "string", "maxLength": 64,
+                                     "pattern": r"^[ \t\n\r]*[A-Za-z0-9_.-]{2,32}[ \t\n\r]*$"})]
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -103,10 +123,10 @@ class Accounts:
 
     async def add(self, username: str, password: str, role: AccountRole = AccountRole.AGENT,
                   display_name: str = "", avatar_url: str = "") -> Account:
-        """A new account; without a display name customers read "a member of our support team"."""
-        if len(password) < 8:
-            raise ValueError("password must have at least 8 characters")
+        """A new account; without a display name customers read "a member of our support team".
+        WeakPassword (a ValueError) says why a password is refused."""
         username = normalize_username(username)
+        check_strength(password, user_inputs=(username, *display_name.split()))
         account = Account(username=username, role=role, display_name=display_name.strip(), avatar_url=avatar_url,
                           password_hash=hash_password(password))
         await self._save(account)
@@ -133,6 +153,9 @@ class Accounts:
     async def all(self) -> list[Account]:
         names = sorted(await self.redis.smembers(f"{self.prefix}:accounts"))
         return [a for n in names if (a := await self.get(n if isinstance(n, str) else n.decode()))]
+
+    async def admins(self) -> list[str]:
+        return [a.username for a in await self.all() if a.role is AccountRole.ADMIN]
 
     async def remove(self, username: str) -> None:
         username = normalize_username(username)

@@ -9,18 +9,29 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from bot.gates import GateConfig
 from bot.store import PhaseOverrides
 from bot.types import Phase
-from connectors.console.accounts import AccountRole, Accounts, AvatarUrl, DisplayName, Profile
+from connectors.console.accounts import (
+    AccountRole,
+    Accounts,
+    AvatarUrl,
+    DisplayName,
+    Profile,
+    Username,
+    normalize_username,
+)
 from connectors.console.auth import ConsoleAuth, Identity
+from connectors.console.passwords import WeakPassword
 
 
 class NewAgent(BaseModel):
-    username: str = Field(pattern=r"^[a-z0-9_.-]{2,32}$")
-    password: str = Field(min_length=8, max_length=256)
+    username: Username
+    password: str = Field(min_length=1, max_length=256, description="at least 10 characters, not blank, and hard "
+                          "to guess: common, breached and name-based passwords are refused (422)")
     display_name: str = DisplayName
     avatar_url: str = AvatarUrl
     role: AccountRole = AccountRole.AGENT
@@ -44,7 +55,12 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], 
     async def add_agent(body: NewAgent, who: Admin) -> dict[str, Any]:
         if await accounts.get(body.username):
             raise HTTPException(409, f"{body.username!r} already exists")
-        account = await accounts.add(body.username, body.password, body.role, body.display_name, body.avatar_url)
+        try:
+            account = await accounts.add(body.username, body.password, body.role, body.display_name,
+                                         body.avatar_url)
+        except WeakPassword as refused:  # FastAPI's own shape for a refused field, as the schema says
+            raise RequestValidationError([{"type": "weak_password", "loc": ("body", "password"),
+                                           "msg": str(refused)}]) from None
         return account.public()
 
     @router.put("/agents/{username}/profile")
@@ -58,10 +74,15 @@ def admin_router(auth: ConsoleAuth, gates: Callable[[], Awaitable[GateConfig]], 
 
     @router.post("/agents/{username}/remove")
     async def remove_agent(username: str, who: Admin) -> dict[str, str]:
-        if username == who.username:
+        """Refused for one's own account and for the last admin: someone must be able to manage the rest."""
+        username = normalize_username(username)
+        if username == normalize_username(who.username):
             raise HTTPException(409, "you cannot remove your own account")
-        if await accounts.get(username) is None:
+        account = await accounts.get(username)
+        if account is None:
             raise HTTPException(404, f"no agent named {username!r}")
+        if account.role is AccountRole.ADMIN and await accounts.admins() == [username]:
+            raise HTTPException(409, f"{username!r} is the last admin; add another admin first")
         await accounts.remove(username)
         return {"removed": username}
 

@@ -37,12 +37,19 @@ def totals(rows: list[Row], entries: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in (
         "conversations", "conversations_to_people", "customer_turns", "answered_by_bot", "drafts_unchanged",
         "drafts_edited", "drafts_rejected", "bot_involved", "bot_resolved", "bot_resolved_confirmed", "reopened",
-        "csat_responses", "built_in_replies", "handoffs_avoided", "asked_for_person_after_built_in")}
+        "csat_responses", "built_in_replies", "handoffs_avoided", "asked_for_person_after_built_in",
+        "model_turns", "model_calls", "model_failures", "model_input_tokens", "model_output_tokens")}
+    out["model_cost"] = round(sum(r.model_cost for r in rows), 6)
     escalated: dict[str, int] = {}
     for r in rows:
         for reason, n in r.escalated.items():
             escalated[reason] = escalated.get(reason, 0) + n
     out["escalated"] = escalated
+    by_action: dict[str, int] = {}
+    for r in rows:
+        for action, n in r.resolved_by_action.items():
+            by_action[action] = by_action.get(action, 0) + n
+    out["resolved_by_action"] = by_action
     rated = sum((r.csat_average or 0) * r.csat_responses for r in rows)
     out["csat_average"] = round(rated / out["csat_responses"], 2) if out["csat_responses"] else None
     involved, conv = out["bot_involved"], out["conversations"]
@@ -62,7 +69,9 @@ class CSVResponse(Response):
 def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Awaitable[GateConfig]], *,
                      default_window_hours: float = 72, calibration: Calibration | None = None,
                      ceiling: Ceiling | None = None, edited: Edited = "substantial",
-                     ceiling_applies: bool = False) -> APIRouter:
+                     ceiling_applies: bool = False,
+                     model_budget: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> APIRouter:
+    """`model_budget`: the month's spending on language models (None: no models configured)."""
     ceiling = ceiling or Ceiling()
     router = APIRouter(prefix="/api/agent")
     Agent = Annotated[Identity, Depends(auth.identify)]
@@ -82,7 +91,8 @@ def analytics_router(auth: ConsoleAuth, journal: Journal, gates: Callable[[], Aw
                 "confidence": {"calibrated": calibration is not None,
                                "samples": calibration.samples if calibration else 0,
                                "accepted": calibration.accepted if calibration else 0,
-                               "min_confidence": current.thresholds.min_confidence}}
+                               "min_confidence": current.thresholds.min_confidence},
+                "model_budget": await model_budget() if model_budget is not None else None}
 
     @router.get("/analytics.csv", response_class=CSVResponse,
                 responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},

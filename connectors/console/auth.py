@@ -23,6 +23,8 @@ from connectors.console.accounts import (
     normalize_username,
 )
 from connectors.ratelimit import RateLimits
+from connectors.redis_glob import literal
+from connectors.redis_slots import clustered, tag
 
 COOKIE = "sb_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,6 +46,8 @@ class LoginAttempts:
         self.prefix = prefix
 
     def _keys(self, username: str, address: str) -> tuple[str, str]:
+        """Both counts carry the address as hash tag on a Redis Cluster: they change in one transaction."""
+        address = tag(address, clustered(self.redis))
         return (f"{self.prefix}:login_failures:{username}:{address}",
                 f"{self.prefix}:login_failures_from:{address}")
 
@@ -57,7 +61,8 @@ class LoginAttempts:
 
     async def unlock(self, username: str) -> int:
         """Clears the account's failure counts from every address (an admin's answer to a lockout)."""
-        keys = [key async for key in self.redis.scan_iter(match=f"{self.prefix}:login_failures:{username}:*")]
+        pattern = literal(f"{self.prefix}:login_failures:{username}:") + "*"  # a name is never a pattern
+        keys = [key async for key in self.redis.scan_iter(match=pattern)]
         return int(await self.redis.delete(*keys)) if keys else 0
 
     async def succeeded(self, username: str, address: str) -> None:
@@ -122,7 +127,7 @@ class ConsoleAuth:
         who = (name or "").strip()[:64]
         if not who:
             return Identity(Participant(role=Role.AGENT, id="agent", name=""), AccountRole.ADMIN)
-        account = await self.accounts.get(who) if normalize_username(who) == who else None
+        account = await self.accounts.get(who)  # "ALICE" is alice: one account, one claimant
         if account is not None:
             return Identity(account.participant(), AccountRole.ADMIN)
         return Identity(Participant(role=Role.AGENT, id=who), AccountRole.ADMIN)  # a login is not a name

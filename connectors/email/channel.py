@@ -26,6 +26,7 @@ from connectors.email.convert import (
 )
 from connectors.email.files import attach_files
 from connectors.email.mailboxes import ImapMailbox
+from connectors.email.oauth import TokenProvider, XOAuth2, token_provider
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -42,12 +43,14 @@ class EmailChannel:
 
     def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
                  password: str | None = None, starttls: bool = False, timeout: float = 30.0,
-                 mailboxes: Sequence[ImapMailbox] = (), files: AttachmentStore | None = None) -> None:
+                 mailboxes: Sequence[ImapMailbox] = (), files: AttachmentStore | None = None,
+                 tokens: TokenProvider | None = None) -> None:
         self.host = host
         self.port = port
         self.sender = sender
         self.username = username
         self.password = password
+        self.tokens = tokens  # set: sign in with XOAUTH2 as `username` (or the sender's address)
         self.starttls = starttls
         self.timeout = timeout
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
@@ -58,9 +61,11 @@ class EmailChannel:
     def from_settings(cls, settings: "Settings", files: AttachmentStore | None = None) -> "EmailChannel":
         if not settings.smtp_host:
             raise ValueError("SUPPORTBOT_SMTP_HOST is required for the email channel")
+        oauth2 = settings.email_oauth2
+        tokens = token_provider(oauth2, settings.smtp_username or parseaddr(settings.smtp_from)[1]) if oauth2 else None
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                    username=settings.smtp_username, password=settings.smtp_password,
-                   starttls=settings.smtp_starttls, mailboxes=settings.imap_mailboxes, files=files)
+                   starttls=settings.smtp_starttls, mailboxes=settings.imap_mailboxes, files=files, tokens=tokens)
 
     def compose(self, conversation: ConversationState, message: Message) -> EmailMessage:
         recipient = conversation.customer.id
@@ -109,10 +114,25 @@ class EmailChannel:
                         exc_info=True)
 
     def _send_blocking(self, mail: EmailMessage, recipient: str) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[recipient])
+        for refresh in (False, True):
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                try:
+                    self._sign_in(smtp, refresh)
+                except smtplib.SMTPAuthenticationError as error:
+                    if self.tokens is None or refresh:
+                        raise
+                    log.info("SMTP %s: token refused (%s); refreshing it", self.host, error)
+                    continue
+                smtp.send_message(mail, from_addr=parseaddr(self.sender)[1], to_addrs=[recipient])
+                return
 
+    def _sign_in(self, smtp: smtplib.SMTP, refresh: bool) -> None:
+        """Password (AUTH PLAIN/LOGIN) or, with tokens, XOAUTH2; a refused token is refreshed once."""
+        if self.tokens is not None:
+            smtp.ehlo_or_helo_if_needed()
+            user = self.username or parseaddr(self.sender)[1]
+            smtp.auth("XOAUTH2", XOAuth2(user, self.tokens.token(refresh=refresh)))
+        elif self.username:
+            smtp.login(self.username, self.password or "")

@@ -62,14 +62,25 @@ class InboundEmail(BaseModel):
     mailbox: str = ""
     files: list[tuple[str, bytes]] = Field(default_factory=list, repr=False)  # attachments: name, bytes
     wrote_nothing: bool = False  # no text of the customer's own: only a subject, attachments, or nothing
+    sender_verified: bool = False  # the mail provider reports SPF and DKIM passing for the sender's domain
 
     @property
     def conversation_id(self) -> str:
         return self.message.conversation_id
 
+    @property
+    def thread_root(self) -> str:
+        """The id the conversation was found by: first of References (In-Reply-To is appended to them), else
+        the mail's own id."""
+        return self.references[0] if self.references else self.message_id
+
     def thread_slots(self) -> dict[str, Any]:
         return {SLOT_SUBJECT: self.subject, SLOT_MESSAGE_ID: self.message_id,
                 SLOT_REFERENCES: self.references, SLOT_MAILBOX: self.mailbox}
+
+    def moved_to(self, conversation_id: str) -> "InboundEmail":
+        return self.model_copy(update={"message": self.message.model_copy(
+            update={"conversation_id": conversation_id})})
 
 
 def _fallback_charset(head: bytes) -> str:
@@ -157,6 +168,17 @@ def thread_root(msg: EmailMessage) -> str:
 
 def conversation_id_for(root: str) -> str:
     return _hash("thread", root)
+
+
+def same_address(one: str, other: str) -> bool:
+    """Mail addresses as the intake compares them: what `_sender` keeps, whatever the case."""
+    return one.strip().lower() == other.strip().lower()
+
+
+def stranger_conversation_id(conversation_id: str, sender: str) -> str:
+    """Where a mail goes that replies into a thread whose customer is someone else: a conversation of the
+    sender's own, the same for every mail they send into that thread (so retries and follow-ups meet)."""
+    return _hash("stranger", conversation_id, sender.strip().lower())
 
 
 def _addresses(msg: EmailMessage, raw: str) -> list[tuple[str, str]]:

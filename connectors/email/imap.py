@@ -27,23 +27,62 @@ from imap_tools.errors import ImapToolsError
 from connectors.email.cursor import UidCursor
 from connectors.email.intake import MailIntake, Outcome
 from connectors.email.mailboxes import ImapMailbox
+from connectors.email.oauth import TokenError, TokenProvider, XOAuth2, token_provider
 
 log = logging.getLogger(__name__)
 
 _NEWS = ("EXISTS", "RECENT")  # untagged responses that announce new mail
 
-def connect(mailbox: ImapMailbox) -> BaseMailBox:
-    """A logged-in client with the mailbox's folder selected."""
-    client: BaseMailBox
+def _open(mailbox: ImapMailbox) -> BaseMailBox:
     if mailbox.tls == "ssl":
-        client = MailBox(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout,
-                         ssl_context=ssl.create_default_context(cafile=mailbox.ca_file))
-    elif mailbox.tls == "starttls":
-        client = MailBoxStartTls(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout,
-                                 ssl_context=ssl.create_default_context(cafile=mailbox.ca_file))
-    else:
-        client = MailBoxUnencrypted(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout)
-    return client.login(mailbox.username, mailbox.password, initial_folder=mailbox.folder)
+        return MailBox(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout,
+                       ssl_context=ssl.create_default_context(cafile=mailbox.ca_file))
+    if mailbox.tls == "starttls":
+        return MailBoxStartTls(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout,
+                               ssl_context=ssl.create_default_context(cafile=mailbox.ca_file))
+    return MailBoxUnencrypted(mailbox.host, mailbox.effective_port, timeout=mailbox.timeout)
+
+
+def tokens_for(mailbox: ImapMailbox) -> TokenProvider | None:
+    """The mailbox's OAuth2 tokens, one cache for every connection this process opens to it."""
+    if mailbox.oauth2 is None:
+        return None
+    if mailbox._tokens is None:
+        mailbox._tokens = token_provider(mailbox.oauth2, mailbox.username)
+    return mailbox._tokens
+
+
+class TokenRejected(imaplib.IMAP4.error):
+    """The server refused the access token (revoked, expired early, or without the mail scope)."""
+
+
+def _sign_in_xoauth2(client: BaseMailBox, username: str, token: str, folder: str) -> BaseMailBox:
+    sasl = XOAuth2(username, token)
+    try:
+        client.client.authenticate("XOAUTH2", lambda challenge: sasl(challenge).encode())
+    except imaplib.IMAP4.error as error:
+        raise TokenRejected(f"{error}; the server said {sasl.error or 'no more'}") from error
+    client.folder.set(folder)
+    return client
+
+
+def connect(mailbox: ImapMailbox, tokens: TokenProvider | None = None) -> BaseMailBox:
+    """A logged-in client with the mailbox's folder selected. With OAuth2, a refused token is refreshed once
+    and tried again on a new connection; a second refusal is raised."""
+    tokens = tokens or tokens_for(mailbox)
+    if tokens is None:
+        return _open(mailbox).login(mailbox.username, mailbox.password, initial_folder=mailbox.folder)
+    for refresh in (False, True):
+        token = tokens.token(refresh=refresh)
+        client = _open(mailbox)
+        try:
+            return _sign_in_xoauth2(client, mailbox.username, token, mailbox.folder)
+        except TokenRejected as error:
+            _logout(client)
+            if refresh:
+                raise
+            log.info("IMAP %s: token refused (%s); refreshing it", mailbox.name, error)
+    raise AssertionError("unreachable")
 
 
 def _logout(client: BaseMailBox) -> None:
@@ -82,8 +121,10 @@ class ImapWatcher:
     """One mailbox, watched until `stop` is set."""
 
     def __init__(self, mailbox: ImapMailbox, intake: MailIntake, cursor: UidCursor, *,
-                 backoff_base: float = 1.0, backoff_ceiling: float = 60.0) -> None:
+                 backoff_base: float = 1.0, backoff_ceiling: float = 60.0,
+                 tokens: TokenProvider | None = None) -> None:
         self.mailbox = mailbox
+        self.tokens = tokens or tokens_for(mailbox)  # None: password
         self.intake = intake
         self.cursor = cursor
         self.backoff_base = backoff_base
@@ -96,7 +137,12 @@ class ImapWatcher:
         failures = 0
         while not self.stop.is_set():
             try:
-                client = await asyncio.to_thread(connect, self.mailbox)
+                client = await asyncio.to_thread(connect, self.mailbox, self.tokens)
+            except TokenError as error:  # the mail stays in the mailbox, unseen, until a sign-in works
+                failures += 1
+                log.error("IMAP %s: %s", self.mailbox.name, error)
+                await self._pause(failures, error)
+                continue
             except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
                 failures += 1
                 await self._pause(failures, error)

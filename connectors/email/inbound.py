@@ -14,20 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import signal
 import socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bot.runner import InlineTaskRunner
-from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, to_message
-from connectors.email.intake import MailIntake, Outcome
-
-if TYPE_CHECKING:
-    from service.container import Container
-    from service.settings import Settings
+from connectors.email.convert import MAX_TEXT_CHARS, to_message
+from connectors.email.intake import MailIntake, MailServices, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +36,9 @@ def smtp_text(reason: str, limit: int = 200) -> str:
 class InboundHandler:
     """aiosmtpd hooks: optional recipient check, then the mail intake; its outcome becomes the SMTP answer."""
 
-    def __init__(self, container: "Container", *, recipients: Iterable[str] = (),
+    def __init__(self, services: MailServices, *, recipients: Iterable[str] = (),
                  max_chars: int = MAX_TEXT_CHARS) -> None:
-        self.intake = MailIntake(container, max_chars=max_chars)
+        self.intake = MailIntake(services, max_chars=max_chars)
         self.recipients = frozenset(r.strip().lower() for r in recipients if r.strip())
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -105,54 +98,3 @@ class InboundServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-
-
-async def serve(settings: "Settings", host: str, port: int, *, recipients: Iterable[str] = (),
-                data_size_limit: int = DATA_SIZE_LIMIT) -> None:
-    """Run until SIGINT/SIGTERM: the SMTP listener (unless turned off) and a watcher per IMAP mailbox. The
-    container is built here so its Redis client belongs to this loop."""
-    from connectors.email.cursor import UidCursor
-    from connectors.email.imap import ImapWatcher
-    from service.container import build_container
-
-    container = build_container(settings)  # inside the loop that will use its Redis client
-    if CHANNEL not in container.delivery.channels:
-        await container.close()
-        raise SystemExit("supportbot: SUPPORTBOT_SMTP_HOST is required: replies are sent through it")
-    server = None
-    if settings.email_smtp_listener:
-        server = await InboundServer(InboundHandler(container, recipients=recipients), host, port,
-                                     data_size_limit=data_size_limit).start()
-        print(f"supportbot: inbound SMTP on {host}:{server.port}", flush=True)
-    intake = MailIntake(container)
-    watchers = [ImapWatcher(mailbox, intake, UidCursor(container.redis, settings.redis_prefix, mailbox.key))
-                for mailbox in settings.imap_mailboxes]
-    tasks = [asyncio.create_task(w.run()) for w in watchers]
-    for watcher in watchers:
-        print(f"supportbot: reading {watcher.mailbox.name} over IMAP", flush=True)
-    print(f"supportbot: replies via {settings.smtp_host}:{settings.smtp_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for watcher in watchers:
-            watcher.stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if server is not None:
-            await server.close()
-        if isinstance(container.runner, InlineTaskRunner):
-            await container.runner.drain()  # replies already due still go out
-        await container.close()
-
-
-def run(settings: "Settings", host: str | None = None, port: int | None = None) -> int:
-    """`supportbot email`: the inbound SMTP server and IMAP watchers as their own process (arguments
-    override settings)."""
-    if not settings.email_smtp_listener and not settings.imap_mailboxes:
-        raise SystemExit("supportbot: nothing to read: set SUPPORTBOT_IMAP_MAILBOXES or enable the SMTP listener")
-    asyncio.run(serve(settings, host or settings.email_host, port or settings.email_port,
-                      recipients=settings.email_recipients, data_size_limit=settings.email_max_bytes))
-    return 0

@@ -1,21 +1,66 @@
 """One path for every received mail, whichever way it arrived (SMTP, IMAP, a provider's webhook): convert,
-skip what a machine wrote, limit loops, then start or continue the thread's conversation and run the turn."""
+skip what a machine wrote, limit loops, then start or continue the thread's conversation and run the turn.
+
+A mail continues a thread's conversation only when its sender is that conversation's customer: the thread is
+found by the ids in In-Reply-To/References, which anyone can copy, and the display name in From proves
+nothing. A stranger's reply starts a conversation of its own, with a note for agents."""
 
 from __future__ import annotations
 
 import logging
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
 
 from bot import messages
-from bot.files import Attachment
-from connectors.email.convert import CHANNEL, MAX_TEXT_CHARS, SLOT_MESSAGE_ID, SLOT_REFERENCES, InboundEmail, to_message
+from bot.actions import Identity
+from bot.dialogue import SYSTEM, DialogueManager
+from bot.files import Attachment, AttachmentStore
+from bot.types import ConversationState
+from connectors.email.convert import (
+    CHANNEL,
+    MAX_TEXT_CHARS,
+    SLOT_MESSAGE_ID,
+    SLOT_REFERENCES,
+    SLOT_SUBJECT,
+    InboundEmail,
+    same_address,
+    stranger_conversation_id,
+    to_message,
+)
 from connectors.email.loops import SenderLoopGuard
 
-if TYPE_CHECKING:
-    from service.container import Container
-
 log = logging.getLogger(__name__)
+
+
+class MailSettings(Protocol):
+    """The settings the intake reads."""
+
+    @property
+    def redis_prefix(self) -> str: ...
+    @property
+    def email_loop_limit(self) -> int: ...
+    @property
+    def email_loop_minutes(self) -> float: ...
+    @property
+    def attachments_per_message(self) -> int: ...
+    @property
+    def attachment_max_bytes(self) -> int: ...
+
+
+class MailServices(Protocol):
+    """What the intake uses of the application, handed in by the composition root (its container is one),
+    so this connector never imports the service that imports it."""
+
+    @property
+    def settings(self) -> MailSettings: ...
+    @property
+    def redis(self) -> Redis: ...
+    @property
+    def dialogue(self) -> DialogueManager: ...
+    @property
+    def attachments(self) -> AttachmentStore: ...
 
 
 class Outcome(StrEnum):
@@ -28,21 +73,24 @@ class MailIntake:
     """Raises ValueError for mail that can never be answered (no usable sender); any other exception is
     temporary, and the mail should be offered again later (it is recognised if it was handled after all)."""
 
-    def __init__(self, container: "Container", *, max_chars: int = MAX_TEXT_CHARS,
+    def __init__(self, services: MailServices, *, max_chars: int = MAX_TEXT_CHARS,
                  loop_guard: SenderLoopGuard | None = None) -> None:
-        self.container = container
+        self.settings = services.settings
+        self.dialogue = services.dialogue
+        self.files = services.attachments
         self.max_chars = max_chars
-        settings = container.settings
         self.loop_guard = loop_guard or SenderLoopGuard(
-            container.redis, settings.redis_prefix, limit=settings.email_loop_limit,
-            window_seconds=settings.email_loop_minutes * 60)
+            services.redis, self.settings.redis_prefix, limit=self.settings.email_loop_limit,
+            window_seconds=self.settings.email_loop_minutes * 60)
 
-    async def receive(self, raw: bytes, *, envelope_sender: str | None = None, mailbox: str = "") -> Outcome:
+    async def receive(self, raw: bytes, *, envelope_sender: str | None = None, mailbox: str = "",
+                      sender_verified: bool = False) -> Outcome:
         """`envelope_sender` is SMTP's MAIL FROM where there was one; empty (`<>`) means a bounce. `mailbox`
-        names the IMAP mailbox the mail was read from (replies are copied to its Sent folder)."""
+        names the IMAP mailbox the mail was read from (replies are copied to its Sent folder).
+        `sender_verified`: the mail provider reports SPF and DKIM passing for the sender's domain."""
         inbound = to_message(raw, max_chars=self.max_chars)
-        if mailbox:
-            inbound = inbound.model_copy(update={"mailbox": mailbox})
+        if mailbox or sender_verified:
+            inbound = inbound.model_copy(update={"mailbox": mailbox, "sender_verified": sender_verified})
         return await self.receive_converted(inbound, envelope_sender=envelope_sender)
 
     async def receive_converted(self, inbound: InboundEmail, *, envelope_sender: str | None = None) -> Outcome:
@@ -66,7 +114,7 @@ class MailIntake:
         kept. A mail that is only files goes to a person: the bot cannot read them."""
         if not inbound.files:
             return inbound
-        settings, store = self.container.settings, self.container.attachments
+        settings, store = self.settings, self.files
         kept: list[Attachment] = []
         for index, (name, data) in enumerate(inbound.files):
             if index >= settings.attachments_per_message:
@@ -82,15 +130,51 @@ class MailIntake:
         return inbound.model_copy(update={"message": message, "files": []})
 
     async def accept(self, inbound: InboundEmail) -> None:
-        """Start or continue the thread's conversation, remember how to reply in-thread, then run the turn."""
-        dialogue, store = self.container.dialogue, self.container.store
-        await dialogue.start(CHANNEL, inbound.message.sender, conversation_id=inbound.conversation_id)
+        """Start or continue the conversation (the thread's, or the sender's own when the thread belongs to
+        someone else), remember how to reply in-thread, then run the turn."""
+        dialogue, store = self.dialogue, self.dialogue.store
+        thread = await store.load(inbound.conversation_id)
+        others = thread if thread is not None and not _is_customer(thread, inbound) else None
+        if others is not None:
+            log.warning("mail %s from %s refers to conversation %s of another customer; kept apart",
+                        inbound.message_id, inbound.message.sender.id, others.id)
+            inbound = inbound.moved_to(stranger_conversation_id(others.id, inbound.message.sender.id))
         async with store.lock(inbound.conversation_id):
             state = await store.load(inbound.conversation_id)
-            if state is not None and _is_newer(state.slots, inbound):
-                state.slots.update(inbound.thread_slots())
+            if state is None:
+                state = await dialogue.start(CHANNEL, inbound.message.sender, conversation_id=inbound.conversation_id)
+                if others is not None:
+                    await dialogue.say(state, stranger_note(inbound, others), SYSTEM, internal=True)
+            identity = sender_identity(inbound)
+            if identity != state.identity:  # each mail proves its own sender: a forged one proves nothing
+                state.identity = identity
+                await store.save(state)
+            if _is_newer(state.slots, inbound):
+                state.slots.update(_thread_update(state.slots, inbound))
                 await store.save(state)
         await dialogue.handle(inbound.message)
+
+
+def _is_customer(state: ConversationState, inbound: InboundEmail) -> bool:
+    """Only the address that opened a thread continues it (an email conversation's customer is its sender)."""
+    return state.channel == CHANNEL and same_address(state.customer.id, inbound.message.sender.id)
+
+
+def stranger_note(inbound: InboundEmail, thread: ConversationState) -> str:
+    """For agents, on the stranger's conversation: never mailed to anyone."""
+    return (f"This mail from {inbound.message.sender.id} replied to the thread {inbound.thread_root} of "
+            f"conversation {thread.id}, whose customer is {thread.customer.id}. Only that address continues "
+            "the thread, so this mail started a conversation of its own. The sender may be posing as that "
+            "customer: check before acting on it.")
+
+
+def _thread_update(slots: dict[str, Any], inbound: InboundEmail) -> dict[str, Any]:
+    """Replies follow the thread's latest mail, under the subject the conversation started with: a mail
+    cannot change what we write in the Subject of mail to the customer."""
+    update = inbound.thread_slots()
+    if SLOT_SUBJECT in slots:
+        del update[SLOT_SUBJECT]
+    return update
 
 
 def _is_newer(slots: dict[str, Any], inbound: InboundEmail) -> bool:
@@ -99,3 +183,11 @@ def _is_newer(slots: dict[str, Any], inbound: InboundEmail) -> bool:
         return True
     return inbound.message_id != slots.get(SLOT_MESSAGE_ID) and \
         inbound.message_id not in (slots.get(SLOT_REFERENCES) or ())
+
+
+def sender_identity(inbound: InboundEmail) -> Identity:
+    """The sender as the mail provider vouches for them; a mail nobody vouches for is anonymous."""
+    if not inbound.sender_verified:
+        return Identity()
+    address = inbound.message.sender.id
+    return Identity(verified=True, user_id=address, email=address, source="email-dkim")

@@ -1,6 +1,7 @@
 """rasa-sdk actions: an existing Rasa assistant uses supportbot's grounded answer and its human handoff.
 
 Run the action server:  python -m rasa_sdk --actions connectors.rasa.actions
+                        (loopback only, unless SUPPORTBOT_RASA_ACTION_TOKEN is set: connectors/rasa/guard.py)
 In the Rasa domain:     actions: [action_supportbot_answer, action_supportbot_handoff]
 
 Both actions run the customer's latest message through the same DialogueManager as every other channel
@@ -21,7 +22,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogue import DialogueManager, Turn
 from bot.types import Decision, Message, Participant, Role
+from connectors.rasa import guard
 from connectors.rasa.channel import CHANNEL
+
+guard.install()  # rasa-sdk loads this module before it builds its server: the guard sees that server
 
 _dialogues: dict[int, DialogueManager] = {}
 

@@ -10,6 +10,7 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import Identity
 from bot.dialogue import DialogueManager, Turn
 from bot.types import Message, Participant
 from connectors.slack.convert import CHANNEL, SlackThread, escape
@@ -49,7 +50,9 @@ class Intake:
 
     async def _bind(self, thread: SlackThread, customer: Participant) -> None:
         """Create the conversation for the thread once and remember where to post its replies."""
-        state = await self.dialogue.start(CHANNEL, customer, conversation_id=thread.conversation_id)
+        # the user id comes from an event whose signature Slack made: the employee is who Slack says
+        state = await self.dialogue.start(CHANNEL, customer, conversation_id=thread.conversation_id,
+                                          identity=Identity(verified=True, user_id=customer.id, source="slack"))
         if SlackThread.from_slots(state.slots) == thread:
             return
         async with self.store.lock(thread.conversation_id):

@@ -11,6 +11,7 @@ from bot.files import AttachmentStore
 from bot.store import ConversationStore
 from connectors.downloads import RESPONSES, as_download
 from connectors.ratelimit import RateLimits
+from connectors.upload_quota import UploadLedger
 from connectors.uploads import RAW_BODY, Uploaded, receive_file
 from connectors.webchat.access import ConversationAccess
 from connectors.webchat.convert import visible_to_customer
@@ -19,12 +20,14 @@ Token = Annotated[str | None, Header(alias="X-Conversation-Token")]
 
 
 def webchat_files_router(store: ConversationStore, files: AttachmentStore, limits: RateLimits, *,
-                         max_bytes: int) -> APIRouter:
+                         max_bytes: int, ledger: UploadLedger) -> APIRouter:
     router = APIRouter(prefix="/api/conversations/{conversation_id}/attachments")
     authorize = ConversationAccess(store)
 
     @router.post("", status_code=201, dependencies=[Depends(limits.per_address("uploads"))],
-                 responses={413: {"description": "larger than the limit; nothing kept"}},
+                 responses={413: {"description": "larger than the limit, or the conversation holds its quota of "
+                                                 "files; nothing kept"},
+                            429: {"description": "too many uploads, or this address's bytes per hour; nothing kept"}},
                  openapi_extra=RAW_BODY)
     async def upload(conversation_id: str, request: Request, x_conversation_token: Token = None,
                      filename: Annotated[str, Query(max_length=255)] = "attachment") -> Uploaded:
@@ -32,7 +35,8 @@ def webchat_files_router(store: ConversationStore, files: AttachmentStore, limit
         `attachments`."""
         state = await authorize(conversation_id, x_conversation_token)
         await limits.check("uploads_per_conversation", state.id)
-        return await receive_file(request, files, state.id, filename, max_bytes)
+        return await receive_file(request, files, state.id, filename, max_bytes, ledger,
+                                  address=limits.address(request))
 
     @router.get("/{attachment_id}", responses={**RESPONSES, 403: {"description": "wrong conversation or token"}})
     async def download(conversation_id: str, attachment_id: str, x_conversation_token: Token = None) -> Response:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, WebSocket
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.actions import Identity
 from bot.dialogue import DialogueManager
 from bot.files import AttachmentStore
 from bot.store import Entry, Subscription
 from bot.types import Participant, Role, Text, new_id
-from connectors.live import relay
+from connectors.actions.identity import IdentityError, WidgetIdentityVerifier
+from connectors.live import TRY_AGAIN_LATER, SocketsPerAddress, relay
 from connectors.ratelimit import RateLimits
 from connectors.uploads import TextOrFiles, attached
 from connectors.webchat.access import ConversationAccess, hash_token
@@ -29,7 +33,20 @@ DEMO_CSP = ("default-src 'self'; img-src 'self' data: blob: https:; style-src 's
 MAX_SEQ = 10_000_000  # far past any conversation's history; larger offsets are refused, not sent to the store
 
 
-class NewConversation(BaseModel):
+IDENTITY_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "an identity was presented and did not verify (forged, expired, or not accepted here)"}}
+
+
+class IdentityProof(BaseModel):
+    """Who the visitor is, as the company's own backend signed it: a JWT, or a user id with its HMAC."""
+
+    identity_token: str | None = Field(None, max_length=8192, description="a JWT signed by the company's "
+                                       "backend (`sub`: the customer's id in the company's systems)")
+    user_id: str | None = Field(None, max_length=200, description="with `user_hash`: HMAC-SHA256 of the id")
+    user_hash: str | None = Field(None, max_length=128)
+
+
+class NewConversation(IdentityProof):
     name: Text = Field("", max_length=100)
 
 
@@ -97,6 +114,7 @@ class HistoryPage(BaseModel):
     messages: list[ChatMessage]
     last_seq: int
     more: bool = Field(description="ask again with after=last_seq for the next page")
+    reviewing: bool = Field(False, description="an agent is reviewing the bot's draft answer; nothing is sent yet")
 
 
 class Accepted(BaseModel):
@@ -107,17 +125,41 @@ class Accepted(BaseModel):
 
 
 def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits: RateLimits,
-                   files: AttachmentStore, files_per_message: int) -> APIRouter:
+                   files: AttachmentStore, files_per_message: int, sockets_per_address: int = 20,
+                   identities: WidgetIdentityVerifier | None = None,
+                   demo_sign_in: Callable[[], tuple[str, str]] | None = None) -> APIRouter:
     router = APIRouter()
     store = dialogue.store
     authorize = ConversationAccess(store)
+    open_sockets = SocketsPerAddress(sockets_per_address)
 
-    @router.post("/api/conversations", status_code=201, dependencies=[Depends(limits.per_address("conversations"))])
+    @router.post("/api/conversations", status_code=201, dependencies=[Depends(limits.per_address("conversations"))],
+                 responses=IDENTITY_REFUSED)
     async def create(body: NewConversation | None = None) -> Created:
+        identity = proven(body) if body is not None else Identity.anonymous()
         token = secrets.token_urlsafe(32)
         customer = Participant(role=Role.CUSTOMER, id=new_id(), name=(body.name if body else "") or "Customer")
-        state = await dialogue.start(CHANNEL, customer, token_hash=hash_token(token))
+        state = await dialogue.start(CHANNEL, customer, token_hash=hash_token(token), identity=identity)
         return Created(conversation_id=state.id, token=token)
+
+    @router.post("/api/conversations/{conversation_id}/identity", status_code=204,
+                 dependencies=[Depends(limits.per_address("conversations"))], responses=IDENTITY_REFUSED)
+    async def identify(conversation_id: str, body: IdentityProof,
+                       x_conversation_token: Annotated[str | None, Header()] = None) -> None:
+        """The visitor signed in on the company's site after the conversation began."""
+        await authorize(conversation_id, x_conversation_token)
+        await dialogue.identify(conversation_id, proven(body))
+
+    def proven(body: IdentityProof) -> Identity:
+        """The identity the proof vouches for; a proof that fails is refused, never taken as anonymous."""
+        if not (body.identity_token or body.user_id or body.user_hash):
+            return Identity.anonymous()
+        if identities is None:
+            raise HTTPException(401, "this site does not accept signed identities")
+        try:
+            return identities.verify(token=body.identity_token, user_id=body.user_id, user_hash=body.user_hash)
+        except IdentityError as error:
+            raise HTTPException(401, str(error)) from error
 
     @router.get("/api/conversations/{conversation_id}/messages")
     async def messages(conversation_id: str, x_conversation_token: Annotated[str | None, Header()] = None,
@@ -128,7 +170,8 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
         entries = await store.history(conversation_id, after, limit)
         return HistoryPage.model_validate(
             {"owner": state.owner.value, "messages": [render(e) for e in entries if visible_to_customer(e.message)],
-             "last_seq": entries[-1].seq if entries else after, "more": len(entries) == limit})
+             "last_seq": entries[-1].seq if entries else after, "more": len(entries) == limit,
+             "reviewing": state.pending_draft is not None})
 
     @router.post("/api/conversations/{conversation_id}/messages", status_code=202,
                  dependencies=[Depends(limits.per_address("messages"))])
@@ -166,11 +209,22 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
     @router.websocket("/api/conversations/{conversation_id}/live")
     async def live(websocket: WebSocket, conversation_id: str, token: str = "",
                    after: Annotated[int, Query(le=MAX_SEQ)] = 0) -> None:
+        address = limits.address(websocket)
         try:
-            await limits.check("live", limits.address(websocket))
+            await limits.check("live", address)
         except HTTPException:
             await websocket.close(code=4429)  # too many connects from this address; the widget retries later
             return
+        if not open_sockets.take(address):
+            await websocket.accept()  # accepted first, so the client sees the code and the reason
+            await websocket.close(code=TRY_AGAIN_LATER, reason="too many open connections from this address")
+            return
+        try:
+            await _live(websocket, conversation_id, token, after)
+        finally:
+            open_sockets.release(address)
+
+    async def _live(websocket: WebSocket, conversation_id: str, token: str, after: int) -> None:
         try:
             await authorize(conversation_id, token)
         except HTTPException:
@@ -215,5 +269,17 @@ def webchat_router(dialogue: DialogueManager, *, max_message_chars: int, limits:
     @router.get("/demo", include_in_schema=False)
     async def demo() -> FileResponse:
         return FileResponse(STATIC / "demo.html", media_type="text/html", headers={"Content-Security-Policy": DEMO_CSP})
+
+    if demo_sign_in is not None:
+        @router.get("/demo/signed-in", include_in_schema=False)
+        async def demo_signed_in() -> HTMLResponse:
+            """The demo page as the company's site serves it to a signed-in customer: the widget's tag carries
+            an identity the site's backend signed (here, the demo's own key and customer)."""
+            name, token = demo_sign_in()
+            page = (STATIC / "demo.html").read_text(encoding="utf-8")
+            page = page.replace('<script src="/widget.js"', f'<script src="/widget.js" data-identity-token="{token}"')
+            page = page.replace('<a href="/demo/signed-in" id="sign-in">Sign in</a>',
+                                f'<span id="sign-in">Signed in as {html.escape(name)}</span>')
+            return HTMLResponse(page, headers={"Content-Security-Policy": DEMO_CSP})
 
     return router

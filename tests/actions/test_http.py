@@ -61,7 +61,7 @@ async def test_found_order_is_answered_from_live_data(runner: HttpActionRunner, 
 
 async def test_list_and_account_replies(runner: HttpActionRunner, catalog: Catalog) -> None:
     orders = await ask(runner, catalog.actions["list_orders"], {})
-    assert orders.reply.startswith("Your orders: Edge Box (order 1001, shipped);")
+    assert orders.reply.startswith("Your Edge Box (order 1001) has shipped with DHL")
     account = await ask(runner, catalog.actions["account_plan"], {})
     assert account.reply == "You are on the Team plan with 5 seats; it renews on 2027-01-15."
 

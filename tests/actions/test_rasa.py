@@ -35,7 +35,11 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}/webhook"
         finally:
             server.terminate()
-            server.wait(timeout=20)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # Sanic's graceful shutdown waits for idle connections
+                server.kill()
+                server.wait(timeout=10)
 
 
 @pytest.fixture

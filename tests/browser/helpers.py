@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 import urllib.request
 from typing import Any
@@ -88,10 +87,8 @@ def handed_to_alice(stack: Stack, page: Page, widget: Any, reply: str) -> str:
     return cid
 
 
-def save_screenshot(page: Page, name: str, *, for_readme: bool = True, **options: Any) -> None:
-    """Into artifacts/ for this run, and into docs/ when the README shows it."""
+def save_screenshot(page: Page, name: str, **options: Any) -> None:
+    """Into artifacts/ (git-ignored) for this run; docs/make_screenshots.py alone retakes the README's ones."""
     target = ROOT / "artifacts" / "screenshots" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), **options)
-    if for_readme:
-        shutil.copyfile(target, ROOT / "docs" / name)

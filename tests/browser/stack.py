@@ -14,7 +14,7 @@ from tests.net import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT_TOKEN = "browser-agent-token"
-AGENTS = {"alice": ("Alice", "admin", "alice-password"), "bob": ("Bob", "agent", "bob-password")}
+AGENTS = {"alice": ("Alice", "admin", "alice-password"), "bob": ("Bob", "agent", "bob-ferry-lantern-42")}
 
 
 @dataclass

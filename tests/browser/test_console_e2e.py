@@ -65,7 +65,7 @@ def test_draft_reaches_the_customer_only_as_the_agent_edited_it(stack: Stack, br
     expect(agent.locator("#kpis")).to_contain_text("Automation rate")
     expect(agent.locator("#chart-drafts svg")).to_be_visible()
     expect(agent.locator("#confidence-status")).to_contain_text("not calibrated yet")
-    save_screenshot(agent, "analytics.png", for_readme=False, full_page=True)  # docs/make_screenshots.py
+    save_screenshot(agent, "analytics.png", full_page=True)
 
 
 def test_two_agents_claim_one_handoff_one_wins(stack: Stack, browser: Any) -> None:

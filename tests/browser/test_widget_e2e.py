@@ -1,6 +1,6 @@
 """End to end: the widget and the agent console, against a real server and worker on the real Redis.
 
-Answers come from the shipped sample help center (service/sample_docs) in embedded Chroma; handoffs are
+Answers come from the shipped sample help centre (service/sample_docs) in embedded Chroma; handoffs are
 opened by the Celery worker; everything reaches both pages through their WebSockets.
 """
 

@@ -132,3 +132,49 @@ def test_at_phone_width_the_open_panel_is_a_modal_that_keeps_the_focus(stack: St
         assert focus_in_widget(phone), f"focus left the chat after {key}"
     phone.locator("a", has_text="Pricing").focus()  # a link hidden under the panel
     assert focus_in_widget(phone)
+
+
+REVIEWING = "A support agent is reviewing the answer\u2026"
+
+
+def test_a_reload_while_a_draft_is_under_review_still_says_an_agent_is_reviewing_it(
+        stack: Stack, browser: Any) -> None:
+    api(stack, "POST", "/api/agent/admin/phases/general", {"phase": "draft"})
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
+        page.goto(f"{stack.base_url}/demo")
+        widget = open_widget(page)
+        ask(page, "How do I export my data?")
+        expect(widget.locator(".indicator")).to_have_text(REVIEWING, timeout=FIRST_ANSWER)
+
+        widget = reloaded_widget(page)
+        expect(widget.get_by_role("log").locator(".msg.customer", has_text="export my data")).to_have_count(
+            1, timeout=LIVE)
+        expect(widget.locator(".indicator")).to_have_text(REVIEWING, timeout=LIVE)
+
+        # The agent sends the draft: the line goes, the answer comes.
+        api(stack, "POST", f"/api/agent/conversations/{conversation_id(page)}/draft/approve", {})
+        expect(widget.get_by_role("log").get_by_role("link", name="Exporting your data")).to_be_visible(
+            timeout=LIVE)
+        expect(widget.locator(".indicator")).to_be_hidden()
+    finally:
+        api(stack, "POST", "/api/agent/admin/phases/general", {"phase": "full"})
+
+
+def test_the_attach_button_is_a_drawn_icon_with_a_name_and_the_panel_says_help_centre(
+        stack: Stack, browser: Any) -> None:
+    page = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
+    page.goto(f"{stack.base_url}/demo")
+    widget = open_widget(page)
+    attach = widget.get_by_role("button", name="Attach a file", exact=True)
+    expect(attach.locator("svg")).to_have_count(1)
+    expect(attach).to_have_text("")  # no emoji: without an emoji font it is a missing-glyph box
+    box = attach.locator("svg").bounding_box()
+    assert box is not None and box["width"] >= 16 and box["height"] >= 16
+    expect(widget.get_by_role("dialog")).to_contain_text("Answers from our help centre")
+    widget.locator("input[type=file]").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not an image"})
+    chip = widget.locator(".tray .chip")
+    expect(chip).to_contain_text("notes.txt")
+    expect(chip.locator("svg")).to_have_count(1)  # the file icon is drawn too
+    assert not re.search("[\U0001F300-\U0001FAFF]", chip.inner_text())

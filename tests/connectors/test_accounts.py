@@ -15,10 +15,10 @@ def test_password_hash_is_salted_and_checked() -> None:
 
 async def test_login_session_logout(container: Container) -> None:
     accounts = Accounts(container.redis, container.settings.redis_prefix)
-    await accounts.add("alice", "s3cret-pass", AccountRole.ADMIN, "Alice")
+    await accounts.add("alice", "tidal-mosaic-beacon-8", AccountRole.ADMIN, "Alice")
     assert await accounts.login("alice", "wrong-pass") is None
-    assert await accounts.login("nobody", "s3cret-pass") is None
-    session = await accounts.login("alice", "s3cret-pass")
+    assert await accounts.login("nobody", "tidal-mosaic-beacon-8") is None
+    session = await accounts.login("alice", "tidal-mosaic-beacon-8")
     assert session is not None and session.role is AccountRole.ADMIN and session.csrf_token
     assert (await accounts.session(session.id)) == session
     ttl = await container.redis.ttl(f"{container.settings.redis_prefix}:session:{session.id}")
@@ -26,4 +26,4 @@ async def test_login_session_logout(container: Container) -> None:
     await accounts.logout(session.id)
     assert await accounts.session(session.id) is None
     stored = await container.redis.get(f"{container.settings.redis_prefix}:account:alice")
-    assert "s3cret-pass" not in stored
+    assert "tidal-mosaic-beacon-8" not in stored

@@ -25,7 +25,7 @@ def test_customers_see_the_display_name_and_avatar_an_admin_set(settings: Settin
     with TestClient(create_app(settings, container)) as client:
         admin = sign_in(client, "admin", "admin-password")
         created = client.post("/api/agent/admin/agents", headers=admin, json={
-            "username": "srivera", "password": "sam-password", "display_name": "Sam Rivera", "avatar_url": AVATAR})
+            "username": "srivera", "password": "quiet-lantern-97", "display_name": "Sam Rivera", "avatar_url": AVATAR})
         assert created.status_code == 201 and created.json()["display_name"] == "Sam Rivera"
         bad = client.put("/api/agent/admin/agents/srivera/profile", headers=admin,
                          json={"display_name": "Sam", "avatar_url": "javascript:alert(1)"})
@@ -35,7 +35,7 @@ def test_customers_see_the_display_name_and_avatar_an_admin_set(settings: Settin
         assert not any({"password_hash", "totp_secret"} & set(a) for a in listed)  # secrets stay in Redis
         assert client.post("/api/agent/logout", headers=admin).status_code == 200
 
-        sam = sign_in(client, "srivera", "sam-password")
+        sam = sign_in(client, "srivera", "quiet-lantern-97")
         cid, headers, handoff = escalate(client)
         assert client.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=sam).status_code == 200
         token = headers["X-Conversation-Token"]

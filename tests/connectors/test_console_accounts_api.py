@@ -30,7 +30,7 @@ def accounts(container: Container) -> Accounts:
     accounts = Accounts(container.redis, container.settings.redis_prefix)
 
     async def add() -> None:
-        await accounts.add("root", "root-password", AccountRole.ADMIN, "Rita Root")
+        await accounts.add("root", "orbit-kettle-amber-42", AccountRole.ADMIN, "Rita Root")
         await accounts.add("alice", "alice-password", AccountRole.AGENT, "Alice")
         await accounts.add("bob", "bob-password-1", AccountRole.AGENT, "Bob")
 
@@ -89,7 +89,7 @@ def test_agents_cannot_use_admin_endpoints_admins_can(signed: TestClient) -> Non
     csrf = sign_in(signed, "alice", "alice-password")
     assert signed.get("/api/agent/admin/agents").status_code == 403
     assert signed.post("/api/agent/admin/phases/general", json={"phase": "draft"}, headers=csrf).status_code == 403
-    csrf = sign_in(signed, "root", "root-password")
+    csrf = sign_in(signed, "root", "orbit-kettle-amber-42")
     listed = signed.get("/api/agent/admin/agents").json()
     assert {a["username"] for a in listed} == {"root", "alice", "bob"}
     assert all("password_hash" not in a for a in listed)
@@ -105,7 +105,7 @@ def test_agents_cannot_use_admin_endpoints_admins_can(signed: TestClient) -> Non
 
 def test_admin_phase_change_applies_to_the_next_turn_and_is_kept(signed: TestClient,
                                                                  container: Container) -> None:
-    csrf = sign_in(signed, "root", "root-password")
+    csrf = sign_in(signed, "root", "orbit-kettle-amber-42")
     changed = signed.post("/api/agent/admin/phases/general", json={"phase": "draft"}, headers=csrf)
     assert changed.status_code == 200
     assert signed.get("/api/agent/admin/phases").json()[0]["phase"] == "draft"
@@ -120,17 +120,20 @@ def test_admin_phase_change_applies_to_the_next_turn_and_is_kept(signed: TestCli
 def test_assign_take_over_resolve_and_typing(signed: TestClient) -> None:
     csrf = sign_in(signed, "alice", "alice-password")
     cid, headers, handoff = escalate(signed)
+    assert signed.post(f"/api/agent/handoffs/{handoff['id']}/assign", json={"username": "nobody"},
+                       headers=csrf).status_code == 404
     assigned = signed.post(f"/api/agent/handoffs/{handoff['id']}/assign", json={"username": "bob"}, headers=csrf)
     assert assigned.status_code == 200 and assigned.json()["claimed_by"] == "bob"
     assert signed.post(f"/api/agent/handoffs/{handoff['id']}/claim", headers=csrf).status_code == 409
-    assert signed.post(f"/api/agent/handoffs/{handoff['id']}/assign", json={"username": "nobody"},
-                       headers=csrf).status_code == 404
     token = headers["X-Conversation-Token"]
     with signed.websocket_connect(f"/api/conversations/{cid}/live?token={token}&after=99") as live:
         assert signed.post(f"/api/agent/conversations/{cid}/typing", headers=csrf).status_code == 200
         assert receive(live) == {"type": "typing", "role": "agent", "name": "Alice", "avatar_url": ""}
-    resolved = signed.post(f"/api/agent/conversations/{cid}/resolve", headers=csrf)
+    assert signed.post(f"/api/agent/conversations/{cid}/resolve", headers=csrf).status_code == 403  # bob's now
+    bob = sign_in(signed, "bob", "bob-password-1")
+    resolved = signed.post(f"/api/agent/conversations/{cid}/resolve", headers=bob)
     assert resolved.status_code == 200
+    csrf = sign_in(signed, "alice", "alice-password")
     last = history(signed, cid, headers)[-1]
     assert last["role"] == "system" and last["event"] == "resolved" and "resolved" in last["text"]
     assert signed.get("/api/agent/handoffs").json() == []

@@ -77,7 +77,7 @@ def test_search_refuses_an_empty_query_and_needs_an_agent(client: TestClient) ->
 
 
 def test_admins_manage_canned_responses_and_agents_only_read_them(signed: TestClient) -> None:
-    csrf = sign_in(signed, "root", "root-password")
+    csrf = sign_in(signed, "root", "orbit-kettle-amber-42")
     made = signed.post("/api/agent/admin/canned", json={"title": "Refund time", "text": "Refunds take 5 days."},
                        headers=csrf)
     assert made.status_code == 201, made.text

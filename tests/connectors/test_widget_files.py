@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.files import Attachment, clean_filename
+from bot.types import Message, new_id
+from connectors.storage import LocalAttachmentStore
 from service.asgi import create_app
 from service.container import Container
 from service.settings import Settings
@@ -139,3 +142,47 @@ def test_a_message_without_words_or_files_is_still_refused(client: TestClient) -
     cid, headers = start_conversation(client)
     response = send_files(client, cid, headers, [], "  ")
     assert response.status_code == 422 and "message text is empty" in response.text
+
+
+# Each character that reorders or hides text where a name is shown: "invoice" + U+202E + "gpj.exe" reads as
+# "invoiceexe.jpg".
+HIDDEN = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
+          "\u200f", "\u061c", "\u200b", "\ufeff", "\u2028", "\x85", "\x1b"]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_a_file_name_keeps_no_character_that_reorders_or_hides_text(hidden: str) -> None:
+    assert clean_filename(f"invoice{hidden}gpj.exe").replace(" ", "") == "invoicegpj.exe"
+    assert clean_filename("Überweisung 2024 – März.pdf") == "Überweisung 2024 – März.pdf"
+
+
+def test_a_right_to_left_override_is_stripped_at_upload_and_where_the_name_is_shown(client: TestClient) -> None:
+    cid, headers = start_conversation(client)
+    file = upload(client, cid, headers, PNG, "invoice\u202egpj.exe").json()
+    assert file["filename"] == "invoicegpj.exe"
+    send_files(client, cid, headers, [file["id"]], "my invoice")
+    assert history(client, cid, headers)[0]["attachments"][0]["filename"] == "invoicegpj.exe"
+    transcript = client.get(f"/api/agent/conversations/{cid}", headers=agent_headers()).json()["transcript"]
+    assert transcript[0]["attachments"][0]["filename"] == "invoicegpj.exe"
+    download = client.get(f"/api/agent/attachments/{file['id']}", headers=agent_headers())
+    assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''invoicegpj.exe"
+
+
+def test_a_name_kept_before_it_was_cleaned_is_shown_clean(client: TestClient, container: Container) -> None:
+    """Descriptions and messages stored by an earlier release (or another store) still hold the raw name."""
+    cid, headers = start_conversation(client)
+    raw = Attachment(id=new_id(), filename="report\u2067\u202egpj.exe\u2069", content_type="image/png",
+                     size=len(PNG), conversation_id=cid)
+    store = container.attachments
+    assert isinstance(store, LocalAttachmentStore)
+    store._write(raw, PNG)
+    state = client.portal.call(container.store.load, cid)  # type: ignore[attr-defined]
+    client.portal.call(container.dialogue.handle, Message(  # type: ignore[attr-defined]
+        conversation_id=cid, channel="web", sender=state.customer, text="the report", attachments=(raw,)))
+    assert history(client, cid, headers)[0]["attachments"][0]["filename"] == "reportgpj.exe"
+    transcript = client.get(f"/api/agent/conversations/{cid}", headers=agent_headers()).json()["transcript"]
+    assert transcript[0]["attachments"][0]["filename"] == "reportgpj.exe"
+    for download in (client.get(f"/api/agent/attachments/{raw.id}", headers=agent_headers()),
+                     client.get(f"/api/conversations/{cid}/attachments/{raw.id}", headers=headers)):
+        assert download.status_code == 200
+        assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''reportgpj.exe"

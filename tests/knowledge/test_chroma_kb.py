@@ -1,4 +1,4 @@
-"""ChromaKnowledgeBase + ingest on the sample help center, with a real embedded Chroma and a real server."""
+"""ChromaKnowledgeBase + ingest on the sample help centre, with a real embedded Chroma and a real server."""
 
 from __future__ import annotations
 

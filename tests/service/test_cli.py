@@ -109,7 +109,7 @@ def test_agents_get_a_display_name_and_avatar_apart_from_the_login(tmp_path: Pat
 
     env = {"SUPPORTBOT_REDIS_URL": redis_url, "SUPPORTBOT_REDIS_PREFIX": prefix}
     added = subprocess.run([sys.executable, "-m", "service.cli", "agents", "add", "srivera", "--name", "Sam Rivera",
-                            "--password-stdin"], input="sam-password\n", capture_output=True, text=True,
+                            "--password-stdin"], input="quiet-lantern-river-97\n", capture_output=True, text=True,
                            env={**os.environ, **env}, cwd=tmp_path, timeout=120)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["display_name"] == "Sam Rivera"

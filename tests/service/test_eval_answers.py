@@ -75,3 +75,34 @@ def test_token_f1() -> None:
     assert token_f1("Refunds take 5 to 10 days", "refunds take 5 to 10 days") == 1.0
     assert token_f1("", "anything") == 0.0
     assert 0 < token_f1("open the billing page", "open settings then billing") < 1
+
+
+def test_eval_answers_reports_tokens_and_cost_per_answered_turn(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.openai_api import FakeOpenAI
+    from tests.fakes.scripted import Scripted
+
+    model = FakeOpenAI()
+    try:
+        monkeypatch.setenv("SUPPORTBOT_LLM_MODELS", json.dumps([{
+            "provider": "openai", "model": "gpt-stand-in", "base_url": model.base_url, "price_in": 1,
+            "price_out": 4}]))
+        monkeypatch.setenv("SUPPORTBOT_LLM_ROUTE", "always")
+        model.replies += [Scripted('1. Open Settings > Billing. [1]\n2. Click "Cancel subscription" at the bottom of '
+                                   'the page. [1]', input_tokens=1000, output_tokens=50),
+                          Scripted("NO_ANSWER", input_tokens=800, output_tokens=2)]
+        questions = write_jsonl(tmp_path / "questions.jsonl", [QUESTIONS[0], QUESTIONS[2]])
+        predictions = tmp_path / "predictions.jsonl"
+        assert main(["--kb", str(SAMPLE_DOCS), "--questions", str(questions), "--data-dir", str(tmp_path / "data"),
+                     "--predictions", str(predictions), "--json"]) == 0
+    finally:
+        model.close()
+    result = json.loads(capsys.readouterr().out)
+    # both questions reached the model; only the first was answered, and it carries the cost of both calls
+    assert len(model.requests) == 2 and result["model_calls"] == 2 and result["answered_by_model"] == 1
+    assert result["answered_rate"] == 1.0 and result["false_answer_rate"] == 0.0
+    assert (result["input_tokens_per_answer"], result["output_tokens_per_answer"]) == (1800, 52)
+    assert result["cost_per_answer"] == pytest.approx((1800 * 1 + 52 * 4) / 1e6)
+    assert result["cost_total"] == result["cost_per_answer"]  # one answered turn
+    lines = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert [len(p["model_calls"]) for p in lines] == [1, 1]

@@ -54,6 +54,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         env = {**os.environ, "SUPPORTBOT_REDIS_URL": redis_server.url, "SUPPORTBOT_REDIS_PREFIX": "live",
                "SUPPORTBOT_DATA_DIR": str(tmp_path / "data"), "SUPPORTBOT_AGENT_TOKEN": AGENT_TOKEN,
                "SUPPORTBOT_REDIS_MAX_CONNECTIONS": str(POOL),
+               "SUPPORTBOT_LIVE_SOCKETS_PER_ADDRESS": str(WIDGETS),  # every widget here connects from 127.0.0.1
                "SUPPORTBOT_RATE_LIMITS": json.dumps({"conversations": "10000/minute", "live": "10000/minute",
                                                      "messages": "10000/minute"})}
         log = tmp_path / "server.log"

@@ -67,6 +67,9 @@ class Topology:
         assert port is not None, f"{service} listens on no port"
         return port
 
+    def url(self, service: str, index: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port(service, index)}"
+
     def _paths(self, service: Service) -> list[tuple[str, Path]]:
         mounts = []
         for volume in service.volumes:
@@ -115,26 +118,10 @@ class Topology:
     def _proxy_config(self, service: Service, replica: Replica) -> Path:
         """The shipped HAProxy file with Docker's DNS replaced by the replicas started here."""
         source = next(host for target, host in self._paths(service) if target.endswith(".cfg"))
-        lines, skipping = [], False
-        for line in source.read_text(encoding="utf-8").splitlines():
-            stripped = line.strip()
-            if stripped.startswith("resolvers "):
-                skipping = True
-                continue
-            if skipping and (not stripped or line[0].isspace()):
-                continue
-            skipping = False
-            if stripped.startswith("bind "):
-                line = f"    bind 127.0.0.1:{replica.port}"
-            elif stripped.startswith("server-template "):
-                _, name, _, address, *options = stripped.split()
-                kept = " ".join(_without_dns(options))
-                for r in self.replicas.get(address.split(":")[0], []):
-                    lines.append(f"    server {name}{r.index + 1} 127.0.0.1:{r.port} {kept}")
-                continue
-            lines.append(line)
+        servers = {name: [r.port for r in replicas] for name, replicas in self.replicas.items()}
         path = self.workdir / f"{service.name}.cfg"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.write_text(local_proxy_config(source.read_text(encoding="utf-8"), replica.port, servers),
+                        encoding="utf-8")
         return path
 
     # ---- processes
@@ -254,6 +241,30 @@ class Topology:
             text = path.read_text(errors="replace").splitlines()
             out.append(f"----- {path.name} -----\n" + "\n".join(text[-lines:]))
         return "\n".join(out)
+
+
+def local_proxy_config(text: str, port: int, servers: dict[str, list[int]]) -> str:
+    """An HAProxy file for local processes: it listens on 127.0.0.1:`port`, and each `server-template` becomes
+    one server per local port its service has in `servers` (none: an empty backend); Docker's DNS is gone."""
+    lines, skipping = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("resolvers "):
+            skipping = True
+            continue
+        if skipping and (not stripped or line[0].isspace()):
+            continue
+        skipping = False
+        if stripped.startswith("bind "):
+            line = f"    bind 127.0.0.1:{port}"
+        elif stripped.startswith("server-template "):
+            _, name, _, address, *options = stripped.split()
+            kept = " ".join(_without_dns(options))
+            for index, server_port in enumerate(servers.get(address.split(":")[0], [])):
+                lines.append(f"    server {name}{index + 1} 127.0.0.1:{server_port} {kept}")
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _without_dns(options: list[str]) -> list[str]:

@@ -17,7 +17,8 @@ from service.container import load_gates
 from service.settings import Settings
 from tests.topology.compose import COMPOSE_FILE, ROOT, MissingVariable, Service, load, start_order, variables
 
-REQUIRED = {"SUPPORTBOT_AGENT_TOKEN": "token", "SUPPORTBOT_ADMIN_PASSWORD": "admin-password"}
+REQUIRED = {"SUPPORTBOT_AGENT_TOKEN": "token", "SUPPORTBOT_ADMIN_PASSWORD": "admin-password",
+            "SUPPORTBOT_METRICS_TOKEN": "metrics-token"}
 TEXT = COMPOSE_FILE.read_text(encoding="utf-8")
 HEADER = "".join(line for line in TEXT.splitlines(keepends=True) if line.startswith("#"))
 README = (ROOT / "README.md").read_text(encoding="utf-8")

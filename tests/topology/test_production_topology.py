@@ -1,18 +1,23 @@
 """The deployment docker-compose.yml describes, started for real and put through what production does to it.
 
-Every service runs as a local process with its compose command and environment (tests/topology/harness.py):
-Redis with its append-only file, `chroma run`, the one-shot ingest of the sample help centre, two API
-processes behind HAProxy (the shipped config/haproxy.cfg), two Celery workers and beat. Customers talk to
-the proxy as the widget does (tests/topology/traffic.py) while an API process is killed (-9), a worker is
-killed (-9) and Redis is restarted; the restart policies bring the killed processes back. Nothing a customer
-sent may be lost, stored or answered twice, or left unanswered; every escalation must reach the agents'
-queue exactly once.
+Where a Docker engine runs (or can be started: root and Debian's dockerd), the image is built from the
+Dockerfile and the file is run by the real Compose (tests/topology/engine.py): containers, their health
+checks, restart policies, replicas, volumes and Compose's network. Elsewhere every service runs as a local
+process with its compose command and environment (tests/topology/harness.py). Either way: Redis with its
+append-only file, `chroma run`, the one-shot ingest of the sample help centre, two API processes behind
+HAProxy (the shipped config/haproxy.cfg), two Celery workers and beat. Customers talk to the proxy as the
+widget does (tests/topology/traffic.py) while an API process is killed (-9), a worker is killed (-9) and
+Redis is restarted; the restart policies bring the killed processes back. Nothing a customer sent may be
+lost, stored or answered twice, or left unanswered; every escalation must reach the agents' queue exactly
+once. SUPPORTBOT_TEST_TOPOLOGY=engine or =processes picks one way instead of the first that is possible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.net import free_port
+from tests.topology import engine
 from tests.topology.harness import Topology
 from tests.topology.traffic import Customer, account
 
@@ -30,19 +37,55 @@ AGENT_TOKEN = "topology-agent-token"
 # worker's unfinished tasks come back within the run
 VISIBILITY_TIMEOUT = 20
 SHELL = {"SUPPORTBOT_AGENT_TOKEN": AGENT_TOKEN, "SUPPORTBOT_ADMIN_PASSWORD": "topology-admin-password",
+         "SUPPORTBOT_METRICS_TOKEN": "topology-metrics-token",
          "SUPPORTBOT_TASK_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
 CUSTOMERS = 8
 BETWEEN_FAULTS = 10.0
 
 
+def on_the_engine() -> bool:
+    wanted = os.environ.get("SUPPORTBOT_TEST_TOPOLOGY", "auto")
+    if wanted == "processes":
+        return False
+    possible = engine.compose_command() is not None and shutil.which("mmdebstrap") is not None \
+        and engine.ensure_engine()
+    assert possible or wanted != "engine", "SUPPORTBOT_TEST_TOPOLOGY=engine, but no Docker engine and Compose"
+    return possible
+
+
 @pytest.fixture
-def topology(tmp_path: Path) -> Iterator[Topology]:
-    local = Topology(SHELL, tmp_path)
+def topology(tmp_path: Path) -> Iterator[Topology | engine.ComposeTopology]:
+    if not on_the_engine():
+        print("\ntopology: local processes (no Docker engine here, or SUPPORTBOT_TEST_TOPOLOGY=processes)")
+        local = Topology(SHELL, tmp_path)
+        try:
+            local.up()
+            yield local
+        finally:
+            local.down()
+        return
+    yield from containers(tmp_path)
+
+
+def containers(tmp_path: Path, variants: tuple[str, ...] = ()) -> Iterator[engine.ComposeTopology]:
+    """The image built (cached layers make a rebuild of unchanged sources quick), then docker-compose.yml up
+    (with the `variants`' files over it)."""
+    started = time.monotonic()
+    engine.debian_image(engine.BASE_IMAGE, ["python3", "python3-venv", "ca-certificates"])
+    engine.debian_image(engine.SERVICES_IMAGE, ["redis-server", "haproxy", "ca-certificates"])
+    bases = time.monotonic() - started
+    built = engine.build_image()
+    print(f"\ntopology: Docker engine and Compose; base images {bases:.0f} s, image build {built:.0f} s, "
+          f"image size {engine.image_size() / 1e6:.0f} MB")
+    deployed = engine.ComposeTopology(SHELL, tmp_path, free_port(), variants)
     try:
-        local.up()
-        yield local
+        deployed.up()
+        cold = deployed.cold_start("api", 1)
+        print(f"topology: up and healthy {deployed.startup_seconds:.0f} s after `up` (ingest included); an API "
+              f"container answers /healthz {cold:.1f} s after `docker restart`")
+        yield deployed
     finally:
-        local.down()
+        deployed.down()
 
 
 async def agents_queue(agents: httpx.AsyncClient) -> list[dict]:  # type: ignore[type-arg]
@@ -83,20 +126,22 @@ async def recovery(inject: Callable[[], None], prober: Customer, agents: httpx.A
                 await asyncio.sleep(0.3)
 
 
-async def warm_up(topology: Topology, rng: random.Random) -> None:
+async def warm_up(topology: Topology | engine.ComposeTopology, rng: random.Random) -> None:
     """One question to each API process directly, so the traffic does not start on processes still loading
     their models (a process restarted during the run starts cold, as in production)."""
     for index in range(len(topology.replicas["api"])):
-        direct = Customer(f"http://127.0.0.1:{topology.port('api', index)}", "127.0.0.2", rng)
+        direct = Customer(topology.url("api", index), "127.0.0.2" if isinstance(topology, Topology) else "0.0.0.0",
+                          rng)
         await direct.converse(1, escalate=False)
         await direct.close()
 
 
-async def test_no_message_or_handoff_is_lost_or_doubled_when_processes_die(topology: Topology) -> None:
+async def test_no_message_or_handoff_is_lost_or_doubled_when_processes_die(
+        topology: Topology | engine.ComposeTopology) -> None:
     rng = random.Random(6)
     await warm_up(topology, rng)
     run_started = time.monotonic()
-    base = f"http://127.0.0.1:{topology.port('proxy')}"
+    base = topology.url("proxy")
     customers = [Customer(base, f"127.0.0.{10 + i}", rng) for i in range(CUSTOMERS)]
     prober = Customer(base, "127.0.0.200", rng)
     agents = httpx.AsyncClient(base_url=base, timeout=30, headers={"Authorization": f"Bearer {AGENT_TOKEN}"})
