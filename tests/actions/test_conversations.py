@@ -161,3 +161,22 @@ def test_the_demo_pages_sign_in_gives_the_widget_an_identity_the_server_accepts(
         cid, headers = start(demo, identity_token=token.group(1))
         say(demo, cid, headers, "Where is my Edge Box?")
         assert "has shipped with DHL" in last_reply(demo, cid, headers)
+
+
+def test_a_form_begun_in_one_process_is_continued_by_another(client: TestClient, settings: Settings,
+                                                              shop: Shop) -> None:
+    """Each app has its own container, Redis connections and caches: only the store is shared, as between
+    two API processes behind a load balancer."""
+    other_container = build_container(settings, runner=InlineTaskRunner(), knowledge=sample_knowledge(),
+                                      answerer=FirstSentenceAnswerer())
+    with TestClient(create_app(settings, other_container)) as other:
+        cancel = "/customers/other-customer/orders/1042/cancel"
+        before = shop.hits(cancel)
+        cid, headers = start(client, identity_token=signed("other-customer"))
+        say(client, cid, headers, "Please cancel my order")
+        assert "Which order should I cancel?" in last_reply(client, cid, headers)
+        say(other, cid, headers, "1042")
+        assert "Shall I cancel order 1042?" in last_reply(other, cid, headers)
+        say(client, cid, headers, "yes")
+        assert "order 1042 for Edge Router is cancelled" in last_reply(client, cid, headers)
+        assert shop.hits(cancel) == before + 1
