@@ -112,6 +112,9 @@ def build_image() -> float:
             shutil.copy(bundle, context / "pip-ca.crt")
         _run("docker", "build", "--network", "host", "--build-arg", f"BASE={BASE_IMAGE}", "-t", IMAGE,
              str(context), timeout=1800)
+    # earlier runs' images, untagged by this build: each is over a gigabyte, and the layers this run just used
+    # stay as the next run's cache
+    _run("docker", "image", "prune", "--force", "--filter", "until=15m", timeout=300)
     return time.monotonic() - started
 
 
