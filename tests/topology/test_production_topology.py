@@ -28,7 +28,7 @@ import pytest
 from tests.net import free_port
 from tests.topology import engine
 from tests.topology.harness import Topology
-from tests.topology.traffic import Customer, account
+from tests.topology.traffic import Customer, Figures, account
 
 pytestmark = pytest.mark.slow
 
@@ -110,6 +110,19 @@ async def settled_queue(agents: httpx.AsyncClient, escalated: set[str], within: 
         await asyncio.sleep(0.5)
 
 
+async def settle(everyone: list[Customer], agents: httpx.AsyncClient, run_started: float
+                 ) -> tuple[list[Customer], list[dict], float, Figures]:  # type: ignore[type-arg]
+    """After the traffic: the agents' queue settled for the conversations that escalated, the run accounted,
+    every client closed."""
+    escalated = {v.conversation_id for c in everyone for v in c.visits if v.escalated}
+    queue, settled = await settled_queue(agents, escalated, 2 * VISIBILITY_TIMEOUT + 15)
+    figures = await account(everyone, queue, run_started)
+    await agents.aclose()
+    for customer in everyone:
+        await customer.close()
+    return everyone, queue, settled, figures
+
+
 async def recovery(inject: Callable[[], None], prober: Customer, agents: httpx.AsyncClient,
                    faults: dict[str, float], name: str) -> float:
     """Seconds from the fault until a new customer's request for a person is acknowledged through the proxy
@@ -166,13 +179,7 @@ async def test_no_message_or_handoff_is_lost_or_doubled_when_processes_die(
     finally:
         stop.set()
         await asyncio.gather(*running, return_exceptions=True)
-    everyone = customers + [prober]
-    escalated = {v.conversation_id for c in everyone for v in c.visits if v.escalated}
-    queue, settled = await settled_queue(agents, escalated, 2 * VISIBILITY_TIMEOUT + 15)
-    figures = await account(everyone, queue, run_started)
-    await agents.aclose()
-    for customer in everyone:
-        await customer.close()
+    everyone, queue, settled, figures = await settle(customers + [prober], agents, run_started)
     restarts = topology.restarts()
     # a process that exited by itself, not because the test killed it (the supervisor restarted it)
     unexpected_exits = {name: count - {"api": 1, "worker": 1}.get(name, 0)

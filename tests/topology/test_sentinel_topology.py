@@ -23,14 +23,13 @@ from tests.topology.test_production_topology import (
     AGENT_TOKEN,
     BETWEEN_FAULTS,
     CUSTOMERS,
-    VISIBILITY_TIMEOUT,
     containers,
     on_the_engine,
     recovery,
-    settled_queue,
+    settle,
     warm_up,
 )
-from tests.topology.traffic import Customer, account
+from tests.topology.traffic import Customer
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -77,13 +76,7 @@ async def test_nothing_is_lost_or_doubled_when_the_redis_primary_dies(
     finally:
         stop.set()
         await asyncio.gather(*running, return_exceptions=True)
-    everyone = customers + [prober]
-    escalated = {v.conversation_id for c in everyone for v in c.visits if v.escalated}
-    queue, settled = await settled_queue(agents, escalated, 2 * VISIBILITY_TIMEOUT + 15)
-    figures = await account(everyone, queue, run_started)
-    await agents.aclose()
-    for customer in everyone:
-        await customer.close()
+    everyone, queue, settled, figures = await settle(customers + [prober], agents, run_started)
     restarts = {name: count for name, count in topology.restarts().items() if count}
     errors = [e for c in everyone for e in c.errors]
     print(f"\nsentinel topology: {time.monotonic() - run_started:.0f} s of traffic; primary killed at "
